@@ -1,0 +1,13 @@
+from cart_common import carts
+from cart_common.api import handler_for, make_app, problems
+from cart_common.models import Cart
+
+app = make_app()
+
+
+@app.delete("/cart", responses=problems())
+def clear_cart() -> Cart:
+    return carts.clear_cart(app.session)
+
+
+lambda_handler = handler_for(app)

@@ -1,0 +1,1 @@
+"""The cart API's shared layer: settings, database access, sessions, models, errors, the resolver."""

@@ -1,0 +1,165 @@
+"""The one resolver factory every cart function uses: Powertools' HTTP API resolver with request
+validation, the caller's session, observability, and the one place errors become responses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
+
+from cart_common.config import get_settings
+from cart_common.errors import (
+    PROBLEM_CONTENT_TYPE,
+    InternalError,
+    MalformedJson,
+    Problem,
+    RouteNotFound,
+    ValidationFailed,
+)
+from cart_common.models import Problem as ProblemModel
+from cart_common.session import HEADER_NAME, Session, resolve_guest
+
+logger = Logger(service="cart-api")
+metrics = Metrics(namespace="CartApi", service="cart-api")
+tracer = Tracer(service="cart-api", auto_patch=False)
+
+_STATUS_TEXT = {
+    400: "Malformed request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict with the cart's current state",
+    422: "The request breaks a rule",
+    503: "The cart store is unavailable",
+}
+
+
+def problems(*statuses: int) -> dict[int, dict[str, Any]]:
+    """OpenAPI ``responses`` for the problem statuses a route can answer (every route can also
+    answer 422 for a malformed request and 503 when the database is down)."""
+    return {
+        status: {
+            "description": _STATUS_TEXT[status],
+            "content": {PROBLEM_CONTENT_TYPE: {"model": ProblemModel}},
+        }
+        for status in sorted({*statuses, 400, 422, 503})
+    }
+
+
+def problem_response(problem: Problem) -> Response:
+    return Response(
+        status_code=problem.status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        body=json.dumps(problem.body()),
+        headers=dict(problem.headers),
+    )
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    """``("body", "quantity")`` -> ``quantity``; ``("path", "itemId")`` -> ``itemId``."""
+    parts = [str(part) for part in loc[1:] if not isinstance(part, int)] or [str(loc[0])]
+    return ".".join(parts)
+
+
+def _validation_problem(exc: RequestValidationError) -> Problem:
+    errors = exc.errors()
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return MalformedJson()
+    fields = [
+        {"field": _field(tuple(error.get("loc", ()))), "type": error.get("type"), "message": error.get("msg")}
+        for error in errors
+    ]
+    names = ", ".join(dict.fromkeys(f["field"] for f in fields))
+    return ValidationFailed(f"Invalid field(s): {names}", errors=fields)
+
+
+def _attach_guest_token(result: dict[str, Any], session: Session) -> None:
+    settings = get_settings()
+    assert session.guest_token is not None
+    cookie = Cookie(
+        name=settings.session_cookie_name,
+        value=session.guest_token,
+        path="/",
+        secure=True,
+        http_only=True,
+        max_age=settings.session_cookie_max_age_s,
+        same_site=SameSite.LAX_MODE,
+    )
+    result.setdefault("headers", {})[HEADER_NAME] = session.guest_token
+    result.setdefault("cookies", []).append(str(cookie))
+
+
+class CartResolver(APIGatewayHttpResolver):
+    """Powertools' HTTP API resolver that knows who is calling."""
+
+    _session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """The caller's session, resolved on first use in this invocation (so a route that never
+        asks pays nothing, and a failure becomes a problem response like any other)."""
+        if self._session is None:
+            event = self.current_event
+            headers = {name.lower(): value for name, value in (event.headers or {}).items()}
+            self._session = resolve_guest(headers, list(event.cookies or []))
+            if self._session.is_new:
+                metrics.add_metric(name="GuestSessionsStarted", unit=MetricUnit.Count, value=1)
+        return self._session
+
+    def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        self._session = None
+        result = self.resolve(event, context)
+        session, self._session = self._session, None
+        # A new token must reach the client, even with an error; an existing one is re-sent after
+        # a change so the cookie's lifetime slides forward with the cart's.
+        if session and session.guest_token:
+            changed = event.get("requestContext", {}).get("http", {}).get("method") != "GET" and result["statusCode"] < 400
+            if session.is_new or changed:
+                _attach_guest_token(result, session)
+        return result
+
+
+def make_app() -> CartResolver:
+    app = CartResolver(enable_validation=True)
+
+    @app.exception_handler(Problem)
+    def _problem(exc: Problem) -> Response:
+        if exc.status >= 500:
+            logger.warning("Request failed", extra={"code": exc.code, "cause": repr(exc.__cause__)})
+        return problem_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        return problem_response(_validation_problem(exc))
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response:
+        return problem_response(RouteNotFound())
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("Unhandled error")
+        return problem_response(InternalError())
+
+    return app
+
+
+def handler_for(app: CartResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda entry point for ``app``: correlation id from the HTTP API request id, metrics
+    flushed per invocation, tracing innermost. Events are never logged (they carry tokens)."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return app.handle(event, context)
+
+    return lambda_handler

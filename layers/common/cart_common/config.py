@@ -1,0 +1,47 @@
+"""Settings, read once per execution environment from the function's environment variables."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    # Database: DATABASE_URL locally; host/port/name plus a Secrets Manager secret in AWS.
+    database_url: str | None = None
+    db_host: str | None = None
+    db_port: int = 5432
+    db_name: str = "cart"
+    db_secret_arn: str | None = None
+    db_connect_timeout_s: Annotated[int, Field(ge=1, le=30)] = 3
+    db_statement_timeout_ms: Annotated[int, Field(ge=100)] = 5000
+    db_sslmode: str = "prefer"
+
+    # Guest sessions: the HMAC key comes from the environment locally, or from
+    # Secrets Manager (an ARN) / SSM Parameter Store (a parameter name) in AWS.
+    session_signing_key: str | None = None
+    session_key_secret_arn: str | None = None
+    session_key_parameter: str | None = None
+    session_cookie_name: str = "cart_session"
+    session_cookie_max_age_s: int = 30 * 24 * 3600
+
+    # Cart rules.
+    default_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    guest_cart_ttl_days: Annotated[int, Field(ge=1)] = 30
+    max_quantity_per_line: Annotated[int, Field(ge=1)] = 99
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        fields = {name: os.environ[name.upper()] for name in cls.model_fields if name.upper() in os.environ}
+        return cls.model_validate(fields)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this execution environment; tests call ``get_settings.cache_clear()``."""
+    return Settings.from_env()

@@ -1,0 +1,121 @@
+"""Typed errors and the one mapping from an error to an RFC 9457 ``application/problem+json`` body.
+
+Every error a client can see is a ``Problem`` subclass with a stable ``code``. The data-access
+module raises the same classes when a rule checked inside SQL fails (see ``raise_problem`` in the
+first migration), so a rule has one name whether Python or PostgreSQL enforced it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class Problem(Exception):
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    title: ClassVar[str] = "Bad request"
+    headers: ClassVar[dict[str, str]] = {}
+    _registry: ClassVar[dict[str, type[Problem]]] = {}
+
+    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extensions = extensions
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        Problem._registry[cls.code] = cls
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "type": f"/problems/{self.code}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+            **self.extensions,
+        }
+
+    @classmethod
+    def from_code(cls, code: str, extensions: dict[str, Any]) -> Problem:
+        """The problem a SQL statement raised by name; an unknown name is a server fault."""
+        problem_cls = cls._registry.get(code)
+        if problem_cls is None:
+            return InternalError()
+        detail = extensions.pop("detail", None)
+        return problem_cls(detail, **extensions)
+
+
+class ValidationFailed(Problem):
+    status = 422
+    code = "validation_failed"
+    title = "The request is not valid"
+
+
+class MalformedJson(Problem):
+    status = 400
+    code = "malformed_json"
+    title = "The request body is not valid JSON"
+
+
+class RouteNotFound(Problem):
+    status = 404
+    code = "route_not_found"
+    title = "No such route"
+
+
+class ProductNotFound(Problem):
+    status = 404
+    code = "product_not_found"
+    title = "Product not found"
+
+
+class ItemNotFound(Problem):
+    status = 404
+    code = "item_not_found"
+    title = "Cart item not found"
+
+
+class VariantRequired(Problem):
+    status = 422
+    code = "variant_required"
+    title = "This product has variants; choose one with variantId"
+
+
+class CurrencyMismatch(Problem):
+    status = 422
+    code = "currency_mismatch"
+    title = "The product is priced in a different currency from the cart"
+
+
+class LimitExceeded(Problem):
+    status = 422
+    code = "limit_exceeded"
+    title = "A cart limit would be exceeded"
+
+
+class InsufficientStock(Problem):
+    status = 409
+    code = "insufficient_stock"
+    title = "Not enough stock"
+
+
+class ProductUnavailable(Problem):
+    status = 409
+    code = "product_unavailable"
+    title = "The product is no longer available"
+
+
+class DatabaseUnavailable(Problem):
+    status = 503
+    code = "database_unavailable"
+    title = "The cart store is unavailable; retry shortly"
+    headers = {"Retry-After": "1"}
+
+
+class InternalError(Problem):
+    status = 500
+    code = "internal_error"
+    title = "Internal error"

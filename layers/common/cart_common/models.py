@@ -1,0 +1,92 @@
+"""Request and response models: camelCase on the wire, unknown request fields rejected, money in
+integer minor units beside an ISO 4217 currency code."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.alias_generators import to_camel
+
+# Bounds that keep a request far from integer overflow; the business limit (per-line maximum,
+# stock) is checked against configuration and the catalog and answered with its own problem code.
+_MAX_REQUEST_QUANTITY = 1_000_000
+
+AttributeKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+AttributeValue = Annotated[str, StringConstraints(max_length=256)] | int | bool
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class RequestModel(WireModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AddItem(RequestModel):
+    product_id: UUID
+    variant_id: UUID | None = None
+    quantity: Annotated[int, Field(strict=True, ge=1, le=_MAX_REQUEST_QUANTITY)] = 1
+    attributes: Annotated[dict[AttributeKey, AttributeValue], Field(max_length=20)] = Field(default_factory=dict)
+
+
+class UpdateItem(RequestModel):
+    """Set the quantity (0 removes the line), switch the variant, or both."""
+
+    quantity: Annotated[int, Field(strict=True, ge=0, le=_MAX_REQUEST_QUANTITY)] | None = None
+    variant_id: UUID | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> UpdateItem:
+        if self.quantity is None and self.variant_id is None:
+            raise ValueError("send quantity, variantId or both")
+        return self
+
+
+class CartItem(WireModel):
+    id: UUID
+    product_id: UUID
+    variant_id: UUID | None
+    sku: str | None
+    name: str
+    image_url: str | None
+    attributes: dict[str, Any]
+    quantity: int
+    unit_price: int = Field(description="Current price, minor units")
+    price_at_add: int = Field(description="Price when the line was last added to, minor units")
+    price_changed: bool
+    line_total: int
+    available: bool = Field(description="The product is active and in stock for this quantity")
+    max_quantity: int = Field(description="Most this line may hold now: stock and the per-line maximum")
+
+
+class Totals(WireModel):
+    subtotal: int
+    discount: int
+    shipping: int
+    tax: int
+    total: int
+
+
+class Cart(WireModel):
+    id: UUID | None = Field(description="null until the first item is added")
+    version: int
+    currency: str
+    items: list[CartItem]
+    item_count: int = Field(description="Sum of quantities")
+    subtotal: int
+    totals: Totals
+
+
+class Problem(WireModel):
+    """RFC 9457 problem details (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str

@@ -1,0 +1,127 @@
+"""What the local stack reads from ``template.yaml``: the HTTP routes, the function each one invokes,
+and the HTTP API's CORS settings. There is no second route table to drift from the template."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """PyYAML loader that keeps CloudFormation's short-form intrinsics (``!Ref X``) as
+    ``{"Ref": X}``-style dicts instead of failing on the unknown tags."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str  # GET, POST, ...
+    path: str  # /cart/items/{itemId}
+    function: str  # logical id, e.g. AddItemFunction
+    code_dir: Path
+    handler: str  # module.function, e.g. app.lambda_handler
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def werkzeug_rule(self) -> str:
+        return re.sub(r"\{(\w+)\}", r"<\1>", self.path)
+
+
+@dataclass(frozen=True)
+class Cors:
+    allow_origins: tuple[str, ...]
+    allow_headers: tuple[str, ...]
+    allow_methods: tuple[str, ...]
+    expose_headers: tuple[str, ...]
+    allow_credentials: bool
+    max_age: int
+
+
+def load(path: Path = TEMPLATE) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+def _resolve(value: Any, parameters: dict[str, Any]) -> Any:
+    """A ``!Ref`` to a parameter becomes the parameter's default; lists resolve element-wise."""
+    if isinstance(value, dict) and "Ref" in value:
+        default = parameters.get(value["Ref"], {}).get("Default")
+        return [v.strip() for v in default.split(",")] if isinstance(default, str) and "," in default else default
+    if isinstance(value, list):
+        return [_resolve(v, parameters) for v in value]
+    return value
+
+
+def routes(template: dict[str, Any] | None = None) -> list[Route]:
+    template = template or load()
+    found = []
+    for name, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        props = resource.get("Properties", {})
+        for event in (props.get("Events") or {}).values():
+            if event.get("Type") != "HttpApi":
+                continue
+            found.append(
+                Route(
+                    method=event["Properties"]["Method"].upper(),
+                    path=event["Properties"]["Path"],
+                    function=name,
+                    code_dir=ROOT / props["CodeUri"],
+                    handler=props["Handler"],
+                )
+            )
+    return found
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return tuple(value) if isinstance(value, list) else (str(value),)
+
+
+def cors(template: dict[str, Any] | None = None) -> Cors | None:
+    template = template or load()
+    parameters = template.get("Parameters", {})
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::Serverless::HttpApi":
+            config = resource.get("Properties", {}).get("CorsConfiguration")
+            if not config:
+                return None
+            config = {key: _resolve(value, parameters) for key, value in config.items()}
+            return Cors(
+                allow_origins=_as_tuple(config.get("AllowOrigins")),
+                allow_headers=tuple(h.lower() for h in _as_tuple(config.get("AllowHeaders"))),
+                allow_methods=_as_tuple(config.get("AllowMethods")),
+                expose_headers=_as_tuple(config.get("ExposeHeaders")),
+                allow_credentials=bool(config.get("AllowCredentials")),
+                max_age=int(config.get("MaxAge") or 0),
+            )
+    return None
+
+
+def function_timeout_s(template: dict[str, Any] | None = None) -> int:
+    template = template or load()
+    return int(template.get("Globals", {}).get("Function", {}).get("Timeout", 3))

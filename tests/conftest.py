@@ -1,0 +1,265 @@
+"""Test fixtures: a real PostgreSQL database (the embedded server, or the server in DATABASE_URL),
+migrated and loaded with the demo catalog, and helpers to invoke the functions with API Gateway
+HTTP API events."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import secrets
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common"), str(ROOT / "db")]
+
+import migrate  # noqa: E402
+from local import postgres, stack, template  # noqa: E402
+
+SIGNING_KEY = secrets.token_urlsafe(48)
+MUG = "00000000-0000-4000-8000-000000000003"  # demo catalog: no variants, stock 40
+POSTER = "00000000-0000-4000-8000-000000000004"  # no variants, stock 3
+TSHIRT = "00000000-0000-4000-8000-000000000001"  # variants
+TSHIRT_S_RED = "00000000-0000-4000-8001-000000000001"  # stock 25
+TSHIRT_M_RED = "00000000-0000-4000-8001-000000000002"  # stock 30
+TSHIRT_L_RED = "00000000-0000-4000-8001-000000000003"  # stock 0
+SHOES = "00000000-0000-4000-8000-000000000002"  # max_per_order 4
+SHOE_42 = "00000000-0000-4000-8001-000000000005"  # stock 6
+HOODIE = "00000000-0000-4000-8000-000000000005"
+HOODIE_XXL = "00000000-0000-4000-8001-00000000000a"  # inactive variant
+RETIRED_CAP = "00000000-0000-4000-8000-000000000006"  # inactive product
+
+
+def _server_url() -> str:
+    return os.environ.get("DATABASE_URL") or postgres.embedded_server().get_uri()
+
+
+def _with_dbname(url: str, name: str) -> str:
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    info["dbname"] = name
+    return psycopg.conninfo.make_conninfo(**info)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A fresh database for this test run, migrated, with the demo catalog; dropped afterwards."""
+    server = _server_url()
+    name = f"cart_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'create database "{name}"')
+    url = _with_dbname(server, name)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            migrate.migrate(conn, demo=True)
+        yield url
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s and pid <> pg_backend_pid()",
+                (name,),
+            )
+            admin.execute(f'drop database if exists "{name}"')
+
+
+@pytest.fixture(scope="session", autouse=True)
+def environment(database_url: str) -> Iterator[None]:
+    """The functions' environment, as template.yaml + events/env.json would give it."""
+    saved = dict(os.environ)
+    os.environ.update(
+        {
+            "DATABASE_URL": database_url,
+            "SESSION_SIGNING_KEY": SIGNING_KEY,
+            "POWERTOOLS_SERVICE_NAME": "cart-api",
+            "POWERTOOLS_METRICS_NAMESPACE": "CartApi",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    )
+    _reset_layer_state()
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def _reset_layer_state() -> None:
+    from cart_common import db, session
+    from cart_common.config import get_settings
+
+    get_settings.cache_clear()
+    session._cached_keys.cache_clear()
+    if db._database is not None:
+        db._database.close()
+    db._database = None
+
+
+@pytest.fixture
+def fresh_settings() -> Iterator[None]:
+    """For tests that change the environment: settings and keys are read again before and after."""
+    saved = dict(os.environ)
+    _reset_layer_state()
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+    _reset_layer_state()
+
+
+@pytest.fixture
+def sql(database_url: str) -> Iterator[psycopg.Connection]:
+    """A direct connection for arranging the catalog and inspecting rows (test-side SQL only)."""
+    with psycopg.connect(database_url, autocommit=True, row_factory=psycopg.rows.dict_row) as conn:
+        yield conn
+
+
+@pytest.fixture
+def make_product(sql: psycopg.Connection):
+    """Insert a product of the test's own (optionally with variants) so tests that change stock or
+    prices never disturb one another."""
+
+    def make(
+        *, price: int = 1000, stock: int = 10, currency: str = "USD", max_per_order: int | None = None,
+        variants: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        slug = f"p-{uuid.uuid4().hex[:10]}"
+        product = sql.execute(
+            "insert into product (name, slug, price, currency, stock, max_per_order) values (%s, %s, %s, %s, %s, %s)"
+            " returning id::text, price, stock",
+            (f"Product {slug}", slug, price, currency, stock, max_per_order),
+        ).fetchone()
+        product["variants"] = [
+            sql.execute(
+                "insert into product_variant (product_id, sku, attributes, price, stock) values (%s, %s, %s, %s, %s)"
+                " returning id::text, price, stock",
+                (product["id"], f"{slug}-{i}", json.dumps(v.get("attributes", {})), v.get("price"), v.get("stock", 10)),
+            ).fetchone()
+            for i, v in enumerate(variants or [])
+        ]
+        return product
+
+    return make
+
+
+# --- invoking the functions ------------------------------------------------------------------
+
+@functools.cache
+def routes() -> dict[tuple[str, str], template.Route]:
+    return {(r.method, r.path): r for r in template.routes()}
+
+
+def http_event(
+    method: str,
+    route_path: str,
+    *,
+    path_params: dict[str, str] | None = None,
+    body: Any = None,
+    raw_body: str | None = None,
+    headers: dict[str, str] | None = None,
+    cookies: list[str] | None = None,
+) -> dict[str, Any]:
+    """A payload-2.0 event as API Gateway sends it for ``route_path`` (e.g. /cart/items/{itemId})."""
+    path = route_path
+    for name, value in (path_params or {}).items():
+        path = path.replace("{" + name + "}", value)
+    all_headers = {"content-type": "application/json", "user-agent": "pytest", **{k.lower(): v for k, v in (headers or {}).items()}}
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": f"{method} {route_path}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": all_headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "api.example.com",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "pytest"},
+            "requestId": uuid.uuid4().hex,
+            "routeKey": f"{method} {route_path}",
+            "stage": "$default",
+            "time": "21/Nov/2026:05:00:00 +0000",
+            "timeEpoch": 1795237200000,
+        },
+        "isBase64Encoded": False,
+    }
+    if path_params:
+        event["pathParameters"] = path_params
+    if cookies:
+        event["cookies"] = cookies
+    if raw_body is not None:
+        event["body"] = raw_body
+    elif body is not None:
+        event["body"] = json.dumps(body)
+    return event
+
+
+class Reply:
+    def __init__(self, result: dict[str, Any]) -> None:
+        self.raw = result
+        self.status = result["statusCode"]
+        self.headers = result.get("headers") or {}
+        self.cookies = result.get("cookies") or []
+        self.json = json.loads(result["body"]) if result.get("body") else None
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "")
+
+    def __repr__(self) -> str:
+        return f"Reply({self.status}, {self.json})"
+
+
+class Shopper:
+    """A storefront client calling the functions directly with API Gateway events; keeps its guest
+    token like a browser keeps its cookie (or like an app keeps the X-Cart-Session header)."""
+
+    def __init__(self, use_cookie: bool = False) -> None:
+        self.token: str | None = None
+        self.use_cookie = use_cookie
+
+    def call(self, method: str, route_path: str, **kwargs: Any) -> Reply:
+        route = routes()[(method, route_path)]
+        headers = dict(kwargs.pop("headers", {}) or {})
+        cookies = list(kwargs.pop("cookies", []) or [])
+        if self.token and self.use_cookie:
+            cookies.append(f"cart_session={self.token}")
+        elif self.token:
+            headers.setdefault("x-cart-session", self.token)
+        event = http_event(method, route_path, headers=headers, cookies=cookies, **kwargs)
+        reply = Reply(stack.load_function(route)(event, stack.LambdaContext(route.function, 10)))
+        self.token = reply.headers.get("X-Cart-Session", self.token)
+        return reply
+
+    def get(self) -> Reply:
+        return self.call("GET", "/cart")
+
+    def add(self, product_id: str, quantity: int | None = 1, variant_id: str | None = None, **extra: Any) -> Reply:
+        body: dict[str, Any] = {"productId": product_id, **extra}
+        if quantity is not None:
+            body["quantity"] = quantity
+        if variant_id:
+            body["variantId"] = variant_id
+        return self.call("POST", "/cart/items", body=body)
+
+    def update(self, item_id: str, **body: Any) -> Reply:
+        return self.call("PATCH", "/cart/items/{itemId}", path_params={"itemId": item_id}, body=body)
+
+    def remove(self, item_id: str) -> Reply:
+        return self.call("DELETE", "/cart/items/{itemId}", path_params={"itemId": item_id})
+
+    def clear(self) -> Reply:
+        return self.call("DELETE", "/cart")
+
+
+@pytest.fixture
+def shopper() -> Shopper:
+    return Shopper()
+
+
+@pytest.fixture
+def other_shopper() -> Shopper:
+    return Shopper()
