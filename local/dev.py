@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import sys
 from pathlib import Path
 
@@ -57,13 +58,19 @@ def main() -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         applied = migrate.migrate(conn, demo=True)
     port = int(os.environ.get("PORT", "3000"))
-    app = stack.LocalApi(stack.make_invoker(), stack.dev_routes())
+    invoker = stack.make_invoker()
+    app = stack.LocalApi(invoker, stack.dev_routes())
     print(f"Database: {url}")
     print(f"Migrations applied: {', '.join(applied) or 'none (up to date)'}")
     print(f"Cart API: http://127.0.0.1:{port}  (catalog: /products, OpenAPI: /openapi.json)")
     for route in app.routes:
         print(f"  {route.method:6} {route.path:28} -> {route.function}")
-    run_simple("127.0.0.1", port, app, threaded=True)
+    # SIGTERM (CI, process managers) stops the worker processes too, not just this one.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        run_simple("127.0.0.1", port, app, threaded=True)
+    finally:
+        invoker.close()
 
 
 if __name__ == "__main__":

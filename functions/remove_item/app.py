@@ -1,13 +1,13 @@
 from uuid import UUID
 
 from cart_common import carts
-from cart_common.api import handler_for, make_app, problems
+from cart_common.api import handler_for, make_app, responses
 from cart_common.models import Cart
 
 app = make_app()
 
 
-@app.delete("/cart/items/<itemId>", responses=problems(404))
+@app.delete("/cart/items/<itemId>", responses=responses(404))
 def remove_item(itemId: UUID) -> Cart:  # noqa: N803 - the path's own name
     return carts.remove_item(app.session, itemId)
 

@@ -42,10 +42,11 @@ _STATUS_TEXT = {
 }
 
 
-def problems(*statuses: int) -> dict[int, dict[str, Any]]:
-    """OpenAPI ``responses`` for the problem statuses a route can answer (every route can also
-    answer 422 for a malformed request and 503 when the database is down)."""
-    return {
+def responses(*statuses: int) -> dict[int, dict[str, Any]]:
+    """OpenAPI ``responses`` for a route: 200 with its return model, and the problem statuses it can
+    answer (every route can also answer 400/422 for a malformed request and 503 when the database
+    is down)."""
+    return {200: {"description": "The cart as it now is"}} | {
         status: {
             "description": _STATUS_TEXT[status],
             "content": {PROBLEM_CONTENT_TYPE: {"model": ProblemModel}},
@@ -118,10 +119,12 @@ class CartResolver(APIGatewayHttpResolver):
         self._session = None
         result = self.resolve(event, context)
         session, self._session = self._session, None
+        failed = result["statusCode"] >= 400
+        metrics.add_metric(name="CartProblems" if failed else "CartOperations", unit=MetricUnit.Count, value=1)
         # A new token must reach the client, even with an error; an existing one is re-sent after
         # a change so the cookie's lifetime slides forward with the cart's.
         if session and session.guest_token:
-            changed = event.get("requestContext", {}).get("http", {}).get("method") != "GET" and result["statusCode"] < 400
+            changed = event.get("requestContext", {}).get("http", {}).get("method") != "GET" and not failed
             if session.is_new or changed:
                 _attach_guest_token(result, session)
         return result

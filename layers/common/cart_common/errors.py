@@ -17,12 +17,23 @@ class Problem(Exception):
     code: ClassVar[str] = "bad_request"
     title: ClassVar[str] = "Bad request"
     headers: ClassVar[dict[str, str]] = {}
+    # How to say what went wrong from the problem's extension members, when no detail is given.
+    detail_template: ClassVar[str | None] = None
     _registry: ClassVar[dict[str, type[Problem]]] = {}
 
     def __init__(self, detail: str | None = None, **extensions: Any) -> None:
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
+        detail = detail or self._describe(extensions)
+        super().__init__(detail)
+        self.detail = detail
         self.extensions = extensions
+
+    def _describe(self, extensions: dict[str, Any]) -> str:
+        if self.detail_template:
+            try:
+                return self.detail_template.format_map(extensions)
+            except (KeyError, ValueError):
+                pass
+        return self.title
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -70,12 +81,14 @@ class ProductNotFound(Problem):
     status = 404
     code = "product_not_found"
     title = "Product not found"
+    detail_template = "No active product or variant matches productId {productId}"
 
 
 class ItemNotFound(Problem):
     status = 404
     code = "item_not_found"
     title = "Cart item not found"
+    detail_template = "There is no item {itemId} in your cart"
 
 
 class VariantRequired(Problem):
@@ -88,24 +101,28 @@ class CurrencyMismatch(Problem):
     status = 422
     code = "currency_mismatch"
     title = "The product is priced in a different currency from the cart"
+    detail_template = "The cart is in {cartCurrency}; this product is priced in {productCurrency}"
 
 
 class LimitExceeded(Problem):
     status = 422
     code = "limit_exceeded"
     title = "A cart limit would be exceeded"
+    detail_template = "{limit} allows at most {allowed}"
 
 
 class InsufficientStock(Problem):
     status = 409
     code = "insufficient_stock"
     title = "Not enough stock"
+    detail_template = "Only {maxAvailable} available"
 
 
 class ProductUnavailable(Problem):
     status = 409
     code = "product_unavailable"
     title = "The product is no longer available"
+    detail_template = "Item {itemId} is no longer sold; remove it from the cart"
 
 
 class DatabaseUnavailable(Problem):

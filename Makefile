@@ -1,0 +1,43 @@
+# One command each: `make dev` (the API on http://127.0.0.1:3000) and `make test`.
+# Both create the virtualenv and install everything from PyPI on a fresh machine.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: venv install dev test test-fast lint migrate build bench clean
+
+$(INSTALLED): requirements-dev.txt layers/common/requirements.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is needed (Lambda python3.11), found {sys.version}"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(INSTALLED)
+
+venv install: $(INSTALLED)
+
+dev: $(INSTALLED)  ## the local stack: embedded PostgreSQL (unless DATABASE_URL), migrations, demo catalog, API on :3000
+	$(BIN)/python local/dev.py
+
+test: $(INSTALLED)  ## every test, including sam validate --lint / sam build
+	$(BIN)/python -m pytest
+
+test-fast: $(INSTALLED)  ## every test but the SAM packaging ones
+	$(BIN)/python -m pytest -m "not packaging"
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+
+migrate: $(INSTALLED)  ## apply migrations to DATABASE_URL
+	$(BIN)/python db/migrate.py
+
+build: $(INSTALLED)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build
+
+bench: $(INSTALLED)  ## benchmarks against the raw-SQL floor; writes bench/RESULTS.md
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf .aws-sam .pytest_cache .hypothesis .ruff_cache

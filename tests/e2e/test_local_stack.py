@@ -1,0 +1,157 @@
+"""The Docker-free local stack: HTTP requests become API Gateway v2 events for the functions that
+template.yaml maps the routes to."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import pytest
+from werkzeug.test import Client
+
+from local import stack, template
+from tests.conftest import MUG, ROOT, TSHIRT, TSHIRT_M_RED
+
+
+@pytest.fixture(scope="module")
+def local_api() -> stack.LocalApi:
+    return stack.LocalApi(stack.make_invoker(workers=0), stack.dev_routes())
+
+
+@pytest.fixture
+def client(local_api: stack.LocalApi) -> Client:
+    return Client(local_api)
+
+
+def test_every_function_folder_has_its_route_in_the_template() -> None:
+    routes = {(r.method, r.path): r.code_dir.name for r in template.routes()}
+    assert routes == {
+        ("GET", "/cart"): "get_cart",
+        ("POST", "/cart/items"): "add_item",
+        ("PATCH", "/cart/items/{itemId}"): "update_item",
+        ("DELETE", "/cart/items/{itemId}"): "remove_item",
+        ("DELETE", "/cart"): "clear_cart",
+    }
+    for route in template.routes():
+        assert (route.code_dir / "app.py").exists()
+
+
+def test_a_browser_keeps_its_cart_through_the_cookie(client: Client) -> None:
+    first = client.get("/cart")
+    assert first.status_code == 200 and first.json["items"] == []
+    assert "HttpOnly" in first.headers["Set-Cookie"]
+    added = client.post("/cart/items", json={"productId": MUG, "quantity": 2})
+    assert added.status_code == 200, added.json
+    item_id = added.json["items"][0]["id"]
+    patched = client.patch(f"/cart/items/{item_id}", json={"quantity": 5})
+    assert patched.json["itemCount"] == 5
+    assert client.get("/cart").json["items"][0]["quantity"] == 5
+    assert client.delete(f"/cart/items/{item_id}").json["items"] == []
+    assert client.delete("/cart").status_code == 200
+
+
+def test_an_app_keeps_its_cart_through_the_header(local_api: stack.LocalApi) -> None:
+    app = Client(local_api, use_cookies=False)
+    token = app.get("/cart").headers["X-Cart-Session"]
+    app.post("/cart/items", json={"productId": TSHIRT, "variantId": TSHIRT_M_RED}, headers={"X-Cart-Session": token})
+    cart = app.get("/cart", headers={"X-Cart-Session": token}).json
+    assert [i["variantId"] for i in cart["items"]] == [TSHIRT_M_RED]
+
+
+def test_problems_pass_through_with_their_content_type(client: Client) -> None:
+    reply = client.post("/cart/items", data="{nope", content_type="application/json")
+    assert reply.status_code == 400
+    assert reply.headers["Content-Type"] == "application/problem+json"
+    assert reply.json["code"] == "malformed_json"
+
+
+def test_a_route_that_is_not_in_the_api_is_api_gateways_404(client: Client) -> None:
+    reply = client.put("/cart")
+    assert reply.status_code == 404 and reply.json == {"message": "Not Found"}
+
+
+def test_cors_preflight_and_responses_follow_the_template(client: Client) -> None:
+    cors = template.cors()
+    assert cors is not None and cors.allow_origins
+    origin = cors.allow_origins[0]
+    preflight = client.options(
+        "/cart/items", headers={"Origin": origin, "Access-Control-Request-Method": "POST"}
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == origin
+    assert preflight.headers["Access-Control-Allow-Credentials"] == "true"
+    assert "x-cart-session" in preflight.headers["Access-Control-Allow-Headers"].lower()
+    reply = client.get("/cart", headers={"Origin": origin})
+    assert "x-cart-session" in reply.headers["Access-Control-Expose-Headers"].lower()
+    stranger = client.get("/cart", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in stranger.headers
+
+
+def test_the_dev_catalog_lists_products_with_variants(client: Client) -> None:
+    products = {p["id"]: p for p in client.get("/products").json["products"]}
+    assert products[MUG]["price"] == 1250 and products[MUG]["variants"] == []
+    skus = {v["sku"] for v in products[TSHIRT]["variants"]}
+    assert {"TSHIRT-S-RED", "TSHIRT-M-RED"} <= skus
+
+
+def test_the_openapi_document_covers_every_route_and_its_problems(client: Client) -> None:
+    doc = client.get("/openapi.json").json
+    assert set(doc["paths"]) == {"/cart", "/cart/items", "/cart/items/{itemId}"}
+    add = doc["paths"]["/cart/items"]["post"]
+    assert {"200", "400", "404", "409", "422", "503"} <= set(add["responses"])
+    assert "application/problem+json" in add["responses"]["409"]["content"]
+    assert set(doc["paths"]["/cart/items/{itemId}"]) == {"patch", "delete"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_make_dev_serves_the_api_on_a_port(database_url: str) -> None:
+    """What `make dev` runs: migrations, the demo catalog, the API on PORT, with worker processes."""
+    port = _free_port()
+    env = {**os.environ, "PORT": str(port), "DATABASE_URL": database_url, "LOCAL_WORKERS": "2"}
+    server = subprocess.Popen(
+        [sys.executable, str(Path(ROOT) / "local" / "dev.py")],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/products", timeout=2)  # noqa: S310 - loopback
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert server.poll() is None, server.stdout.read() if server.stdout else ""
+                assert time.monotonic() < deadline, "the local stack did not start"
+                time.sleep(0.2)
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        request = urllib.request.Request(
+            f"{base}/cart/items", data=json.dumps({"productId": MUG, "quantity": 3}).encode(),
+            headers={"Content-Type": "application/json"}, method="POST",
+        )
+        added = json.load(opener.open(request, timeout=30))
+        assert added["itemCount"] == 3
+        token = None
+        with urllib.request.urlopen(f"{base}/cart", timeout=30) as fresh:  # noqa: S310
+            token = fresh.headers["X-Cart-Session"]
+        assert token and token.startswith("v1.")
+        # Secure cookies are not sent back over http:// by urllib; the header carries the session
+        again = urllib.request.Request(f"{base}/cart", headers={"X-Cart-Session": token})
+        assert json.load(urllib.request.urlopen(again, timeout=30))["items"] == []  # noqa: S310
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}" in output
+    assert "Database:" in output

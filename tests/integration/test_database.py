@@ -1,0 +1,163 @@
+"""Database access: one round trip per operation (counted on the wire), reconnection, outages and
+timeouts as 503 problems, credentials and signing keys from Secrets Manager / SSM (moto)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import boto3
+import psycopg
+import pytest
+from moto import mock_aws
+
+from cart_common.db import get_database
+from tests.conftest import MUG, POSTER, Shopper
+
+
+def round_trips(action: Callable[[], object]) -> int:
+    """Server round trips ``action`` made on the function's connection, read from libpq's protocol
+    trace: each one ends with the server's ReadyForQuery."""
+    conn = get_database().connection()
+    with tempfile.TemporaryFile("w+") as trace:
+        conn.pgconn.trace(trace.fileno())
+        try:
+            action()
+        finally:
+            conn.pgconn.untrace()
+        trace.seek(0)
+        return sum(1 for line in trace if "\tB\t" in line and "ReadyForQuery" in line)
+
+
+def test_every_cart_operation_is_one_round_trip(shopper: Shopper) -> None:
+    shopper.add(POSTER)  # the connection exists and the cart too
+    item = lambda: shopper.get().json["items"][0]["id"]  # noqa: E731
+    assert round_trips(shopper.get) == 1
+    assert round_trips(lambda: shopper.add(MUG, 2)) == 1
+    mug = next(i["id"] for i in shopper.get().json["items"] if i["productId"] == MUG)
+    assert round_trips(lambda: shopper.update(mug, quantity=3)) == 1
+    assert round_trips(lambda: shopper.remove(mug)) == 1
+    assert round_trips(lambda: shopper.update(item(), quantity=99)) == 1 + 1  # refused (409), plus the read
+    assert round_trips(shopper.clear) == 1
+
+
+def test_a_new_visitors_read_costs_no_round_trip() -> None:
+    Shopper().get()  # make sure the connection is open
+    assert round_trips(Shopper().get) == 0
+
+
+def _kill_function_connections(sql: psycopg.Connection) -> int:
+    return len(
+        sql.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity"
+            " where application_name = 'cart-api' and datname = current_database() and pid <> pg_backend_pid()"
+        ).fetchall()
+    )
+
+
+def test_a_connection_killed_between_invocations_is_replaced(shopper: Shopper, sql) -> None:
+    shopper.add(MUG, 1)
+    assert _kill_function_connections(sql) >= 1
+    reply = shopper.add(MUG, 1)
+    assert reply.status == 200, reply
+    assert reply.json["items"][0]["quantity"] == 2  # applied exactly once
+
+
+def test_an_unreachable_database_is_503_with_retry_after(fresh_settings, monkeypatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:9/cart?connect_timeout=1")
+    shopper = Shopper()
+    reply = shopper.add(MUG)
+    assert reply.status == 503
+    assert reply.headers["Content-Type"] == "application/problem+json"
+    assert reply.headers["Retry-After"] == "1"
+    assert reply.json["code"] == "database_unavailable"
+    assert "Traceback" not in json.dumps(reply.json)
+
+
+def test_a_statement_timeout_is_503_and_the_next_request_succeeds(fresh_settings, monkeypatch, database_url) -> None:
+    monkeypatch.setenv("DB_STATEMENT_TIMEOUT_MS", "200")
+    shopper = Shopper()
+    shopper.add(MUG)
+    cart_id = shopper.get().json["id"]
+    with psycopg.connect(database_url) as blocker:  # holds the cart row lock in an open transaction
+        blocker.execute("select 1 from cart where id = %s for update", (cart_id,))
+        reply = shopper.add(MUG)
+        assert reply.status == 503 and reply.json["code"] == "database_unavailable"
+        blocker.rollback()
+    assert shopper.add(MUG).json["items"][0]["quantity"] == 2
+
+
+@pytest.fixture
+def aws(fresh_settings, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    from aws_lambda_powertools.utilities import parameters
+
+    with mock_aws():
+        parameters.clear_caches()
+        yield
+        parameters.clear_caches()
+
+
+def test_database_credentials_come_from_secrets_manager(aws, monkeypatch, database_url) -> None:
+    info = psycopg.conninfo.conninfo_to_dict(database_url)
+    secret = boto3.client("secretsmanager").create_secret(
+        Name=f"cart-db-{uuid.uuid4().hex}", SecretString=json.dumps({"username": "postgres", "password": "unused"})
+    )
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.setenv("DB_HOST", info["host"])  # the embedded server's socket directory
+    monkeypatch.setenv("DB_NAME", info["dbname"])
+    monkeypatch.setenv("DB_SECRET_ARN", secret["ARN"])
+    monkeypatch.setenv("DB_SSLMODE", "disable")
+    shopper = Shopper()
+    assert shopper.add(MUG, 2).json["itemCount"] == 2
+    assert get_database().connection().info.user == "postgres"
+
+
+def test_the_signing_key_can_come_from_secrets_manager(aws, monkeypatch) -> None:
+    key = "k" * 48
+    secret = boto3.client("secretsmanager").create_secret(Name=f"cart-key-{uuid.uuid4().hex}", SecretString=key)
+    monkeypatch.delenv("SESSION_SIGNING_KEY")
+    monkeypatch.setenv("SESSION_KEY_SECRET_ARN", secret["ARN"])
+    shopper = Shopper()
+    shopper.add(MUG, 2)
+    assert shopper.get().json["itemCount"] == 2  # the token verifies under the fetched key
+
+
+def test_the_signing_key_can_come_from_ssm_and_rotate(aws, monkeypatch) -> None:
+    ssm = boto3.client("ssm")
+    name = f"/cart/session-key-{uuid.uuid4().hex}"
+    old, new = "o" * 40, "n" * 40
+    ssm.put_parameter(Name=name, Value=old, Type="SecureString")
+    monkeypatch.delenv("SESSION_SIGNING_KEY")
+    monkeypatch.setenv("SESSION_KEY_PARAMETER", name)
+    shopper = Shopper()
+    shopper.add(MUG, 1)
+    token = shopper.token
+
+    from aws_lambda_powertools.utilities import parameters
+
+    from cart_common import session
+
+    def reload_key(value: str) -> None:
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+        parameters.clear_caches()
+        session._cached_keys.cache_clear()
+
+    reload_key(f"{new},{old}")  # rotation: sign with the new key, still accept the old
+    assert shopper.get().json["itemCount"] == 1 and shopper.token == token
+    reload_key(new)  # the old key retired: its tokens are no longer accepted
+    assert shopper.get().json["itemCount"] == 0 and shopper.token != token
+
+
+def test_the_migrations_are_recorded_and_idempotent(database_url) -> None:
+    import migrate
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        assert migrate.migrate(conn, demo=True) == []  # already applied; the catalog is not empty
+        versions = [v for (v,) in conn.execute("select version from schema_migrations order by version")]
+    assert versions == sorted(p.name for p in Path(migrate.MIGRATIONS).glob("*.sql"))
