@@ -1,0 +1,292 @@
+"""What ships: the SAM template validates and lints, ``sam build`` builds it without Docker, and each
+built function runs on nothing but its own folder, the built layer and the standard library, as it
+will in Lambda.
+
+The handlers run in fresh ``python -I -S`` subprocesses, so nothing installed in the test
+environment (boto3 included, which Lambda provides) can hide a dependency missing from the layer.
+They need the ``database_url`` fixture: a migrated database with the demo catalog.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.packaging
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+EVENTS = ROOT / "events"
+BIN = Path(sys.executable).parent  # the venv's bin: sam, and the python3.11 that sam build uses
+
+# Logical id -> (operation, method, path): code in functions/<operation>/, event in events/<operation>.json.
+CART_FUNCTIONS = {
+    "GetCartFunction": ("get_cart", "GET", "/cart"),
+    "AddItemFunction": ("add_item", "POST", "/cart/items"),
+    "UpdateItemFunction": ("update_item", "PATCH", "/cart/items/{itemId}"),
+    "RemoveItemFunction": ("remove_item", "DELETE", "/cart/items/{itemId}"),
+    "ClearCartFunction": ("clear_cart", "DELETE", "/cart"),
+}
+CART_HANDLER = "app.lambda_handler"
+# Packages the built layer must contain (top-level import names).
+LAYER_PACKAGES = ("cart_common", "aws_lambda_powertools", "aws_xray_sdk", "psycopg", "psycopg_binary", "pydantic")
+COFFEE_MUG = "00000000-0000-4000-8000-000000000003"  # demo catalog, no variants
+SIGNING_KEY = "packaging-test-signing-key-0123456789abcdef"
+
+VALIDATE_TIMEOUT_S = 120
+BUILD_TIMEOUT_S = 600
+BUILD_BUDGET_S = 240  # "a few minutes on 2 cores"; a build that takes longer is a regression
+INVOKE_TIMEOUT_S = 60
+
+
+def _sam_env() -> dict[str, str]:
+    """Offline SAM: a region and dummy credentials, no telemetry, the venv's python3.11 first."""
+    env = {k: v for k, v in os.environ.items() if k not in {"AWS_PROFILE", "AWS_SESSION_TOKEN"}}
+    env.update(
+        PATH=os.pathsep.join([str(BIN), env.get("PATH", "")]),
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        SAM_CLI_TELEMETRY="0",
+    )
+    return env
+
+
+def _sam() -> str:
+    sam = BIN / "sam"
+    if not sam.exists():
+        pytest.fail(f"AWS SAM CLI not found next to {sys.executable}; install aws-sam-cli in this environment")
+    return str(sam)
+
+
+def _output(proc: subprocess.CompletedProcess[str]) -> str:
+    return f"exit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+
+
+# --- the template --------------------------------------------------------------------------------
+
+
+def test_template_validates_and_lints_clean() -> None:
+    proc = subprocess.run(
+        [_sam(), "validate", "--lint", "--template-file", str(TEMPLATE), "--region", "us-east-1"],
+        cwd=ROOT,
+        env=_sam_env(),
+        capture_output=True,
+        text=True,
+        timeout=VALIDATE_TIMEOUT_S,
+    )
+    assert proc.returncode == 0, _output(proc)
+    assert "is a valid SAM Template" in proc.stdout + proc.stderr, _output(proc)
+
+
+def test_template_shape_the_local_stack_reads() -> None:
+    """local/ serves the API by reading CodeUri, Handler and the HttpApi event of each function."""
+    from samtranslator.yaml_helper import yaml_parse
+
+    resources = yaml_parse(TEMPLATE.read_text())["Resources"]
+    for logical_id, (operation, method, path) in CART_FUNCTIONS.items():
+        props = resources[logical_id]["Properties"]
+        assert (props["CodeUri"], props["Handler"]) == (f"functions/{operation}/", CART_HANDLER), logical_id
+        events = list(props["Events"].values())
+        assert len(events) == 1 and events[0]["Type"] == "HttpApi", logical_id
+        assert (events[0]["Properties"]["Method"], events[0]["Properties"]["Path"]) == (method, path), logical_id
+    migrate = resources["MigrateFunction"]["Properties"]
+    assert (migrate["CodeUri"], migrate["Handler"]) == ("db/", "migrate.lambda_handler")
+    assert "Events" not in migrate
+
+
+# --- the build -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``sam build`` once for this module, without Docker, into a temporary folder (cached and
+    parallel come from samconfig.toml; the cache and dependency folders stay in the temporary
+    folder, not the checkout)."""
+    work = tmp_path_factory.mktemp("sam")
+    build = work / "build"
+    command = [
+        _sam(), "build",
+        "--template-file", str(TEMPLATE),
+        "--build-dir", str(build),
+        "--base-dir", str(ROOT),
+        "--cache-dir", str(work / "cache"),
+    ]  # fmt: skip
+    started = time.monotonic()
+    proc = subprocess.run(command, cwd=work, env=_sam_env(), capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, _output(proc)
+    assert elapsed < BUILD_BUDGET_S, f"sam build took {elapsed:.0f}s"
+    print(f"sam build: {elapsed:.1f}s")
+    return build
+
+
+def test_layer_holds_cart_common_and_its_dependencies(build_dir: Path) -> None:
+    layer = build_dir / "CommonLayer" / "python"
+    for package in (*LAYER_PACKAGES, "pydantic_core"):
+        assert (layer / package).is_dir(), f"{package} missing from the built layer"
+    assert not (layer / "boto3").exists(), "boto3 comes with the Lambda runtime; keep it out of the layer"
+
+
+def test_layer_wheels_run_on_the_lambda_runtime(build_dir: Path) -> None:
+    """Compiled wheels must be x86_64 manylinux for glibc <= 2.26 (python3.11 runs on Amazon Linux 2)."""
+    for wheel in sorted((build_dir / "CommonLayer" / "python").glob("*.dist-info/WHEEL")):
+        tags = [line.split(":", 1)[1].strip() for line in wheel.read_text().splitlines() if line.startswith("Tag:")]
+        platforms = {tag.rsplit("-", 1)[1] for tag in tags}
+        if platforms == {"any"}:
+            continue
+
+        def fits(platform: str) -> bool:
+            if platform in {"manylinux1_x86_64", "manylinux2010_x86_64", "manylinux2014_x86_64"}:
+                return True
+            if platform.startswith("manylinux_") and platform.endswith("_x86_64"):
+                major, minor = platform.split("_")[1:3]
+                return (int(major), int(minor)) <= (2, 26)
+            return False
+
+        assert any(fits(p) for p in platforms), f"{wheel.parent.name}: {sorted(platforms)}"
+        assert all(tag.startswith("cp311-") for tag in tags), f"{wheel.parent.name}: {tags}"
+
+
+def test_migrate_function_package(build_dir: Path) -> None:
+    package = build_dir / "MigrateFunction"
+    assert (package / "migrate.py").is_file()
+    assert sorted(p.name for p in (package / "migrations").glob("*.sql")), "no migrations packaged"
+    assert (package / "demo_catalog.sql").is_file()
+
+
+# --- the built functions, isolated as in Lambda ----------------------------------------------------
+
+# Runs under `python -I -S`: no site-packages, no PYTHONPATH, no current directory on sys.path.
+_INVOKE = r"""
+import importlib, importlib.util, json, sys
+
+function_dir, layer_dir, handler, event_path, result_path = sys.argv[1:]
+stdlib_path = list(sys.path)
+sys.path[:0] = [function_dir, layer_dir]  # /var/task, then /opt/python
+
+
+class FakeLambdaContext:
+    function_name = "cart-api-test"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:cart-api-test"
+    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    log_group_name = "/aws/lambda/cart-api-test"
+    log_stream_name = "2025/11/21/[$LATEST]0123456789abcdef"
+
+    @staticmethod
+    def get_remaining_time_in_millis():
+        return 10_000
+
+
+module_name, function_name = handler.rsplit(".", 1)
+with open(event_path) as f:
+    event = json.load(f)
+response = getattr(importlib.import_module(module_name), function_name)(event, FakeLambdaContext())
+
+# aws-xray-sdk is imported only when tracing is on (in Lambda); check that it and its own
+# dependencies import from the layer too.
+import aws_xray_sdk.core  # noqa: E402,F401
+
+# psycopg falls back to a system libpq, which this machine may have and Lambda does not.
+import psycopg  # noqa: E402
+
+
+def allowed(path):
+    if path.startswith((function_dir, layer_dir)):
+        return True
+    return path.startswith(tuple(stdlib_path)) and "site-packages" not in path
+
+
+loaded = {getattr(m, "__file__", None) for m in list(sys.modules.values())}
+with open(result_path, "w") as f:
+    json.dump(
+        {
+            "response": response,
+            "python": list(sys.version_info[:2]),
+            "boto3_importable": importlib.util.find_spec("boto3") is not None,
+            "psycopg_impl": psycopg.pq.__impl__,
+            "outside": sorted(p for p in loaded if p and not allowed(p)),
+        },
+        f,
+    )
+"""
+
+
+def _invoke_built(build_dir: Path, logical_id: str, handler: str, event: Path, database_url: str, tmp: Path) -> dict:
+    """Run ``handler`` of the built function ``logical_id`` on ``event`` in an isolated interpreter."""
+    result_path = tmp / f"{logical_id}.result.json"
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "LANG": "C.UTF-8",
+        "DATABASE_URL": database_url,
+        "SESSION_SIGNING_KEY": SIGNING_KEY,
+        "POWERTOOLS_SERVICE_NAME": "cart-api",
+        "POWERTOOLS_METRICS_NAMESPACE": "CartApi",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+    command = [
+        sys.executable, "-I", "-S", "-c", _INVOKE,
+        str(build_dir / logical_id), str(build_dir / "CommonLayer" / "python"), handler, str(event), str(result_path),
+    ]  # fmt: skip
+    proc = subprocess.run(command, cwd=tmp, env=env, capture_output=True, text=True, timeout=INVOKE_TIMEOUT_S)
+    assert proc.returncode == 0, _output(proc)
+    result = json.loads(result_path.read_text())
+    assert result["python"] == [3, 11], "the runtime is python3.11"
+    assert not result["boto3_importable"], "boto3 leaked into the isolated interpreter"
+    assert result["psycopg_impl"] == "binary", "psycopg-binary missing from the layer: Lambda has no libpq"
+    assert result["outside"] == [], f"modules loaded from outside the package: {result['outside']}"
+    return result["response"]
+
+
+def _headers(response: dict) -> dict[str, str]:
+    return {name.lower(): value for name, value in (response.get("headers") or {}).items()}
+
+
+@pytest.mark.parametrize("logical_id", list(CART_FUNCTIONS))
+def test_built_function_runs_on_its_package_and_the_layer(
+    build_dir: Path, database_url: str, tmp_path: Path, logical_id: str
+) -> None:
+    operation, method, path = CART_FUNCTIONS[logical_id]
+    event_file = EVENTS / f"{operation}.json"
+    event = json.loads(event_file.read_text())
+    assert event["routeKey"] == f"{method} {path}", "the sample event matches the function's route"
+
+    response = _invoke_built(build_dir, logical_id, CART_HANDLER, event_file, database_url, tmp_path)
+    body = json.loads(response.get("body") or "null")
+    headers = _headers(response)
+
+    if logical_id in ("UpdateItemFunction", "RemoveItemFunction"):
+        # A new guest has no cart, so no such item.
+        assert response["statusCode"] == 404, response
+        assert headers["content-type"] == "application/problem+json"
+        assert body["code"] == "item_not_found"
+        return
+
+    assert response["statusCode"] == 200, response
+    assert headers["content-type"].startswith("application/json")
+    assert "x-cart-session" in headers, "a new guest is given a session token"
+    if logical_id == "AddItemFunction":
+        assert [(item["productId"], item["quantity"]) for item in body["items"]] == [(COFFEE_MUG, 2)]
+        assert body["itemCount"] == 2
+    else:
+        assert body["items"] == [] and body["itemCount"] == 0
+
+
+def test_built_migrate_function_runs_on_its_package_and_the_layer(
+    build_dir: Path, database_url: str, tmp_path: Path
+) -> None:
+    """Against the already migrated database: it connects, takes the lock and has nothing to apply
+    (the demo catalog is not empty either)."""
+    response = _invoke_built(
+        build_dir, "MigrateFunction", "migrate.lambda_handler", EVENTS / "migrate.json", database_url, tmp_path
+    )
+    assert response == {"applied": []}
