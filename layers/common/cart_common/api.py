@@ -4,10 +4,11 @@ validation, the caller's session, observability, and the one place errors become
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -29,7 +30,13 @@ from cart_common.session import HEADER_NAME, Session, resolve_guest
 
 logger = Logger(service="cart-api")
 metrics = Metrics(namespace="CartApi", service="cart-api")
-tracer = Tracer(service="cart-api", auto_patch=False)
+
+
+def _sdk_tracing_enabled() -> bool:
+    """Powertools' Tracer loads the X-Ray SDK (and botocore with it): about 200 ms of every cold
+    start. Lambda's active tracing records each invocation without it, so the SDK is opt-in
+    (POWERTOOLS_TRACE_DISABLED=false, the template's XRaySdkTracing parameter)."""
+    return os.environ.get("POWERTOOLS_TRACE_DISABLED", "true").lower() in ("0", "false", "no")
 
 _STATUS_TEXT = {
     400: "Malformed request",
@@ -157,12 +164,18 @@ def make_app() -> CartResolver:
 
 def handler_for(app: CartResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda entry point for ``app``: correlation id from the HTTP API request id, metrics
-    flushed per invocation, tracing innermost. Events are never logged (they carry tokens)."""
+    flushed per invocation, tracing (when enabled) innermost. Events are never logged (they carry
+    tokens)."""
+
+    handle = app.handle
+    if _sdk_tracing_enabled():
+        from aws_lambda_powertools import Tracer
+
+        handle = Tracer(service="cart-api", auto_patch=False).capture_lambda_handler(handle, capture_response=False)
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
     @metrics.log_metrics(capture_cold_start_metric=True)
-    @tracer.capture_lambda_handler(capture_response=False)
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return app.handle(event, context)
+        return handle(event, context)
 
     return lambda_handler
