@@ -50,12 +50,13 @@ def _ensure_layer_on_path() -> None:
 # --- functions ------------------------------------------------------------------------------
 
 
-def load_function(route: template.Route) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+def load_function(route: template.Route | template.Function) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """Import a function's handler module from its code folder under a unique module name
     (every function's module is called ``app``)."""
     _ensure_layer_on_path()
     module_name, attr = route.handler.rsplit(".", 1)
-    unique = f"fn_{route.function}_{module_name}"
+    name = route.function if isinstance(route, template.Route) else route.name
+    unique = f"fn_{name}_{module_name}"
     module: ModuleType | None = sys.modules.get(unique)
     if module is None:
         spec = importlib.util.spec_from_file_location(unique, route.code_dir / f"{module_name}.py")
@@ -90,8 +91,8 @@ _worker_timeout_s = 10
 def _worker_init(timeout_s: int) -> None:
     global _worker_timeout_s
     _worker_timeout_s = timeout_s
-    for route in template.routes():
-        _worker_functions[route.function] = load_function(route)
+    for function in template.functions():
+        _worker_functions[function.name] = load_function(function)
 
 
 def _worker_invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -101,8 +102,8 @@ def _worker_invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
 class InProcessInvoker:
     """One execution environment in this process (tests, and ``LOCAL_WORKERS=0``)."""
 
-    def __init__(self, routes: Iterable[template.Route], timeout_s: int) -> None:
-        self._functions = {route.function: load_function(route) for route in routes}
+    def __init__(self, functions: Iterable[template.Function], timeout_s: int) -> None:
+        self._functions = {function.name: load_function(function) for function in functions}
         self._timeout_s = timeout_s
         self._lock = threading.Lock()
 
@@ -288,7 +289,7 @@ def make_invoker(workers: int | None = None) -> InProcessInvoker | ProcessPoolIn
     workers = int(os.environ.get("LOCAL_WORKERS", "4")) if workers is None else workers
     timeout_s = template.function_timeout_s()
     if workers <= 0:
-        return InProcessInvoker(template.routes(), timeout_s)
+        return InProcessInvoker(template.functions(), timeout_s)
     return ProcessPoolInvoker(workers, timeout_s)
 
 

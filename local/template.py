@@ -74,6 +74,23 @@ def _resolve(value: Any, parameters: dict[str, Any]) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Function:
+    name: str  # logical id
+    code_dir: Path
+    handler: str
+
+
+def functions(template: dict[str, Any] | None = None) -> list[Function]:
+    """Every function in the template, with or without an HTTP route (e.g. the Cognito trigger)."""
+    template = template or load()
+    return [
+        Function(name=name, code_dir=ROOT / resource["Properties"]["CodeUri"], handler=resource["Properties"]["Handler"])
+        for name, resource in template.get("Resources", {}).items()
+        if resource.get("Type") == "AWS::Serverless::Function"
+    ]
+
+
 def routes(template: dict[str, Any] | None = None) -> list[Route]:
     template = template or load()
     found = []

@@ -11,6 +11,7 @@ import secrets
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common"), str(ROOT / "db")]
 
 import migrate  # noqa: E402
+from local import cognito as local_cognito  # noqa: E402
 from local import postgres, stack, template  # noqa: E402
 
 SIGNING_KEY = secrets.token_urlsafe(48)
@@ -68,12 +70,21 @@ def database_url() -> Iterator[str]:
             admin.execute(f'drop database if exists "{name}"')
 
 
+@pytest.fixture(scope="session")
+def cognito() -> Iterator[local_cognito.LocalCognito]:
+    """moto's Cognito on a local port: a user pool, an app client, and its JWKS over HTTP."""
+    pool = local_cognito.start()
+    yield pool
+    pool.stop()
+
+
 @pytest.fixture(scope="session", autouse=True)
-def environment(database_url: str) -> Iterator[None]:
+def environment(database_url: str, cognito: local_cognito.LocalCognito) -> Iterator[None]:
     """The functions' environment, as template.yaml + events/env.json would give it."""
     saved = dict(os.environ)
     os.environ.update(
         {
+            **cognito.settings(),
             "DATABASE_URL": database_url,
             "SESSION_SIGNING_KEY": SIGNING_KEY,
             "POWERTOOLS_SERVICE_NAME": "cart-api",
@@ -215,16 +226,20 @@ class Reply:
 
 class Shopper:
     """A storefront client calling the functions directly with API Gateway events; keeps its guest
-    token like a browser keeps its cookie (or like an app keeps the X-Cart-Session header)."""
+    token like a browser keeps its cookie (or like an app keeps the X-Cart-Session header), and
+    after signing in sends its Cognito token as a Bearer."""
 
-    def __init__(self, use_cookie: bool = False) -> None:
+    def __init__(self, use_cookie: bool = False, bearer: str | None = None) -> None:
         self.token: str | None = None
         self.use_cookie = use_cookie
+        self.bearer = bearer
 
     def call(self, method: str, route_path: str, **kwargs: Any) -> Reply:
         route = routes()[(method, route_path)]
         headers = dict(kwargs.pop("headers", {}) or {})
         cookies = list(kwargs.pop("cookies", []) or [])
+        if self.bearer:
+            headers.setdefault("authorization", f"Bearer {self.bearer}")
         if self.token and self.use_cookie:
             cookies.append(f"cart_session={self.token}")
         elif self.token:
@@ -232,7 +247,12 @@ class Shopper:
         event = http_event(method, route_path, headers=headers, cookies=cookies, **kwargs)
         reply = Reply(stack.load_function(route)(event, stack.LambdaContext(route.function, 10)))
         self.token = reply.headers.get("X-Cart-Session", self.token)
+        if any(c.startswith("cart_session=;") for c in reply.cookies):
+            self.token = None  # the browser drops a cookie set with Max-Age=0
         return reply
+
+    def merge(self) -> Reply:
+        return self.call("POST", "/cart/merge")
 
     def get(self) -> Reply:
         return self.call("GET", "/cart")
@@ -263,3 +283,36 @@ def shopper() -> Shopper:
 @pytest.fixture
 def other_shopper() -> Shopper:
     return Shopper()
+
+
+@dataclass
+class User:
+    email: str
+    password: str
+    sub: str
+    tokens: dict[str, Any]
+
+    @property
+    def access_token(self) -> str:
+        return self.tokens["AccessToken"]
+
+    @property
+    def id_token(self) -> str:
+        return self.tokens["IdToken"]
+
+
+@pytest.fixture
+def make_user(cognito: local_cognito.LocalCognito):
+    """A confirmed Cognito user of the local pool, signed in."""
+
+    def make() -> User:
+        email, password = f"shopper-{uuid.uuid4().hex[:10]}@example.com", "Correct-horse-9"
+        sub = cognito.sign_up(email, password)
+        return User(email, password, sub, cognito.sign_in(email, password))
+
+    return make
+
+
+@pytest.fixture
+def user(make_user) -> User:
+    return make_user()

@@ -39,6 +39,7 @@ def test_every_function_folder_has_its_route_in_the_template() -> None:
         ("PATCH", "/cart/items/{itemId}"): "update_item",
         ("DELETE", "/cart/items/{itemId}"): "remove_item",
         ("DELETE", "/cart"): "clear_cart",
+        ("POST", "/cart/merge"): "merge_cart",
     }
     for route in template.routes():
         assert (route.code_dir / "app.py").exists()
@@ -104,7 +105,7 @@ def test_the_dev_catalog_lists_products_with_variants(client: Client) -> None:
 
 def test_the_openapi_document_covers_every_route_and_its_problems(client: Client) -> None:
     doc = client.get("/openapi.json").json
-    assert set(doc["paths"]) == {"/cart", "/cart/items", "/cart/items/{itemId}"}
+    assert set(doc["paths"]) == {"/cart", "/cart/items", "/cart/items/{itemId}", "/cart/merge"}
     add = doc["paths"]["/cart/items"]["post"]
     assert {"200", "400", "404", "409", "422", "503"} <= set(add["responses"])
     assert "application/problem+json" in add["responses"]["409"]["content"]

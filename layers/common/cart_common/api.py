@@ -26,7 +26,7 @@ from cart_common.errors import (
     ValidationFailed,
 )
 from cart_common.models import Problem as ProblemModel
-from cart_common.session import HEADER_NAME, Session, resolve_guest
+from cart_common.session import HEADER_NAME, Session, resolve
 
 logger = Logger(service="cart-api")
 metrics = Metrics(namespace="CartApi", service="cart-api")
@@ -89,20 +89,29 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
     return ValidationFailed(f"Invalid field(s): {names}", errors=fields)
 
 
-def _attach_guest_token(result: dict[str, Any], session: Session) -> None:
-    settings = get_settings()
-    assert session.guest_token is not None
-    cookie = Cookie(
-        name=settings.session_cookie_name,
-        value=session.guest_token,
-        path="/",
-        secure=True,
-        http_only=True,
-        max_age=settings.session_cookie_max_age_s,
-        same_site=SameSite.LAX_MODE,
+def _guest_cookie(value: str, max_age: int) -> str:
+    return str(
+        Cookie(
+            name=get_settings().session_cookie_name,
+            value=value,
+            path="/",
+            secure=True,
+            http_only=True,
+            max_age=max_age,
+            same_site=SameSite.LAX_MODE,
+        )
     )
-    result.setdefault("headers", {})[HEADER_NAME] = session.guest_token
-    result.setdefault("cookies", []).append(str(cookie))
+
+
+def _send_session(result: dict[str, Any], session: Session, *, changed: bool) -> None:
+    """A new guest token must reach the client, even with an error; an existing one is re-sent
+    after a change so the cookie's lifetime slides forward with the cart's. A guest session merged
+    into the user's cart is over: its cookie is cleared."""
+    if session.merged:
+        result.setdefault("cookies", []).append(_guest_cookie("", 0))
+    elif session.guest_token and not session.is_user and (session.is_new or changed):
+        result.setdefault("headers", {})[HEADER_NAME] = session.guest_token
+        result.setdefault("cookies", []).append(_guest_cookie(session.guest_token, get_settings().session_cookie_max_age_s))
 
 
 class CartResolver(APIGatewayHttpResolver):
@@ -113,11 +122,11 @@ class CartResolver(APIGatewayHttpResolver):
     @property
     def session(self) -> Session:
         """The caller's session, resolved on first use in this invocation (so a route that never
-        asks pays nothing, and a failure becomes a problem response like any other)."""
+        asks pays nothing, and an invalid token becomes a problem response like any other)."""
         if self._session is None:
             event = self.current_event
             headers = {name.lower(): value for name, value in (event.headers or {}).items()}
-            self._session = resolve_guest(headers, list(event.cookies or []))
+            self._session = resolve(headers, list(event.cookies or []))
             if self._session.is_new:
                 metrics.add_metric(name="GuestSessionsStarted", unit=MetricUnit.Count, value=1)
         return self._session
@@ -128,12 +137,9 @@ class CartResolver(APIGatewayHttpResolver):
         session, self._session = self._session, None
         failed = result["statusCode"] >= 400
         metrics.add_metric(name="CartProblems" if failed else "CartOperations", unit=MetricUnit.Count, value=1)
-        # A new token must reach the client, even with an error; an existing one is re-sent after
-        # a change so the cookie's lifetime slides forward with the cart's.
-        if session and session.guest_token:
-            changed = event.get("requestContext", {}).get("http", {}).get("method") != "GET" and not failed
-            if session.is_new or changed:
-                _attach_guest_token(result, session)
+        if session:
+            method = event.get("requestContext", {}).get("http", {}).get("method")
+            _send_session(result, session, changed=method != "GET" and not failed)
         return result
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,10 +30,38 @@ class Settings(BaseModel):
     session_cookie_name: str = "cart_session"
     session_cookie_max_age_s: int = 30 * 24 * 3600
 
+    # Signed-in users: Cognito tokens. The issuer and the JWKS URL are separate so a local stack
+    # can serve the keys from moto while the tokens name the real issuer format.
+    cognito_issuer: str | None = None
+    cognito_jwks_url: str | None = None  # default: <issuer>/.well-known/jwks.json
+    cognito_client_ids: str = ""  # comma-separated app client ids allowed to call the API
+    accepted_token_uses: str = "access,id"  # which Cognito tokens a Bearer may be
+
     # Cart rules.
     default_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
     guest_cart_ttl_days: Annotated[int, Field(ge=1)] = 30
+    user_cart_ttl_days: Annotated[int, Field(ge=1)] = 90
     max_quantity_per_line: Annotated[int, Field(ge=1)] = 99
+    merge_strategy: Literal["sum", "max", "replace"] = "sum"
+    # The Cognito trigger must never hold up sign-in: the whole merge gets this long.
+    merge_trigger_budget_ms: Annotated[int, Field(ge=100, le=5000)] = 1800
+
+    @property
+    def client_ids(self) -> frozenset[str]:
+        return frozenset(c.strip() for c in self.cognito_client_ids.split(",") if c.strip())
+
+    @property
+    def token_uses(self) -> frozenset[str]:
+        return frozenset(u.strip() for u in self.accepted_token_uses.split(",") if u.strip())
+
+    @property
+    def jwks_url(self) -> str | None:
+        if self.cognito_jwks_url:
+            return self.cognito_jwks_url
+        return f"{self.cognito_issuer.rstrip('/')}/.well-known/jwks.json" if self.cognito_issuer else None
+
+    def cart_ttl_days(self, owner_kind: str) -> int:
+        return self.user_cart_ttl_days if owner_kind == "user" else self.guest_cart_ttl_days
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -125,6 +125,27 @@ class ProductUnavailable(Problem):
     detail_template = "Item {itemId} is no longer sold; remove it from the cart"
 
 
+class InvalidToken(Problem):
+    status = 401
+    code = "invalid_token"
+    title = "The bearer token is not valid"
+    headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
+class AuthenticationRequired(Problem):
+    status = 401
+    code = "authentication_required"
+    title = "Sign in first"
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class IdentityUnavailable(Problem):
+    status = 503
+    code = "identity_unavailable"
+    title = "The identity provider's keys could not be fetched; retry shortly"
+    headers = {"Retry-After": "1"}
+
+
 class DatabaseUnavailable(Problem):
     status = 503
     code = "database_unavailable"

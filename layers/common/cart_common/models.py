@@ -3,7 +3,7 @@ integer minor units beside an ISO 4217 currency code."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -90,3 +90,43 @@ class Problem(WireModel):
     status: int
     detail: str
     code: str
+
+
+class MergeLine(WireModel):
+    product_id: UUID
+    variant_id: UUID | None
+    guest_quantity: int = Field(description="Quantity in the guest cart")
+    user_quantity: int = Field(description="Quantity the user's cart had before")
+    quantity: int = Field(description="Quantity now in the user's cart")
+
+
+class CappedLine(MergeLine):
+    requested: int = Field(description="What the merge strategy asked for")
+    reason: Literal["insufficient_stock", "limit_exceeded", "out_of_stock"]
+
+
+class SkippedLine(MergeLine):
+    reason: Literal["currency_mismatch", "unavailable", "out_of_stock"]
+
+
+class RemovedLine(WireModel):
+    product_id: UUID
+    variant_id: UUID | None
+    quantity: int
+
+
+class MergeReport(WireModel):
+    """What a sign-in merge did, line by line, so a storefront can tell the shopper."""
+
+    outcome: Literal["adopted", "merged", "already_merged", "nothing_to_merge"]
+    strategy: Literal["sum", "max", "replace"]
+    added: list[MergeLine] = Field(description="Guest lines new to the user's cart")
+    combined: list[MergeLine] = Field(description="Guest lines folded into a line the user had")
+    capped: list[CappedLine] = Field(description="Lines that got less than the strategy asked for, and why")
+    skipped: list[SkippedLine] = Field(description="Guest lines that could not be carried over, and why")
+    removed: list[RemovedLine] = Field(description="The user's lines the guest cart replaced (strategy replace)")
+
+
+class MergeResult(WireModel):
+    cart: Cart
+    merge: MergeReport

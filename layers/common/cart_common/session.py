@@ -1,4 +1,5 @@
-"""Who is calling: a guest, identified by a signed session token.
+"""Who is calling: a signed-in user (a Cognito access or ID token in ``Authorization: Bearer``) or a
+guest, identified by a signed session token.
 
 A guest token is ``v1.<random>.<signature>``: 128 random bits from ``secrets`` and an HMAC-SHA256 of
 them under the signing key, both base64url. A forged or damaged token fails the HMAC check without a
@@ -16,11 +17,12 @@ import base64
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from cart_common.config import Settings, get_settings
+from cart_common.errors import IdentityUnavailable, InvalidToken
 
 TOKEN_VERSION = "v1"
 HEADER_NAME = "X-Cart-Session"
@@ -35,11 +37,18 @@ class Owner:
     key: str
 
 
-@dataclass(frozen=True)
+@dataclass
 class Session:
     owner: Owner
-    guest_token: str | None = None  # the raw token, only to send back to the client
+    guest_token: str | None = None  # the raw guest token, only to send back to the client
     is_new: bool = False  # minted by this request: the client must be told
+    guest: Owner | None = None  # a signed-in user's guest session, presented alongside: to merge
+    claims: dict[str, Any] = field(default_factory=dict)  # a signed-in user's verified token claims
+    merged: bool = False  # the guest session was merged during this request: clear its cookie
+
+    @property
+    def is_user(self) -> bool:
+        return self.owner.kind == "user"
 
 
 def _b64(raw: bytes) -> str:
@@ -111,12 +120,90 @@ def _presented_tokens(headers: dict[str, str], cookies: list[str], cookie_name: 
     return found
 
 
-def resolve_guest(headers: dict[str, str], cookies: list[str], settings: Settings | None = None) -> Session:
-    """The caller's guest session, or a new one when no valid token was presented."""
-    settings = settings or get_settings()
+def _valid_guest_token(headers: dict[str, str], cookies: list[str], settings: Settings) -> str | None:
     keys = signing_keys(settings)
     for token in _presented_tokens(headers, cookies, settings.session_cookie_name):
         if verify_token(token, keys):
-            return Session(owner=Owner("guest", hash_token(token)), guest_token=token)
-    token = mint_token(keys)
+            return token
+    return None
+
+
+def guest_owner(token: str | None, settings: Settings | None = None) -> Owner | None:
+    """The guest a token names, when its signature holds (the Cognito trigger's cartSession)."""
+    if not token or not verify_token(token, signing_keys(settings or get_settings())):
+        return None
+    return Owner("guest", hash_token(token))
+
+
+def resolve_guest(headers: dict[str, str], cookies: list[str], settings: Settings | None = None) -> Session:
+    """The caller's guest session, or a new one when no valid token was presented."""
+    settings = settings or get_settings()
+    token = _valid_guest_token(headers, cookies, settings)
+    if token:
+        return Session(owner=Owner("guest", hash_token(token)), guest_token=token)
+    token = mint_token(signing_keys(settings))
     return Session(owner=Owner("guest", hash_token(token)), guest_token=token, is_new=True)
+
+
+@lru_cache(maxsize=4)
+def _jwks_client(url: str) -> Any:
+    # PyJWT is imported on the first Bearer token only: guest traffic never pays for it. The
+    # client caches the key set across invocations and refetches when it meets an unknown kid.
+    import jwt
+
+    return jwt.PyJWKClient(url, cache_jwk_set=True, lifespan=3600, timeout=2)
+
+
+def verify_bearer(token: str, settings: Settings) -> dict[str, Any]:
+    """The claims of a Cognito access or ID token, after checking its signature (the pool's JWKS),
+    ``exp``, ``iss``, ``token_use`` and the app client; ``InvalidToken`` otherwise."""
+    import jwt
+
+    if not (settings.cognito_issuer and settings.jwks_url and settings.client_ids):
+        raise InvalidToken("Sign-in is not configured for this API")
+    try:
+        key = _jwks_client(settings.jwks_url).get_signing_key_from_jwt(token)
+    except jwt.PyJWKClientConnectionError as exc:
+        raise IdentityUnavailable() from exc
+    except jwt.PyJWTError as exc:
+        raise InvalidToken("The token's signing key is unknown") from exc
+    try:
+        claims = jwt.decode(
+            token,
+            key.key,
+            algorithms=["RS256"],
+            issuer=settings.cognito_issuer,
+            options={"require": ["exp", "iss", "sub", "token_use"], "verify_aud": False},
+            leeway=5,
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidToken("The token has expired") from exc
+    except jwt.PyJWTError as exc:
+        raise InvalidToken("The token is not valid") from exc
+    use = claims.get("token_use")
+    if use not in settings.token_uses:
+        raise InvalidToken(f"A {use} token is not accepted here")
+    client = claims.get("client_id") if use == "access" else claims.get("aud")
+    if client not in settings.client_ids:
+        raise InvalidToken("The token was issued to another app client")
+    return claims
+
+
+def resolve(headers: dict[str, str], cookies: list[str], settings: Settings | None = None) -> Session:
+    """Who is calling. A present Authorization header must hold a valid Cognito token: an invalid
+    one is ``InvalidToken`` (401), never a silent fall back to a guest."""
+    settings = settings or get_settings()
+    authorization = headers.get("authorization")
+    if authorization is None:
+        return resolve_guest(headers, cookies, settings)
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("Use Authorization: Bearer <Cognito access or ID token>")
+    claims = verify_bearer(token.strip(), settings)
+    guest_token = _valid_guest_token(headers, cookies, settings)
+    return Session(
+        owner=Owner("user", claims["sub"]),
+        guest_token=guest_token,
+        guest=Owner("guest", hash_token(guest_token)) if guest_token else None,
+        claims=claims,
+    )

@@ -319,6 +319,156 @@ def clear_lines(conn: psycopg.Connection, owner: Owner, *, ttl_days: int) -> lis
     return _change(conn, owner, _touch(owner, ttl_days), change)
 
 
+# Merge step 1: both carts locked in one fixed order (by id), so two merges, or a merge and the
+# writers of either cart, queue up instead of deadlocking.
+LOCK_MERGE_CARTS = """
+select id from cart
+where ((session_id = %(guest)s) or (user_id = %(user)s)) and status = 'active'
+order by id
+for update
+"""
+
+# Merge step 2. No user cart: the guest cart is adopted (re-keyed to the user). Otherwise each
+# guest line is folded into the user's cart by the strategy, capped at stock and the line maximum,
+# and the guest cart is marked merged (into which cart, when), so a replay finds nothing to do.
+# Returns one row: the outcome and every guest line with what became of it.
+MERGE_CARTS = """
+with guest as (
+    select id, currency from cart where session_id = %(guest)s and status = 'active'
+),
+usr as (
+    select id, currency from cart where user_id = %(user)s and status = 'active'
+),
+adopted as (
+    update cart c
+    set user_id = %(user)s, session_id = null, version = c.version + 1,
+        expires_at = greatest(c.expires_at, now() + make_interval(days => %(user_ttl)s::int)),
+        last_activity_at = now(), updated_at = now()
+    from guest
+    where c.id = guest.id and not exists (select 1 from usr)
+    returning c.id
+),
+guest_lines as (
+    select gi.product_id, gi.variant_id, gi.quantity, gi.price_at_add, gi.selected_attributes,
+           ui.id as user_item_id, coalesce(ui.quantity, 0) as user_quantity,
+           p.active and coalesce(v.active, true) as active,
+           coalesce(v.stock, p.stock) as stock,
+           """ + _MAX_LINE + """ as max_line,
+           g.currency = u.currency as same_currency
+    from guest g
+    join usr u on true
+    join cart_item gi on gi.cart_id = g.id
+    join product p on p.id = gi.product_id
+    left join product_variant v on v.id = gi.variant_id
+    left join cart_item ui on ui.cart_id = u.id and ui.product_id = gi.product_id
+                          and ui.variant_id is not distinct from gi.variant_id
+),
+planned as (
+    select *,
+           case %(strategy)s
+               when 'sum' then user_quantity + quantity
+               when 'max' then greatest(user_quantity, quantity)
+               else quantity
+           end as wanted
+    from guest_lines
+),
+decided as (
+    select *,
+           case
+               when not same_currency or not active then 0
+               -- a merge never lowers a line the user already had (unless the guest cart replaces it)
+               when %(strategy)s <> 'replace' and user_item_id is not null
+                   then greatest(user_quantity, least(wanted, stock, max_line))
+               else greatest(0, least(wanted, stock, max_line))
+           end as final,
+           case
+               when not same_currency then 'currency_mismatch'
+               when not active then 'unavailable'
+               when least(stock, max_line) <= 0 then 'out_of_stock'
+               when wanted > max_line and max_line <= stock then 'limit_exceeded'
+               when wanted > stock then 'insufficient_stock'
+           end as reason
+    from planned
+),
+removed as (
+    delete from cart_item ui using usr
+    where %(strategy)s = 'replace' and ui.cart_id = usr.id
+      and exists (select 1 from guest_lines)
+      and not exists (select 1 from decided d where d.user_item_id = ui.id and d.final > 0)
+    returning ui.product_id, ui.variant_id, ui.quantity
+),
+written as (
+    insert into cart_item (cart_id, product_id, variant_id, quantity, price_at_add, selected_attributes)
+    select u.id, d.product_id, d.variant_id, d.final, d.price_at_add, d.selected_attributes
+    from decided d, usr u
+    where d.final > 0
+    on conflict on constraint cart_item_line do update
+    set quantity = excluded.quantity,
+        selected_attributes = cart_item.selected_attributes || excluded.selected_attributes,
+        updated_at = now()
+    returning id
+),
+marked as (
+    update cart c set status = 'merged', merged_into = u.id, merged_at = now(), updated_at = now()
+    from guest g, usr u
+    where c.id = g.id
+    returning c.id
+),
+bumped as (
+    update cart c
+    set version = c.version + 1, last_activity_at = now(), updated_at = now(),
+        expires_at = greatest(c.expires_at, now() + make_interval(days => %(user_ttl)s::int))
+    from usr u
+    where c.id = u.id and exists (select 1 from guest)
+    returning c.id
+)
+select
+    case
+        when exists (select 1 from adopted) then 'adopted'
+        when exists (select 1 from marked) then 'merged'
+        when exists (select 1 from cart where session_id = %(guest)s and status = 'merged') then 'already_merged'
+        else 'nothing_to_merge'
+    end as outcome,
+    case
+        when exists (select 1 from adopted) then (
+            select coalesce(jsonb_agg(jsonb_build_object(
+                'productId', gi.product_id, 'variantId', gi.variant_id, 'guestQuantity', gi.quantity,
+                'userQuantity', 0, 'quantity', gi.quantity, 'userHadLine', false, 'reason', null)), '[]'::jsonb)
+            from guest g join cart_item gi on gi.cart_id = g.id)
+        else (
+            select coalesce(jsonb_agg(jsonb_build_object(
+                'productId', product_id, 'variantId', variant_id, 'guestQuantity', quantity,
+                'userQuantity', user_quantity, 'quantity', final, 'wanted', wanted,
+                'userHadLine', user_item_id is not null, 'reason', reason)), '[]'::jsonb)
+            from decided)
+    end as lines,
+    (select coalesce(jsonb_agg(jsonb_build_object(
+        'productId', product_id, 'variantId', variant_id, 'quantity', quantity)), '[]'::jsonb)
+     from removed) as removed,
+    (select count(*) from written) as written
+"""
+
+
+def merge_carts(
+    conn: psycopg.Connection,
+    user: Owner,
+    guest: Owner,
+    *,
+    strategy: str,
+    max_line: int,
+    user_ttl_days: int,
+) -> tuple[Row, list[Row]]:
+    """Merge ``guest``'s cart into ``user``'s; return the merge outcome row and the user's cart."""
+    params = {
+        "user": user.key, "guest": guest.key, "strategy": strategy, "max_line": max_line, "user_ttl": user_ttl_days,
+    }
+    _, (outcome,), view = pipeline(
+        conn,
+        [(LOCK_MERGE_CARTS, params), (MERGE_CARTS, params), (_q(CART_VIEW, user), _params(user))],
+    )
+    return outcome, view
+
+
 DEMO_PRODUCTS = """
 select p.id, p.name, p.slug, p.price, p.currency, p.stock, p.active,
        coalesce(jsonb_agg(jsonb_build_object(

@@ -1,0 +1,89 @@
+"""Cognito's Post Authentication trigger: merge the shopper's guest cart into their cart at sign-in.
+
+It must never block or fail sign-in. Whatever happens (no cartSession, a forged one, a database
+that is down or slow) is logged and the event is returned unchanged, within
+``MERGE_TRIGGER_BUDGET_MS`` (1.8 s by default) in all. The merge runs in a worker thread on a
+connection of its own; when the budget runs out the trigger answers Cognito and abandons that
+connection (the next invocation opens a new one). The merge is one transaction and idempotent, so
+a merge that completes late, or never, leaves the carts consistent; the lazy path merges on the
+shopper's next request if it did not happen here.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from cart_common import carts
+from cart_common.api import logger, metrics
+from cart_common.config import get_settings
+from cart_common.db import Database
+from cart_common.session import Owner, guest_owner
+
+_database = Database()
+
+
+def _merge_within_budget(user: Owner, guest: Owner, budget_s: float) -> str:
+    global _database
+    database = _database
+    outcome: dict[str, Any] = {}
+    finished = threading.Event()
+
+    def work() -> None:
+        try:
+            outcome["report"] = carts.merge_guest_cart(user, guest, database).merge
+        except Exception as exc:  # reported below, never raised to Cognito
+            outcome["error"] = exc
+        finally:
+            finished.set()
+
+    threading.Thread(target=work, name="cart-merge", daemon=True).start()
+    if not finished.wait(budget_s):
+        _database = Database()  # the stuck merge keeps the old connection; never share it
+        return "timed_out"
+    if "error" in outcome:
+        logger.warning("Cart merge failed at sign-in", extra={"error": repr(outcome["error"])})
+        return "failed"
+    report = outcome["report"]
+    logger.info(
+        "Cart merged at sign-in",
+        extra={
+            "outcome": report.outcome,
+            "added": len(report.added),
+            "combined": len(report.combined),
+            "capped": len(report.capped),
+            "skipped": len(report.skipped),
+        },
+    )
+    return report.outcome
+
+
+def post_authentication(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        request = event.get("request") or {}
+        sub = (request.get("userAttributes") or {}).get("sub")
+        token = (request.get("clientMetadata") or {}).get("cartSession")
+        if not sub or not token:
+            logger.info("Sign-in without a guest cart session: nothing to merge")
+            return event
+        guest = guest_owner(token)
+        if guest is None:
+            logger.warning("Sign-in with an invalid guest cart session: not merged")
+            return event
+        budget_s = get_settings().merge_trigger_budget_ms / 1000
+        result = _merge_within_budget(Owner("user", sub), guest, budget_s)
+        metrics.add_metric(name=f"SignInMerge_{result}", unit=MetricUnit.Count, value=1)
+        if result == "timed_out":
+            logger.warning("Cart merge did not finish within the sign-in budget", extra={"budget_s": budget_s})
+    except Exception:
+        logger.exception("Cart merge at sign-in failed unexpectedly")
+    return event
+
+
+# The Lambda entry point: logs carry the invocation's context, metrics are flushed per invocation.
+# The event is never logged (its clientMetadata holds the guest token).
+lambda_handler = logger.inject_lambda_context(log_event=False)(
+    metrics.log_metrics(post_authentication, capture_cold_start_metric=True)
+)
