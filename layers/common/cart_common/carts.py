@@ -138,12 +138,28 @@ def merge(session: Session) -> MergeResult:
     return result
 
 
+# (sub, email) pairs this execution environment has already written: an ID token's email is
+# remembered once per environment, not on every request.
+_remembered_emails: dict[tuple[str, str], None] = {}
+
+
+def remember_email(conn: psycopg.Connection, user: Owner, email: str | None) -> None:
+    if not email or (user.key, email) in _remembered_emails:
+        return
+    store.remember_email(conn, user, email)
+    if len(_remembered_emails) >= 10_000:
+        _remembered_emails.clear()
+    _remembered_emails[(user.key, email)] = None
+
+
 def _run(session: Session, work: Any) -> Cart:
     """Run a cart operation; a signed-in caller still carrying a guest session has it merged first
     (the lazy path: hosted UI and social sign-in send no ClientMetadata to the Cognito trigger)."""
     settings = get_settings()
 
     def lazily_merged(conn: psycopg.Connection) -> list[dict[str, Any]]:
+        if session.is_user:
+            remember_email(conn, session.owner, session.claims.get("email"))
         if session.guest is not None:
             _merge_on(conn, session.owner, session.guest, settings)
             session.merged = True

@@ -66,6 +66,7 @@ on conflict ({owner_col}) where status = 'active'
 do update set version = cart.version + 1,
               last_activity_at = now(),
               updated_at = now(),
+              abandoned_at = null,
               expires_at = greatest(cart.expires_at, excluded.expires_at)
 """
 
@@ -75,6 +76,7 @@ update cart
 set version = version + 1,
     last_activity_at = now(),
     updated_at = now(),
+    abandoned_at = null,
     expires_at = greatest(expires_at, now() + make_interval(days => %(ttl_days)s::int))
 where {owner_col} = %(owner)s and status = 'active'
 """
@@ -343,7 +345,7 @@ adopted as (
     update cart c
     set user_id = %(user)s, session_id = null, version = c.version + 1,
         expires_at = greatest(c.expires_at, now() + make_interval(days => %(user_ttl)s::int)),
-        last_activity_at = now(), updated_at = now()
+        last_activity_at = now(), updated_at = now(), abandoned_at = null
     from guest
     where c.id = guest.id and not exists (select 1 from usr)
     returning c.id
@@ -416,7 +418,7 @@ marked as (
 ),
 bumped as (
     update cart c
-    set version = c.version + 1, last_activity_at = now(), updated_at = now(),
+    set version = c.version + 1, last_activity_at = now(), updated_at = now(), abandoned_at = null,
         expires_at = greatest(c.expires_at, now() + make_interval(days => %(user_ttl)s::int))
     from usr u
     where c.id = u.id and exists (select 1 from guest)
@@ -467,6 +469,22 @@ def merge_carts(
         [(LOCK_MERGE_CARTS, params), (MERGE_CARTS, params), (_q(CART_VIEW, user), _params(user))],
     )
     return outcome, view
+
+
+# A signed-in shopper's email, for abandoned-cart win-back; written only when it changed.
+REMEMBER_EMAIL = """
+insert into shopper (user_id, email) values (%(user)s, %(email)s)
+on conflict (user_id) do update set email = excluded.email, updated_at = now()
+where shopper.email is distinct from excluded.email
+"""
+
+
+def remember_email_statement(user: Owner, email: str) -> Statement:
+    return REMEMBER_EMAIL, {"user": user.key, "email": email}
+
+
+def remember_email(conn: psycopg.Connection, user: Owner, email: str) -> None:
+    pipeline(conn, [remember_email_statement(user, email)])
 
 
 DEMO_PRODUCTS = """

@@ -25,7 +25,7 @@ from cart_common.session import Owner, guest_owner
 _database = Database()
 
 
-def _merge_within_budget(user: Owner, guest: Owner, budget_s: float) -> str:
+def _merge_within_budget(user: Owner, guest: Owner | None, email: str | None, budget_s: float) -> str:
     global _database
     database = _database
     outcome: dict[str, Any] = {}
@@ -33,7 +33,10 @@ def _merge_within_budget(user: Owner, guest: Owner, budget_s: float) -> str:
 
     def work() -> None:
         try:
-            outcome["report"] = carts.merge_guest_cart(user, guest, database).merge
+            if email:  # for abandoned-cart win-back (the listing shows it)
+                database.run(lambda conn: carts.remember_email(conn, user, email))
+            if guest is not None:
+                outcome["report"] = carts.merge_guest_cart(user, guest, database).merge
         except Exception as exc:  # reported below, never raised to Cognito
             outcome["error"] = exc
         finally:
@@ -46,6 +49,8 @@ def _merge_within_budget(user: Owner, guest: Owner, budget_s: float) -> str:
     if "error" in outcome:
         logger.warning("Cart merge failed at sign-in", extra={"error": repr(outcome["error"])})
         return "failed"
+    if "report" not in outcome:
+        return "nothing_to_merge"
     report = outcome["report"]
     logger.info(
         "Cart merged at sign-in",
@@ -63,17 +68,21 @@ def _merge_within_budget(user: Owner, guest: Owner, budget_s: float) -> str:
 def post_authentication(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         request = event.get("request") or {}
-        sub = (request.get("userAttributes") or {}).get("sub")
+        attributes = request.get("userAttributes") or {}
+        sub, email = attributes.get("sub"), attributes.get("email")
         token = (request.get("clientMetadata") or {}).get("cartSession")
-        if not sub or not token:
-            logger.info("Sign-in without a guest cart session: nothing to merge")
+        if not sub:
+            logger.warning("Post Authentication event without a sub")
             return event
         guest = guest_owner(token)
-        if guest is None:
+        if token and guest is None:
             logger.warning("Sign-in with an invalid guest cart session: not merged")
+        elif guest is None:
+            logger.info("Sign-in without a guest cart session: nothing to merge")
+        if guest is None and not email:
             return event
         budget_s = get_settings().merge_trigger_budget_ms / 1000
-        result = _merge_within_budget(Owner("user", sub), guest, budget_s)
+        result = _merge_within_budget(Owner("user", sub), guest, email, budget_s)
         metrics.add_metric(name=f"SignInMerge_{result}", unit=MetricUnit.Count, value=1)
         if result == "timed_out":
             logger.warning("Cart merge did not finish within the sign-in budget", extra={"budget_s": budget_s})
