@@ -151,12 +151,12 @@ def test_a_product_with_variants_needs_a_variant(shopper: Shopper) -> None:
 @pytest.mark.parametrize(
     ("product", "variant"),
     [
-        (str(uuid.uuid4()), None),  # unknown product
+        ("7d3f2a9e-0b7c-4f4e-9d61-3a1c2b4e5f60", None),  # unknown product
         (RETIRED_CAP, None),  # inactive product
         (HOODIE, HOODIE_XXL),  # inactive variant
         (TSHIRT, SHOE_42),  # a variant of another product
         (MUG, TSHIRT_S_RED),  # a variant on a product without variants
-        (TSHIRT, str(uuid.uuid4())),  # unknown variant
+        (TSHIRT, "5b9e8c1d-2f3a-4b6c-8d7e-9f0a1b2c3d4e"),  # unknown variant
     ],
 )
 def test_unknown_or_inactive_products_and_variants_are_404(shopper: Shopper, sql, product, variant) -> None:
