@@ -1,22 +1,38 @@
 """``make dev``: PostgreSQL (embedded unless DATABASE_URL is set), migrations, the demo catalog when
-the catalog is empty, and the API on http://127.0.0.1:3000 (``PORT`` overrides)."""
+the catalog is empty, and the API on http://127.0.0.1:3000 (``PORT`` overrides).
+
+Sign-in: unless ``COGNITO_ISSUER`` names a real user pool, ``make dev`` also runs moto's Cognito (a
+user pool, an app client and a demo user) and serves two dev-only routes that do what Cognito and
+its Post Authentication trigger do in AWS: ``POST /dev/auth/signup`` and ``POST /dev/auth/login``.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import re
 import secrets
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from werkzeug.serving import run_simple
+from werkzeug.wrappers import Request, Response
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common"), str(ROOT / "db")]
 
+from local import cognito as local_cognito  # noqa: E402
 from local import postgres, stack  # noqa: E402
 
 DEV_KEY_FILE = ROOT / ".local" / "session-signing-key"
+# A user of the throwaway moto pool, created on every start (moto keeps its users in memory).
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "Demo-password-1"  # noqa: S105 - dev only, never a real pool
+MERGE_FUNCTION = "MergeCartFunction"  # the Post Authentication trigger in template.yaml
+POST_AUTH_EVENT = ROOT / "events" / "merge_cart_post_auth.json"
 
 
 def embedded_database_url(name: str = "cart") -> str:
@@ -49,28 +65,199 @@ def prepare_environment() -> str:
     return os.environ["DATABASE_URL"]
 
 
+# --- what Cognito does in AWS, as dev-only routes ---------------------------------------------
+
+
+def problem(status: int, code: str, title: str, detail: str | None = None) -> Response:
+    """An RFC 9457 problem, shaped like the API's own."""
+    body = {"type": f"/problems/{code}", "title": title, "status": status, "detail": detail or title, "code": code}
+    return Response(json.dumps(body), status, content_type="application/problem+json")
+
+
+def _bad_request(detail: str) -> Response:
+    return problem(400, "bad_request", "Bad request", detail)
+
+
+def _trigger_failed(detail: str) -> Response:
+    return problem(502, "post_authentication_failed", "The Post Authentication trigger failed", detail)
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _read_body(request: Request, *, optional: tuple[str, ...] = ()) -> dict[str, str] | Response:
+    """``{email, password}`` (and the ``optional`` string fields) from a JSON body, or a 400 problem."""
+    try:
+        body = json.loads(request.get_data(cache=False) or b"null")
+    except ValueError:
+        return problem(400, "malformed_json", "The request body is not valid JSON")
+    if not isinstance(body, dict):
+        return _bad_request('Send a JSON object: {"email": ..., "password": ...}')
+    unknown = sorted(set(body) - {"email", "password", *optional})
+    if unknown:
+        return _bad_request(f"Unknown field(s): {', '.join(unknown)}")
+    for name in ("email", "password", *optional):
+        value = body.get(name)
+        if (name in optional and value is None) or (isinstance(value, str) and value):
+            continue
+        return _bad_request(f"{name} must be a non-empty string")
+    if not _EMAIL.match(body["email"]):
+        return _bad_request("email must be an email address")
+    return body
+
+
+def _aws_error(exc: Exception) -> str:
+    from botocore.exceptions import ClientError
+
+    return exc.response["Error"]["Code"] if isinstance(exc, ClientError) else ""
+
+
+def post_authentication_event(
+    pool: local_cognito.LocalCognito, user: dict[str, Any], cart_session: str | None
+) -> dict[str, Any]:
+    """The event Cognito sends the Post Authentication trigger after a successful sign-in
+    (``user``: ``admin_get_user``'s answer). ``clientMetadata`` is what the storefront passed as
+    ClientMetadata: Amplify's ``signIn({..., options: {clientMetadata: {cartSession}}})``."""
+    event = json.loads(POST_AUTH_EVENT.read_text())
+    attributes = {a["Name"]: a["Value"] for a in user["UserAttributes"]}
+    event["region"] = local_cognito.REGION
+    event["userPoolId"] = pool.user_pool_id
+    event["userName"] = user["Username"]  # the sub, in a pool whose users sign in with their email
+    event["callerContext"]["clientId"] = pool.client_id
+    event["request"]["userAttributes"] = {**attributes, "cognito:user_status": user["UserStatus"]}
+    if cart_session:
+        event["request"]["clientMetadata"] = {"cartSession": cart_session}
+    else:
+        event["request"].pop("clientMetadata", None)
+    event["response"] = {}
+    return event
+
+
+def auth_routes(
+    pool: local_cognito.LocalCognito, invoker: stack.InProcessInvoker | stack.ProcessPoolInvoker
+) -> dict[str, stack.DevRoute]:
+    """``POST /dev/auth/signup`` and ``POST /dev/auth/login`` against ``pool``. moto never invokes
+    Lambda triggers, so the login invokes the MergeCartFunction with a Post Authentication event
+    itself, through ``invoker`` (the execution environments the HTTP routes use), after a successful
+    sign-in only, as Cognito does."""
+
+    def signup(request: Request) -> Response:
+        body = _read_body(request)
+        if isinstance(body, Response):
+            return body
+        try:
+            sub = pool.sign_up(body["email"], body["password"])
+        except Exception as exc:
+            code = _aws_error(exc)
+            if code == "UsernameExistsException":
+                return problem(409, "user_exists", "A user with this email already exists")
+            # sign_up creates the user, then sets the password: don't leave a half-made user behind.
+            with contextlib.suppress(Exception):  # there was none
+                pool.client().admin_delete_user(UserPoolId=pool.user_pool_id, Username=body["email"])
+            if code == "InvalidPasswordException":
+                detail = "Use upper and lower case letters, a digit and a symbol"
+                return problem(400, "invalid_password", "The password breaks the pool's policy", detail)
+            if code == "InvalidParameterException":
+                return _bad_request(exc.response["Error"]["Message"])  # type: ignore[attr-defined]
+            raise
+        return stack.json_response({"email": body["email"], "sub": sub}, 201)
+
+    def login(request: Request) -> Response:
+        body = _read_body(request, optional=("cartSession",))
+        if isinstance(body, Response):
+            return body
+        try:
+            tokens = pool.sign_in(body["email"], body["password"])
+        except Exception as exc:
+            if _aws_error(exc) in ("NotAuthorizedException", "UserNotFoundException"):
+                # One answer for both, as a pool with PreventUserExistenceErrors gives.
+                return problem(401, "invalid_credentials", "Incorrect email or password")
+            if _aws_error(exc) == "UserNotConfirmedException":
+                return problem(403, "user_not_confirmed", "The user has not confirmed their email yet")
+            raise
+        user = pool.client().admin_get_user(UserPoolId=pool.user_pool_id, Username=body["email"])
+        event = post_authentication_event(pool, user, body.get("cartSession"))
+        try:
+            result = invoker.invoke(MERGE_FUNCTION, event)
+        except Exception as exc:
+            # In AWS a failing Post Authentication trigger fails the sign-in: no tokens.
+            return _trigger_failed(f"{MERGE_FUNCTION} raised {type(exc).__name__}; Cognito would refuse this sign-in")
+        if not isinstance(result, dict):
+            return _trigger_failed(f"{MERGE_FUNCTION} must return the event; Cognito would refuse this sign-in")
+        response = stack.json_response(
+            {
+                "idToken": tokens["IdToken"],
+                "accessToken": tokens["AccessToken"],
+                "refreshToken": tokens["RefreshToken"],
+                "expiresIn": tokens["ExpiresIn"],
+            }
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return {
+        "/dev/auth/signup": stack.DevRoute(signup, methods=("POST",)),
+        "/dev/auth/login": stack.DevRoute(login, methods=("POST",)),
+    }
+
+
+def start_cognito() -> local_cognito.LocalCognito | None:
+    """moto's Cognito with a demo user, its settings in this process's environment (which the
+    worker processes inherit); ``None`` when ``COGNITO_ISSUER`` names a real pool already."""
+    if os.environ.get("COGNITO_ISSUER"):
+        return None
+    pool = local_cognito.start()
+    try:
+        os.environ.update(pool.settings())
+        pool.sign_up(DEMO_EMAIL, DEMO_PASSWORD)
+    except BaseException:
+        pool.stop()
+        raise
+    return pool
+
+
+# --- make dev -----------------------------------------------------------------------------------
+
+
 def main() -> None:
+    import migrate
     import psycopg
 
-    import migrate
-
+    # SIGTERM (CI, process managers) stops the worker processes and moto's server too, not just
+    # this one: installed first, so no later step can be interrupted without its clean-up.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     url = prepare_environment()
     with psycopg.connect(url, autocommit=True) as conn:
         applied = migrate.migrate(conn, demo=True)
     port = int(os.environ.get("PORT", "3000"))
-    invoker = stack.make_invoker()
-    app = stack.LocalApi(invoker, stack.dev_routes())
-    print(f"Database: {url}")
-    print(f"Migrations applied: {', '.join(applied) or 'none (up to date)'}")
-    print(f"Cart API: http://127.0.0.1:{port}  (catalog: /products, OpenAPI: /openapi.json)")
-    for route in app.routes:
-        print(f"  {route.method:6} {route.path:28} -> {route.function}")
-    # SIGTERM (CI, process managers) stops the worker processes too, not just this one.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Before the invoker: the execution environments read the Cognito settings from the environment.
+    pool = start_cognito()
     try:
-        run_simple("127.0.0.1", port, app, threaded=True)
+        invoker = stack.make_invoker()
+        try:
+            routes: dict[str, stack.DevRoute] = stack.dev_routes()
+            if pool:
+                routes |= auth_routes(pool, invoker)
+            app = stack.LocalApi(invoker, routes)
+            print(f"Database: {url}")
+            print(f"Migrations applied: {', '.join(applied) or 'none (up to date)'}")
+            if pool:
+                print(f"Cognito (moto): {pool.endpoint}  user pool {pool.user_pool_id}, app client {pool.client_id}")
+                print(f"Demo user: {DEMO_EMAIL} / {DEMO_PASSWORD}  (POST /dev/auth/login, /dev/auth/signup)")
+            else:
+                print(f"Cognito: {os.environ['COGNITO_ISSUER']} (COGNITO_ISSUER; no dev sign-in routes)")
+            print(f"Cart API: http://127.0.0.1:{port}  (catalog: /products, OpenAPI: /openapi.json)")
+            for route in app.routes:
+                print(f"  {route.method:6} {route.path:28} -> {route.function}")
+            for path, dev_route in app.dev_routes.items():
+                print(f"  {','.join(dev_route.methods):6} {path:28} (local only)")
+            sys.stdout.flush()
+            run_simple("127.0.0.1", port, app, threaded=True)
+        finally:
+            invoker.close()
     finally:
-        invoker.close()
+        if pool:
+            pool.stop()
 
 
 if __name__ == "__main__":

@@ -25,8 +25,9 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import ModuleType
 from typing import Any
@@ -210,20 +211,37 @@ def from_result(result: Any) -> Response:
 # --- the WSGI app ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class DevRoute:
+    """A route only the local stack serves (the demo catalog, the OpenAPI document, the stand-ins
+    for what Cognito does in AWS): a WSGI-level handler and the methods it answers."""
+
+    handler: Callable[[Request], Response]
+    methods: tuple[str, ...] = ("GET",)
+
+
+DevRoutes = Mapping[str, DevRoute | Callable[[Request], Response]]
+
+
+def _dev_route(route: DevRoute | Callable[[Request], Response]) -> DevRoute:
+    """A bare handler is a GET route."""
+    return route if isinstance(route, DevRoute) else DevRoute(route)
+
+
 class LocalApi:
     def __init__(
         self,
         invoker: InProcessInvoker | ProcessPoolInvoker,
-        dev_routes: dict[str, Callable[[Request], Response]] | None = None,
+        dev_routes: DevRoutes | None = None,
     ) -> None:
         doc = template.load()
         self.routes = template.routes(doc)
         self.cors = template.cors(doc)
         self.invoker = invoker
-        self.dev_routes = dev_routes or {}
+        self.dev_routes = {path: _dev_route(route) for path, route in (dev_routes or {}).items()}
         self.url_map = Map(
             [Rule(route.werkzeug_rule, methods=[route.method], endpoint=route) for route in self.routes]
-            + [Rule(path, methods=["GET"], endpoint=path) for path in self.dev_routes]
+            + [Rule(path, methods=list(route.methods), endpoint=path) for path, route in self.dev_routes.items()]
         )
 
     def _cors_headers(self, request: Request, response: Response) -> None:
@@ -258,7 +276,7 @@ class LocalApi:
         except HTTPException as exc:
             return exc.get_response()
         if isinstance(endpoint, str):
-            return self.dev_routes[endpoint](request)
+            return self.dev_routes[endpoint].handler(request)
         event = to_event(request, endpoint, arguments)
         try:
             result = self.invoker.invoke(endpoint.function, event)
@@ -297,7 +315,7 @@ def json_response(payload: Any, status: int = 200) -> Response:
     return Response(json.dumps(payload, default=str), status, content_type="application/json")
 
 
-def dev_routes() -> dict[str, Callable[[Request], Response]]:
+def dev_routes() -> dict[str, DevRoute]:
     """Routes only the local stack serves: the demo catalog and the OpenAPI document."""
     _ensure_layer_on_path()
     from cart_common import store
@@ -314,4 +332,4 @@ def dev_routes() -> dict[str, Callable[[Request], Response]]:
             openapi_cache["doc"] = openapi_document()
         return json_response(openapi_cache["doc"])
 
-    return {"/products": products, "/openapi.json": openapi}
+    return {"/products": DevRoute(products), "/openapi.json": DevRoute(openapi)}

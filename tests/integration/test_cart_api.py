@@ -413,3 +413,11 @@ def test_a_successful_change_re_sends_the_session_so_the_cookie_slides() -> None
     token = shopper.get().headers["X-Cart-Session"]
     reply = shopper.add(MUG)
     assert reply.headers["X-Cart-Session"] == token and reply.cookies[0].startswith(f"cart_session={token};")
+
+
+def test_an_emptied_cart_takes_the_currency_of_its_next_product(shopper: Shopper, make_product) -> None:
+    euro = make_product(currency="EUR", price=700)
+    shopper.add(MUG)
+    shopper.clear()
+    cart = shopper.add(euro["id"], 1).json
+    assert cart["currency"] == "EUR" and cart["subtotal"] == 700

@@ -4,7 +4,8 @@ will in Lambda.
 
 The handlers run in fresh ``python -I -S`` subprocesses, so nothing installed in the test
 environment (boto3 included, which Lambda provides) can hide a dependency missing from the layer.
-They need the ``database_url`` fixture: a migrated database with the demo catalog.
+They need the ``database_url`` fixture: a migrated database with the demo catalog, and the
+sign-in checks the ``cognito`` fixture (moto's user pool, whose JWKS the built layer fetches).
 """
 
 from __future__ import annotations
@@ -32,10 +33,15 @@ CART_FUNCTIONS = {
     "UpdateItemFunction": ("update_item", "PATCH", "/cart/items/{itemId}"),
     "RemoveItemFunction": ("remove_item", "DELETE", "/cart/items/{itemId}"),
     "ClearCartFunction": ("clear_cart", "DELETE", "/cart"),
+    # Also Cognito's Post Authentication trigger (events/merge_cart_post_auth.json).
+    "MergeCartFunction": ("merge_cart", "POST", "/cart/merge"),
 }
 CART_HANDLER = "app.lambda_handler"
 # Packages the built layer must contain (top-level import names).
-LAYER_PACKAGES = ("cart_common", "aws_lambda_powertools", "aws_xray_sdk", "psycopg", "psycopg_binary", "pydantic")
+LAYER_PACKAGES = (
+    "cart_common", "aws_lambda_powertools", "aws_xray_sdk", "psycopg", "psycopg_binary", "pydantic",
+    "jwt", "cryptography",  # PyJWT verifies Cognito's RS256 tokens with cryptography
+)  # fmt: skip
 COFFEE_MUG = "00000000-0000-4000-8000-000000000003"  # demo catalog, no variants
 SIGNING_KEY = "packaging-test-signing-key-0123456789abcdef"
 
@@ -199,6 +205,9 @@ import aws_xray_sdk.core  # noqa: E402,F401
 # psycopg falls back to a system libpq, which this machine may have and Lambda does not.
 import psycopg  # noqa: E402
 
+# PyJWT without cryptography can only do HMAC: Cognito's tokens are RS256.
+import jwt  # noqa: E402
+
 
 def allowed(path):
     if path.startswith((function_dir, layer_dir)):
@@ -214,6 +223,7 @@ with open(result_path, "w") as f:
             "python": list(sys.version_info[:2]),
             "boto3_importable": importlib.util.find_spec("boto3") is not None,
             "psycopg_impl": psycopg.pq.__impl__,
+            "jwt_has_crypto": jwt.algorithms.has_crypto,
             "outside": sorted(p for p in loaded if p and not allowed(p)),
         },
         f,
@@ -221,9 +231,12 @@ with open(result_path, "w") as f:
 """
 
 
-def _invoke_built(build_dir: Path, logical_id: str, handler: str, event: Path, database_url: str, tmp: Path) -> dict:
+def _invoke_built(
+    build_dir: Path, logical_id: str, handler: str, event: Path, database_url: str, tmp: Path,
+    extra_env: dict[str, str] | None = None,
+) -> dict:  # fmt: skip
     """Run ``handler`` of the built function ``logical_id`` on ``event`` in an isolated interpreter."""
-    result_path = tmp / f"{logical_id}.result.json"
+    result_path = tmp / f"{logical_id}.{event.stem}.result.json"
     env = {
         "PATH": os.environ.get("PATH", ""),
         "LANG": "C.UTF-8",
@@ -232,6 +245,7 @@ def _invoke_built(build_dir: Path, logical_id: str, handler: str, event: Path, d
         "POWERTOOLS_SERVICE_NAME": "cart-api",
         "POWERTOOLS_METRICS_NAMESPACE": "CartApi",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     command = [
         sys.executable, "-I", "-S", "-c", _INVOKE,
@@ -243,6 +257,7 @@ def _invoke_built(build_dir: Path, logical_id: str, handler: str, event: Path, d
     assert result["python"] == [3, 11], "the runtime is python3.11"
     assert not result["boto3_importable"], "boto3 leaked into the isolated interpreter"
     assert result["psycopg_impl"] == "binary", "psycopg-binary missing from the layer: Lambda has no libpq"
+    assert result["jwt_has_crypto"] is True, "cryptography missing from the layer: PyJWT cannot verify RS256"
     assert result["outside"] == [], f"modules loaded from outside the package: {result['outside']}"
     return result["response"]
 
@@ -263,6 +278,15 @@ def test_built_function_runs_on_its_package_and_the_layer(
     response = _invoke_built(build_dir, logical_id, CART_HANDLER, event_file, database_url, tmp_path)
     body = json.loads(response.get("body") or "null")
     headers = _headers(response)
+
+    if logical_id == "MergeCartFunction":
+        # The sample's bearer is a placeholder (and sign-in is not configured here): 401, never a
+        # fall back to the guest session it also carries.
+        assert response["statusCode"] == 401, response
+        assert headers["content-type"] == "application/problem+json"
+        assert body["code"] == "invalid_token"
+        assert "x-cart-session" not in headers
+        return
 
     if logical_id in ("UpdateItemFunction", "RemoveItemFunction"):
         # A new guest has no cart, so no such item.
@@ -290,3 +314,65 @@ def test_built_migrate_function_runs_on_its_package_and_the_layer(
         build_dir, "MigrateFunction", "migrate.lambda_handler", EVENTS / "migrate.json", database_url, tmp_path
     )
     assert response == {"applied": []}
+
+
+# --- sign-in: the MergeCartFunction as Cognito's trigger, and Cognito tokens ---------------------------
+
+
+def test_built_merge_function_answers_the_post_authentication_trigger_with_its_event(
+    build_dir: Path, database_url: str, tmp_path: Path
+) -> None:
+    """The sample's cartSession is a placeholder: logged, not merged, and sign-in goes on."""
+    event_file = EVENTS / "merge_cart_post_auth.json"
+    event = json.loads(event_file.read_text())
+    assert event["triggerSource"] == "PostAuthentication_Authentication"
+    response = _invoke_built(build_dir, "MergeCartFunction", CART_HANDLER, event_file, database_url, tmp_path)
+    assert response == event
+
+
+def test_built_functions_sign_in_with_cognito_tokens(
+    build_dir: Path, database_url: str, tmp_path: Path, cognito, make_user
+) -> None:
+    """The whole sign-in on the built packages: a guest adds, the trigger merges at sign-in, and the
+    user's bearer token (RS256, verified against the pool's JWKS) reads the merged cart."""
+    from cart_common.session import mint_token
+
+    user = make_user()
+    guest_token = mint_token((SIGNING_KEY.encode(),))
+    settings = cognito.settings()
+
+    def invoke(logical_id: str, name: str, event: dict) -> dict:
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(event))
+        return _invoke_built(build_dir, logical_id, CART_HANDLER, path, database_url, tmp_path, settings)
+
+    add = json.loads((EVENTS / "add_item.json").read_text())
+    add["headers"]["x-cart-session"] = guest_token
+    assert invoke("AddItemFunction", "guest-add", add)["statusCode"] == 200
+
+    trigger = json.loads((EVENTS / "merge_cart_post_auth.json").read_text())
+    trigger["userPoolId"], trigger["userName"] = cognito.user_pool_id, user.sub
+    trigger["callerContext"]["clientId"] = cognito.client_id
+    trigger["request"]["userAttributes"].update(sub=user.sub, email=user.email)
+    trigger["request"]["clientMetadata"] = {"cartSession": guest_token}
+    assert invoke("MergeCartFunction", "trigger", trigger) == trigger
+
+    get = json.loads((EVENTS / "get_cart.json").read_text())
+    get["headers"]["authorization"] = f"Bearer {user.access_token}"
+    response = invoke("GetCartFunction", "user-get", get)
+    assert response["statusCode"] == 200, response
+    cart = json.loads(response["body"])
+    assert [(item["productId"], item["quantity"]) for item in cart["items"]] == [(COFFEE_MUG, 2)]
+
+    merge = json.loads((EVENTS / "merge_cart.json").read_text())
+    merge["headers"]["authorization"] = f"Bearer {user.id_token}"  # an ID token is accepted too
+    merge["headers"]["x-cart-session"] = guest_token
+    response = invoke("MergeCartFunction", "replay", merge)
+    assert response["statusCode"] == 200, response
+    replay = json.loads(response["body"])
+    assert replay["merge"]["added"] == [] and replay["merge"]["combined"] == []  # merged once only
+    assert [(item["productId"], item["quantity"]) for item in replay["cart"]["items"]] == [(COFFEE_MUG, 2)]
+
+    response = invoke("MergeCartFunction", "placeholder", json.loads((EVENTS / "merge_cart.json").read_text()))
+    assert response["statusCode"] == 401, response
+    assert json.loads(response["body"])["code"] == "invalid_token"

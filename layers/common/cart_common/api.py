@@ -3,8 +3,10 @@ validation, the caller's session, observability, and the one place errors become
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +22,8 @@ from cart_common.config import get_settings
 from cart_common.errors import (
     PROBLEM_CONTENT_TYPE,
     InternalError,
+    InvalidIdempotencyKey,
+    InvalidPrecondition,
     MalformedJson,
     Problem,
     RouteNotFound,
@@ -114,6 +118,19 @@ def _send_session(result: dict[str, Any], session: Session, *, changed: bool) ->
         result.setdefault("cookies", []).append(_guest_cookie(session.guest_token, get_settings().session_cookie_max_age_s))
 
 
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+def _if_match(value: str | None) -> int | None:
+    """``"3"`` (as sent in ETag), ``W/"3"`` or ``3`` -> 3; ``*`` or absent -> no precondition."""
+    if value is None or value.strip() == "*":
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit() or len(text) > 9:
+        raise InvalidPrecondition()
+    return int(text)
+
+
 class CartResolver(APIGatewayHttpResolver):
     """Powertools' HTTP API resolver that knows who is calling."""
 
@@ -126,9 +143,19 @@ class CartResolver(APIGatewayHttpResolver):
         if self._session is None:
             event = self.current_event
             headers = {name.lower(): value for name, value in (event.headers or {}).items()}
-            self._session = resolve(headers, list(event.cookies or []))
-            if self._session.is_new:
+            session = resolve(headers, list(event.cookies or []))
+            session.expected_version = _if_match(headers.get("if-match"))
+            key = headers.get("idempotency-key")
+            if key is not None:
+                if not _IDEMPOTENCY_KEY.fullmatch(key):
+                    raise InvalidIdempotencyKey()
+                session.idempotency_key = key
+                session.request_hash = hashlib.sha256(
+                    f"{event.http_method} {event.path}\n{event.decoded_body or ''}".encode()
+                ).hexdigest()
+            if session.is_new:
                 metrics.add_metric(name="GuestSessionsStarted", unit=MetricUnit.Count, value=1)
+            self._session = session
         return self._session
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -140,6 +167,8 @@ class CartResolver(APIGatewayHttpResolver):
         if session:
             method = event.get("requestContext", {}).get("http", {}).get("method")
             _send_session(result, session, changed=method != "GET" and not failed)
+            if session.cart_version is not None:
+                result.setdefault("headers", {})["ETag"] = f'"{session.cart_version}"'
         return result
 
 

@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
+from pydantic import BaseModel
 
 from cart_common import store
 from cart_common.config import Settings, get_settings
-from cart_common.db import Database, get_database
-from cart_common.errors import AuthenticationRequired
+from cart_common.db import Database, exactly_once, get_database
+from cart_common.errors import (
+    AuthenticationRequired,
+    CartEmpty,
+    CheckoutBlocked,
+    IdempotencyKeyReused,
+    IdempotencyReplay,
+    VersionConflict,
+)
 from cart_common.models import (
     AddItem,
+    Alternative,
+    CheckoutRequest,
+    CompletedCheckout,
+    ValidationIssue,
     CappedLine,
     Cart,
     CartItem,
+    CheckoutResult,
     MergeLine,
     MergeReport,
     MergeResult,
@@ -25,6 +38,7 @@ from cart_common.models import (
     SkippedLine,
     Totals,
     UpdateItem,
+    Validation,
 )
 from cart_common.session import Owner, Session
 
@@ -44,6 +58,7 @@ def _item(row: dict[str, Any], max_line: int) -> CartItem:
         unit_price=row["unit_price"],
         price_at_add=row["price_at_add"],
         price_changed=row["unit_price"] != row["price_at_add"],
+        price_drop=row["unit_price"] < row["price_at_add"],
         line_total=row["unit_price"] * row["quantity"],
         available=row["active"] and row["quantity"] <= max_quantity,
         max_quantity=max_quantity,
@@ -98,8 +113,7 @@ def merge_report(outcome: dict[str, Any], strategy: str) -> MergeReport:
 
 
 def _merge_on(conn: psycopg.Connection, user: Owner, guest: Owner, settings: Settings) -> tuple[dict, list]:
-    merge = partial(
-        store.merge_carts,
+    return store.merge_carts(
         conn,
         user,
         guest,
@@ -107,35 +121,18 @@ def _merge_on(conn: psycopg.Connection, user: Owner, guest: Owner, settings: Set
         max_line=settings.max_quantity_per_line,
         user_ttl_days=settings.user_cart_ttl_days,
     )
-    try:
-        return merge()
-    except psycopg.errors.UniqueViolation:
-        # The user's first cart was created by a concurrent add between our lock and our adopt;
-        # everything rolled back, and the second attempt sees that cart and merges into it.
-        return merge()
+
+
+def _merged(conn: psycopg.Connection, user: Owner, guest: Owner, settings: Settings) -> MergeResult:
+    outcome, view = _merge_on(conn, user, guest, settings)
+    return MergeResult(cart=build_cart(view, settings), merge=merge_report(outcome, settings.merge_strategy))
 
 
 def merge_guest_cart(user: Owner, guest: Owner, database: Database | None = None) -> MergeResult:
     """Merge a guest's cart into a user's: idempotent (a replay is a no-op), atomic, race-free.
     The one merge behind the Cognito trigger, the lazy path and ``POST /cart/merge``."""
     settings = get_settings()
-    outcome, view = (database or get_database()).run(lambda conn: _merge_on(conn, user, guest, settings))
-    return MergeResult(cart=build_cart(view, settings), merge=merge_report(outcome, settings.merge_strategy))
-
-
-def merge(session: Session) -> MergeResult:
-    """``POST /cart/merge``: the caller must be signed in; the guest session is optional (without
-    one there is nothing to merge and the answer is the user's cart)."""
-    if not session.is_user:
-        raise AuthenticationRequired("Sign in, then send the guest session (cookie or X-Cart-Session) to merge")
-    if session.guest is None:
-        settings = get_settings()
-        cart = build_cart(get_database().run(partial(store.cart_rows, owner=session.owner)), settings)
-        empty = {"outcome": "nothing_to_merge", "lines": [], "removed": []}
-        return MergeResult(cart=cart, merge=merge_report(empty, settings.merge_strategy))
-    result = merge_guest_cart(session.owner, session.guest)
-    session.merged = True
-    return result
+    return (database or get_database()).run(lambda conn: _merged(conn, user, guest, settings))
 
 
 # (sub, email) pairs this execution environment has already written: an ID token's email is
@@ -152,20 +149,73 @@ def remember_email(conn: psycopg.Connection, user: Owner, email: str | None) -> 
     _remembered_emails[(user.key, email)] = None
 
 
-def _run(session: Session, work: Any) -> Cart:
-    """Run a cart operation; a signed-in caller still carrying a guest session has it merged first
-    (the lazy path: hosted UI and social sign-in send no ClientMetadata to the Cognito trigger)."""
-    settings = get_settings()
+Response = TypeVar("Response", Cart, MergeResult, CheckoutResult, Validation)
 
-    def lazily_merged(conn: psycopg.Connection) -> list[dict[str, Any]]:
+
+def _cart_of(response: BaseModel) -> Cart:
+    return response if isinstance(response, Cart) else response.cart  # type: ignore[attr-defined]
+
+
+def _execute(
+    session: Session,
+    op: Callable[[psycopg.Connection], Response],
+    model: type[Response],
+    *,
+    lazy_merge: bool = True,
+) -> Response:
+    """Run one cart operation for the caller, on this environment's connection:
+
+    - a signed-in caller still carrying a guest session has it merged first (the lazy path: hosted
+      UI and social sign-in send no ClientMetadata to the Cognito trigger);
+    - with an Idempotency-Key, the key is claimed, the change made and the response stored in one
+      transaction, and a retry gets the stored response (exactly once, even when the first
+      response was lost after the commit);
+    - a stale If-Match is answered with the current cart.
+    """
+    settings = get_settings()
+    database = get_database()
+    scope = f"{session.owner.kind}:{session.owner.key}"
+
+    def work(conn: psycopg.Connection) -> Response:
         if session.is_user:
             remember_email(conn, session.owner, session.claims.get("email"))
-        if session.guest is not None:
+        if lazy_merge and session.guest is not None:
             _merge_on(conn, session.owner, session.guest, settings)
             session.merged = True
-        return work(conn)
+        return op(conn)
 
-    return build_cart(get_database().run(lazily_merged), settings)
+    def once(conn: psycopg.Connection) -> Response:
+        key, request_hash = session.idempotency_key, session.request_hash
+        assert key is not None and request_hash is not None
+        return exactly_once(
+            conn,
+            [store.claim_idempotency_key(scope, key, request_hash)],
+            work,
+            lambda response: [
+                store.save_idempotent_response(scope, key, response.model_dump(mode="json", by_alias=True))
+            ],
+        )
+
+    try:
+        response = database.run(once if session.idempotency_key else work)
+    except IdempotencyReplay:
+        stored = database.run(partial(store.idempotent_response, scope=scope, key=session.idempotency_key))
+        if stored is None or stored["request_hash"] != session.request_hash:
+            raise IdempotencyKeyReused() from None
+        response = model.model_validate(stored["response"])
+    except VersionConflict:
+        current = build_cart(database.run(partial(store.cart_rows, owner=session.owner)), settings)
+        session.cart_version = current.version
+        raise VersionConflict(
+            currentVersion=current.version, cart=current.model_dump(mode="json", by_alias=True)
+        ) from None
+    session.cart_version = _cart_of(response).version
+    return response
+
+
+def _cart_op(session: Session, statement: Callable[..., list[dict[str, Any]]], **params: Any) -> Cart:
+    settings = get_settings()
+    return _execute(session, lambda conn: build_cart(statement(conn, **params), settings), Cart)
 
 
 def _ttl(session: Session) -> int:
@@ -174,54 +224,171 @@ def _ttl(session: Session) -> int:
 
 def get_cart(session: Session) -> Cart:
     if session.is_new:  # a first visit: there is no cart to read, and a GET writes nothing
-        return build_cart([], get_settings())
-    return _run(session, partial(store.cart_rows, owner=session.owner))
+        cart = build_cart([], get_settings())
+        session.cart_version = cart.version
+        return cart
+    return _cart_op(session, store.cart_rows, owner=session.owner)
 
 
 def add_item(session: Session, body: AddItem) -> Cart:
     settings = get_settings()
-    return _run(
+    return _cart_op(
         session,
-        partial(
-            store.add_line,
-            owner=session.owner,
-            product_id=body.product_id,
-            variant_id=body.variant_id,
-            quantity=body.quantity,
-            attributes=body.attributes,
-            max_line=settings.max_quantity_per_line,
-            ttl_days=_ttl(session),
-            default_currency=settings.default_currency,
-        ),
+        store.add_line,
+        owner=session.owner,
+        product_id=body.product_id,
+        variant_id=body.variant_id,
+        quantity=body.quantity,
+        attributes=body.attributes,
+        max_line=settings.max_quantity_per_line,
+        ttl_days=_ttl(session),
+        default_currency=settings.default_currency,
+        expected=session.expected_version,
     )
 
 
 def update_item(session: Session, item_id: UUID, body: UpdateItem) -> Cart:
     settings = get_settings()
-    common = {"owner": session.owner, "item_id": item_id, "ttl_days": _ttl(session)}
+    common = {
+        "owner": session.owner, "item_id": item_id, "ttl_days": _ttl(session), "expected": session.expected_version,
+    }
     if body.quantity == 0:
-        return _run(session, partial(store.remove_line, **common))
+        return _cart_op(session, store.remove_line, **common)
     if body.variant_id is not None:
-        return _run(
+        return _cart_op(
             session,
-            partial(
-                store.switch_variant,
-                **common,
-                variant_id=body.variant_id,
-                quantity=body.quantity,
-                max_line=settings.max_quantity_per_line,
-            )
+            store.switch_variant,
+            **common,
+            variant_id=body.variant_id,
+            quantity=body.quantity,
+            max_line=settings.max_quantity_per_line,
         )
     assert body.quantity is not None  # guaranteed by UpdateItem's validator
-    return _run(
-        session,
-        partial(store.set_quantity, **common, quantity=body.quantity, max_line=settings.max_quantity_per_line),
-    )
+    return _cart_op(session, store.set_quantity, **common, quantity=body.quantity, max_line=settings.max_quantity_per_line)
 
 
 def remove_item(session: Session, item_id: UUID) -> Cart:
-    return _run(session, partial(store.remove_line, owner=session.owner, item_id=item_id, ttl_days=_ttl(session)))
+    return _cart_op(
+        session, store.remove_line, owner=session.owner, item_id=item_id, ttl_days=_ttl(session),
+        expected=session.expected_version,
+    )
 
 
 def clear_cart(session: Session) -> Cart:
-    return _run(session, partial(store.clear_lines, owner=session.owner, ttl_days=_ttl(session)))
+    return _cart_op(
+        session, store.clear_lines, owner=session.owner, ttl_days=_ttl(session), expected=session.expected_version
+    )
+
+
+def merge(session: Session) -> MergeResult:
+    """``POST /cart/merge``: the caller must be signed in; the guest session is optional (without
+    one there is nothing to merge and the answer is the user's cart)."""
+    if not session.is_user:
+        raise AuthenticationRequired("Sign in, then send the guest session (cookie or X-Cart-Session) to merge")
+    settings = get_settings()
+    guest = session.guest
+    if guest is None:
+        empty = {"outcome": "nothing_to_merge", "lines": [], "removed": []}
+        return _execute(
+            session,
+            lambda conn: MergeResult(
+                cart=build_cart(store.cart_rows(conn, session.owner), settings),
+                merge=merge_report(empty, settings.merge_strategy),
+            ),
+            MergeResult,
+        )
+    result = _execute(session, lambda conn: _merged(conn, session.owner, guest, settings), MergeResult, lazy_merge=False)
+    session.merged = True
+    return result
+
+
+# --- checkout readiness -------------------------------------------------------------------------
+
+
+def readiness_issues(rows: Sequence[dict[str, Any]]) -> list[ValidationIssue]:
+    """What stops each line from being bought now (pure: from ``store.validate_cart`` rows)."""
+    issues: list[ValidationIssue] = []
+    for row in rows:
+        item, available = row["item_id"], max(0, row["available"])
+        alternatives = [Alternative.model_validate(a) for a in row["alternatives"]] if row.get("alternatives") else None
+        if not row["active"]:
+            issues.append(ValidationIssue(
+                item_id=item, type="unavailable", message="This product is no longer sold", alternatives=alternatives,
+            ))
+            continue
+        if available == 0:
+            issues.append(ValidationIssue(
+                item_id=item, type="out_of_stock", message="Out of stock", current_stock=0, alternatives=alternatives,
+            ))
+        elif row["quantity"] > available:
+            issues.append(ValidationIssue(
+                item_id=item, type="insufficient_stock", message=f"Only {available} available",
+                current_stock=available, alternatives=alternatives,
+            ))
+        if row["quantity"] > row["max_line"]:
+            issues.append(ValidationIssue(
+                item_id=item, type="limit_exceeded", message=f"At most {row['max_line']} per order",
+            ))
+        if row["unit_price"] != row["price_at_add"]:
+            direction = "dropped" if row["unit_price"] < row["price_at_add"] else "risen"
+            issues.append(ValidationIssue(
+                item_id=item, type="price_changed", message=f"The price has {direction} since it was added",
+                current_price=row["unit_price"],
+            ))
+    return issues
+
+
+def validate(session: Session) -> Validation:
+    """``POST /cart/validate``: is every line buyable now, and if not, why (totals at current prices)."""
+    settings = get_settings()
+
+    def op(conn: psycopg.Connection) -> Validation:
+        readiness, view = store.validate_cart(conn, session.owner, max_line=settings.max_quantity_per_line)
+        cart, issues = build_cart(view, settings), readiness_issues(readiness)
+        return Validation(valid=bool(cart.items) and not issues, issues=issues, cart=cart)
+
+    if session.is_new:
+        cart = build_cart([], settings)
+        session.cart_version = cart.version
+        return Validation(valid=False, issues=[], cart=cart)
+    return _execute(session, op, Validation)
+
+
+def checkout(session: Session, body: CheckoutRequest) -> CheckoutResult:
+    """``POST /cart/checkout``: a guest is sent to sign in (sign-in merges the cart); a user's cart
+    is validated and, when every line is ready, its stock reserved for N minutes in one transaction."""
+    settings = get_settings()
+    if not session.is_user:
+        raise AuthenticationRequired("Sign in to check out; your cart comes with you", loginUrl=settings.login_url)
+
+    def op(conn: psycopg.Connection) -> CheckoutResult:
+        opened, readiness, view = store.reserve_stock(
+            conn,
+            session.owner,
+            max_line=settings.max_quantity_per_line,
+            minutes=settings.checkout_reservation_minutes,
+            accept_prices=body.accept_price_changes,
+        )
+        cart = build_cart(view, settings)
+        if not opened:
+            if not cart.items:
+                raise CartEmpty()
+            issues = readiness_issues(readiness)
+            raise CheckoutBlocked(
+                count=len(issues),
+                issues=[issue.model_dump(mode="json", by_alias=True) for issue in issues],
+                cart=cart.model_dump(mode="json", by_alias=True),
+            )
+        return CheckoutResult(checkout_id=opened[0]["checkout_id"], expires_at=opened[0]["expires_at"], cart=cart)
+
+    return _execute(session, op, CheckoutResult)
+
+
+def complete_checkout(checkout_id: UUID, database: Database | None = None) -> CompletedCheckout:
+    """For the order service, after payment: the reserved stock is sold, the cart converted (and
+    marked recovered if it had been abandoned); the shopper's next ``GET /cart`` is a fresh cart.
+    ``CheckoutExpired`` when the reservation lapsed or the cart changed (check out again)."""
+    row = (database or get_database()).run(lambda conn: store.complete_checkout(conn, checkout_id))
+    return CompletedCheckout(
+        checkout_id=checkout_id, cart_id=row["cart_id"], user_id=row["user_id"], recovered=row["recovered"]
+    )

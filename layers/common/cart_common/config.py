@@ -43,8 +43,19 @@ class Settings(BaseModel):
     user_cart_ttl_days: Annotated[int, Field(ge=1)] = 90
     max_quantity_per_line: Annotated[int, Field(ge=1)] = 99
     merge_strategy: Literal["sum", "max", "replace"] = "sum"
+    checkout_reservation_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    login_url: str = "/auth?next=/checkout"  # where a guest who tries to check out is sent
     # The Cognito trigger must never hold up sign-in: the whole merge gets this long.
     merge_trigger_budget_ms: Annotated[int, Field(ge=100, le=5000)] = 1800
+
+    # Cart lifecycle (the scheduled sweep, cart_common/lifecycle.py).
+    abandoned_after_hours: Annotated[int, Field(ge=1)] = 24  # no activity this long: abandoned
+    abandoned_retention_days: Annotated[int, Field(ge=1)] = 90  # then anonymised this long after
+    # Rows per sweep statement: each batch is one short transaction holding only its own rows' locks.
+    sweep_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 1000
+    # No batch starts with less than this left before the Lambda timeout (capped at half the time
+    # the run started with, and never less than twice the slowest batch so far).
+    sweep_safety_margin_ms: Annotated[int, Field(ge=0)] = 10_000
 
     @property
     def client_ids(self) -> frozenset[str]:

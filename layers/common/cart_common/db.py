@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from cart_common.config import Settings, get_settings
@@ -68,17 +70,50 @@ def _cart_problem(exc: psycopg.errors.RaiseException) -> Problem | None:
     return Problem.from_code(exc.diag.message_primary, extensions)
 
 
+# Statements waiting to travel at the front of a connection's next pipeline (e.g. BEGIN and an
+# idempotency-key claim, or the ROLLBACK after a failed explicit transaction), so they cost no
+# round trip of their own.
+_queued: weakref.WeakKeyDictionary[psycopg.Connection, list[Statement]] = weakref.WeakKeyDictionary()
+
+
+def queue(conn: psycopg.Connection, statements: Sequence[Statement]) -> None:
+    _queued.setdefault(conn, []).extend(statements)
+
+
+def discard_queue(conn: psycopg.Connection) -> None:
+    _queued.pop(conn, None)
+
+
 def pipeline(conn: psycopg.Connection, statements: Sequence[Statement]) -> list[list[dict[str, Any]]]:
     """Run statements in one round trip and one implicit transaction (psycopg pipeline mode: a
     single Sync at the end, so if one statement fails none of them is committed); return each one's
-    rows."""
+    rows. Queued statements go first; their rows are not returned."""
+    leading = _queued.pop(conn, [])
     cursors = []
     with conn.pipeline():
-        for query, params in statements:
+        for query, params in [*leading, *statements]:
             cursor = conn.cursor()
             cursor.execute(query, params)
             cursors.append(cursor)
-    return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+    return [cursor.fetchall() if cursor.description else [] for cursor in cursors[len(leading) :]]
+
+
+def exactly_once(
+    conn: psycopg.Connection, first: Sequence[Statement], work: Callable[[psycopg.Connection], T],
+    last: Callable[[T], Sequence[Statement]],
+) -> T:
+    """``work`` in one explicit transaction that starts with ``first`` and ends with ``last(result)``:
+    BEGIN and ``first`` travel with work's first round trip, ``last`` and COMMIT make one more."""
+    queue(conn, [("begin", {}), *first])
+    try:
+        result = work(conn)
+        pipeline(conn, [*last(result), ("commit", {})])
+    except BaseException:
+        discard_queue(conn)
+        if conn.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+            queue(conn, [("rollback", {})])  # travels with this connection's next statements
+        raise
+    return result
 
 
 class Database:

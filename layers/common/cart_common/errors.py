@@ -125,6 +125,65 @@ class ProductUnavailable(Problem):
     detail_template = "Item {itemId} is no longer sold; remove it from the cart"
 
 
+class VersionConflict(Problem):
+    status = 409
+    code = "version_conflict"
+    title = "The cart has changed since you read it"
+    detail_template = "If-Match named an old version; the cart is at version {currentVersion}"
+
+
+class InvalidPrecondition(Problem):
+    status = 400
+    code = "invalid_precondition"
+    title = 'If-Match must be a cart version as sent in ETag, e.g. "3"'
+
+
+class IdempotencyKeyReused(Problem):
+    status = 422
+    code = "idempotency_key_reused"
+    title = "This Idempotency-Key was used with a different request"
+
+
+class IdempotencyReplay(Problem):
+    """Raised inside a transaction when the key was already used: the stored response is answered
+    instead (never reaches a client as such)."""
+
+    status = 409
+    code = "idempotency_replay"
+    title = "This request was already processed"
+
+
+class InvalidIdempotencyKey(Problem):
+    status = 400
+    code = "invalid_idempotency_key"
+    title = "Idempotency-Key must be 1 to 255 visible ASCII characters"
+
+
+class CheckoutBlocked(Problem):
+    status = 409
+    code = "checkout_blocked"
+    title = "The cart cannot be checked out as it is"
+    detail_template = "{count} line(s) need attention; see issues"
+
+
+class CartEmpty(Problem):
+    status = 409
+    code = "cart_empty"
+    title = "The cart is empty"
+
+
+class CheckoutNotFound(Problem):
+    status = 404
+    code = "checkout_not_found"
+    title = "Checkout not found"
+
+
+class CheckoutExpired(Problem):
+    status = 409
+    code = "checkout_expired"
+    title = "The checkout's reservation has expired or was released; check out again"
+
+
 class InvalidToken(Problem):
     status = 401
     code = "invalid_token"
@@ -157,3 +216,9 @@ class InternalError(Problem):
     status = 500
     code = "internal_error"
     title = "Internal error"
+
+
+class Forbidden(Problem):
+    status = 403
+    code = "forbidden"
+    title = "You are not allowed to do this"

@@ -3,6 +3,7 @@ integer minor units beside an ISO 4217 currency code."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -57,6 +58,7 @@ class CartItem(WireModel):
     unit_price: int = Field(description="Current price, minor units")
     price_at_add: int = Field(description="Price when the line was last added to, minor units")
     price_changed: bool
+    price_drop: bool = Field(description="The current price is lower than when the line was added")
     line_total: int
     available: bool = Field(description="The product is active and in stock for this quantity")
     max_quantity: int = Field(description="Most this line may hold now: stock and the per-line maximum")
@@ -130,3 +132,74 @@ class MergeReport(WireModel):
 class MergeResult(WireModel):
     cart: Cart
     merge: MergeReport
+
+
+class CheckoutRequest(RequestModel):
+    accept_price_changes: bool = Field(
+        default=False, description="The shopper saw the new prices: take them instead of stopping with price_changed"
+    )
+
+
+class Alternative(WireModel):
+    """An in-stock variant of the same product, offered when the chosen one is not available."""
+
+    variant_id: UUID
+    sku: str
+    attributes: dict[str, Any]
+    unit_price: int
+    available: int
+
+
+class ValidationIssue(WireModel):
+    item_id: UUID
+    type: Literal["out_of_stock", "insufficient_stock", "price_changed", "unavailable", "limit_exceeded"]
+    message: str
+    current_stock: int | None = None
+    current_price: int | None = None
+    alternatives: list[Alternative] | None = None
+
+
+class Validation(WireModel):
+    valid: bool
+    issues: list[ValidationIssue]
+    cart: Cart
+
+
+class CheckoutResult(WireModel):
+    checkout_id: UUID
+    expires_at: datetime
+    cart: Cart
+
+
+class CompletedCheckout(WireModel):
+    checkout_id: UUID
+    cart_id: UUID
+    user_id: str | None
+    recovered: bool = Field(description="The cart had been marked abandoned before it was converted")
+
+
+# --- abandoned carts (GET /admin/carts/abandoned) ------------------------------------------------
+
+
+class AbandonedItem(WireModel):
+    product_id: UUID
+    variant_id: UUID | None
+    name: str
+    quantity: int
+    unit_price: int = Field(description="Price when the cart was marked abandoned, minor units")
+
+
+class AbandonedCart(WireModel):
+    id: UUID
+    user_id: str | None = Field(description="Cognito sub; null for a guest's cart and for an anonymised record")
+    user_email: str | None = Field(description="Captured at sign-in; null when unknown or anonymised")
+    items: list[AbandonedItem] = Field(description="The lines when the cart was marked abandoned")
+    total_value: int = Field(description="Their value when the cart was marked abandoned, minor units")
+    currency: str
+    last_activity: datetime
+    abandoned_at: datetime
+
+
+class AbandonedCarts(WireModel):
+    carts: list[AbandonedCart]
+    total: int = Field(description="How many carts match the filters (all pages)")

@@ -45,6 +45,12 @@ class Session:
     guest: Owner | None = None  # a signed-in user's guest session, presented alongside: to merge
     claims: dict[str, Any] = field(default_factory=dict)  # a signed-in user's verified token claims
     merged: bool = False  # the guest session was merged during this request: clear its cookie
+    # What the request asked of the cart beyond its body (set by the resolver from headers).
+    expected_version: int | None = None  # If-Match
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+    # The cart version the response shows (sent as ETag).
+    cart_version: int | None = None
 
     @property
     def is_user(self) -> bool:

@@ -56,37 +56,79 @@ where c.{owner_col} = %(owner)s and c.status = 'active'
 order by i.created_at, i.id
 """
 
-# Step 1 of a first add: the cart is created in the product's currency.
+# Changing a cart releases the stock its open checkout holds.
+_RELEASE_CHECKOUT = """
+released as (
+    update checkout k set status = 'released'
+    from cart c
+    where k.cart_id = c.id and c.{owner_col} = %(owner)s and c.status = 'active' and k.status = 'open'
+    returning k.id
+)"""
+
+# Step 1 of an add: the cart row, locked (created on a first add, in the product's currency),
+# version bumped, expiry slid, abandoned mark cleared. With If-Match (%(expected)s) a stale version
+# stops the whole change.
 ENSURE_CART = """
-insert into cart ({owner_col}, currency, expires_at)
-values (%(owner)s,
-        coalesce((select currency from product where id = %(product_id)s), %(default_currency)s),
-        now() + make_interval(days => %(ttl_days)s::int))
-on conflict ({owner_col}) where status = 'active'
-do update set version = cart.version + 1,
-              last_activity_at = now(),
-              updated_at = now(),
-              abandoned_at = null,
-              expires_at = greatest(cart.expires_at, excluded.expires_at)
+with""" + _RELEASE_CHECKOUT + """,
+ensured as (
+    insert into cart ({owner_col}, currency, expires_at)
+    values (%(owner)s,
+            coalesce((select currency from product where id = %(product_id)s), %(default_currency)s),
+            now() + make_interval(days => %(ttl_days)s::int))
+    on conflict ({owner_col}) where status = 'active'
+    do update set version = cart.version + 1,
+                  last_activity_at = now(),
+                  updated_at = now(),
+                  abandoned_at = null,
+                  expires_at = greatest(cart.expires_at, excluded.expires_at)
+    where %(expected)s::int is null or cart.version = %(expected)s::int
+    returning (xmax = 0) as inserted
+)
+select case
+    when %(expected)s::int is null then 0
+    when not exists (select 1 from ensured) then raise_problem('version_conflict')
+    when (select inserted from ensured) and %(expected)s::int <> 0 then raise_problem('version_conflict')
+    else 0
+end as outcome
 """
 
 # Step 1 of every other change.
 TOUCH_CART = """
-update cart
-set version = version + 1,
-    last_activity_at = now(),
-    updated_at = now(),
-    abandoned_at = null,
-    expires_at = greatest(expires_at, now() + make_interval(days => %(ttl_days)s::int))
-where {owner_col} = %(owner)s and status = 'active'
+with""" + _RELEASE_CHECKOUT + """,
+touched as (
+    update cart
+    set version = version + 1,
+        last_activity_at = now(),
+        updated_at = now(),
+        abandoned_at = null,
+        expires_at = greatest(expires_at, now() + make_interval(days => %(ttl_days)s::int))
+    where {owner_col} = %(owner)s and status = 'active'
+      and (%(expected)s::int is null or version = %(expected)s::int)
+    returning version
+)
+select case
+    when %(expected)s::int is null or exists (select 1 from touched) then 0
+    when %(expected)s::int = 0
+         and not exists (select 1 from cart where {owner_col} = %(owner)s and status = 'active') then 0
+    else raise_problem('version_conflict')
+end as outcome
 """
 
 # The per-line maximum: the configured one, or the product's own when lower.
 _MAX_LINE = "least(%(max_line)s::int, coalesce(p.max_per_order, %(max_line)s::int))"
 
+# An empty cart takes the currency of the product being added (it was created in, or kept, the
+# currency of products it no longer holds).
 ADD_LINE = """
 with cart_ as (
-    select id, currency from cart where {owner_col} = %(owner)s and status = 'active'
+    select c.id,
+           case when exists (select 1 from cart_item i where i.cart_id = c.id) then c.currency
+                else coalesce((select currency from product where id = %(product_id)s::uuid), c.currency)
+           end as currency
+    from cart c where c.{owner_col} = %(owner)s and c.status = 'active'
+),
+recurrency as (
+    update cart c set currency = cart_.currency from cart_ where c.id = cart_.id and c.currency <> cart_.currency
 ),
 product_ as (
     select p.id as product_id, v.id as variant_id, p.currency,
@@ -249,13 +291,15 @@ where i.cart_id = c.id and c.{owner_col} = %(owner)s and c.status = 'active'
 """
 
 
-def _change(conn: psycopg.Connection, owner: Owner, first: Statement, change: Statement) -> list[Row]:
+def _change(
+    conn: psycopg.Connection, owner: Owner, first: Statement, change: Statement, *, creates: bool = False
+) -> list[Row]:
     view = (_q(CART_VIEW, owner), _params(owner))
-    return pipeline(conn, [first, change, view])[-1]
+    return pipeline(conn, [*([_lock_owner(owner)] if creates else []), first, change, view])[-1]
 
 
-def _touch(owner: Owner, ttl_days: int) -> Statement:
-    return _q(TOUCH_CART, owner), _params(owner, ttl_days=ttl_days)
+def _touch(owner: Owner, ttl_days: int, expected: int | None) -> Statement:
+    return _q(TOUCH_CART, owner), _params(owner, ttl_days=ttl_days, expected=expected)
 
 
 def cart_rows(conn: psycopg.Connection, owner: Owner) -> list[Row]:
@@ -273,9 +317,10 @@ def add_line(
     max_line: int,
     ttl_days: int,
     default_currency: str,
+    expected: int | None = None,
 ) -> list[Row]:
     ensure = _q(ENSURE_CART, owner), _params(
-        owner, product_id=product_id, ttl_days=ttl_days, default_currency=default_currency
+        owner, product_id=product_id, ttl_days=ttl_days, default_currency=default_currency, expected=expected
     )
     add = _q(ADD_LINE, owner), _params(
         owner,
@@ -285,14 +330,21 @@ def add_line(
         attributes=Jsonb(attributes),
         max_line=max_line,
     )
-    return _change(conn, owner, ensure, add)
+    return _change(conn, owner, ensure, add, creates=True)
 
 
 def set_quantity(
-    conn: psycopg.Connection, owner: Owner, *, item_id: UUID, quantity: int, max_line: int, ttl_days: int
+    conn: psycopg.Connection,
+    owner: Owner,
+    *,
+    item_id: UUID,
+    quantity: int,
+    max_line: int,
+    ttl_days: int,
+    expected: int | None = None,
 ) -> list[Row]:
     change = _q(SET_QUANTITY, owner), _params(owner, item_id=item_id, quantity=quantity, max_line=max_line)
-    return _change(conn, owner, _touch(owner, ttl_days), change)
+    return _change(conn, owner, _touch(owner, ttl_days, expected), change)
 
 
 def switch_variant(
@@ -304,21 +356,34 @@ def switch_variant(
     quantity: int | None,
     max_line: int,
     ttl_days: int,
+    expected: int | None = None,
 ) -> list[Row]:
     change = _q(SWITCH_VARIANT, owner), _params(
         owner, item_id=item_id, variant_id=variant_id, quantity=quantity, max_line=max_line
     )
-    return _change(conn, owner, _touch(owner, ttl_days), change)
+    return _change(conn, owner, _touch(owner, ttl_days, expected), change)
 
 
-def remove_line(conn: psycopg.Connection, owner: Owner, *, item_id: UUID, ttl_days: int) -> list[Row]:
+def remove_line(
+    conn: psycopg.Connection, owner: Owner, *, item_id: UUID, ttl_days: int, expected: int | None = None
+) -> list[Row]:
     change = _q(REMOVE_LINE, owner), _params(owner, item_id=item_id)
-    return _change(conn, owner, _touch(owner, ttl_days), change)
+    return _change(conn, owner, _touch(owner, ttl_days, expected), change)
 
 
-def clear_lines(conn: psycopg.Connection, owner: Owner, *, ttl_days: int) -> list[Row]:
+def clear_lines(conn: psycopg.Connection, owner: Owner, *, ttl_days: int, expected: int | None = None) -> list[Row]:
     change = _q(CLEAR_LINES, owner), _params(owner)
-    return _change(conn, owner, _touch(owner, ttl_days), change)
+    return _change(conn, owner, _touch(owner, ttl_days, expected), change)
+
+
+# Whoever may create an owner's active cart (a first add; a merge adopting a guest cart for a
+# user) first takes this lock on the owner's key, so two creators queue up instead of deadlocking
+# on the unique index that allows one active cart per owner.
+LOCK_OWNER = "select pg_advisory_xact_lock(hashtextextended(%(lock_key)s, 0))"
+
+
+def _lock_owner(owner: Owner) -> Statement:
+    return LOCK_OWNER, {"lock_key": f"cart:{owner.kind}:{owner.key}"}
 
 
 # Merge step 1: both carts locked in one fixed order (by id), so two merges, or a merge and the
@@ -343,7 +408,7 @@ usr as (
 ),
 adopted as (
     update cart c
-    set user_id = %(user)s, session_id = null, version = c.version + 1,
+    set user_id = %(user)s, session_id = null, adopted_from_session = %(guest)s, version = c.version + 1,
         expires_at = greatest(c.expires_at, now() + make_interval(days => %(user_ttl)s::int)),
         last_activity_at = now(), updated_at = now(), abandoned_at = null
     from guest
@@ -428,7 +493,8 @@ select
     case
         when exists (select 1 from adopted) then 'adopted'
         when exists (select 1 from marked) then 'merged'
-        when exists (select 1 from cart where session_id = %(guest)s and status = 'merged') then 'already_merged'
+        when exists (select 1 from cart where session_id = %(guest)s and status = 'merged')
+          or exists (select 1 from cart where adopted_from_session = %(guest)s) then 'already_merged'
         else 'nothing_to_merge'
     end as outcome,
     case
@@ -464,11 +530,243 @@ def merge_carts(
     params = {
         "user": user.key, "guest": guest.key, "strategy": strategy, "max_line": max_line, "user_ttl": user_ttl_days,
     }
-    _, (outcome,), view = pipeline(
+    _, _, (outcome,), view = pipeline(
         conn,
-        [(LOCK_MERGE_CARTS, params), (MERGE_CARTS, params), (_q(CART_VIEW, user), _params(user))],
+        [_lock_owner(user), (LOCK_MERGE_CARTS, params), (MERGE_CARTS, params), (_q(CART_VIEW, user), _params(user))],
     )
     return outcome, view
+
+
+# --- idempotency keys --------------------------------------------------------------------------
+
+# Claims the key for this request, or stops the transaction when it was already used (and has
+# not expired): the caller then answers the stored response.
+CLAIM_IDEMPOTENCY_KEY = """
+with claimed as (
+    insert into idempotency_key (owner, key, request_hash) values (%(owner)s, %(key)s, %(hash)s)
+    on conflict (owner, key) do update
+    set request_hash = excluded.request_hash, response = null, created_at = now(),
+        expires_at = now() + interval '24 hours'
+    where idempotency_key.expires_at <= now()
+    returning 1
+)
+select case when exists (select 1 from claimed) then 0 else raise_problem('idempotency_replay') end as outcome
+"""
+
+SAVE_IDEMPOTENT_RESPONSE = """
+update idempotency_key set response = %(response)s where owner = %(owner)s and key = %(key)s
+"""
+
+IDEMPOTENT_RESPONSE = """
+select request_hash, response from idempotency_key
+where owner = %(owner)s and key = %(key)s and expires_at > now()
+"""
+
+
+def claim_idempotency_key(scope: str, key: str, request_hash: str) -> Statement:
+    return CLAIM_IDEMPOTENCY_KEY, {"owner": scope, "key": key, "hash": request_hash}
+
+
+def save_idempotent_response(scope: str, key: str, response: dict[str, Any]) -> Statement:
+    return SAVE_IDEMPOTENT_RESPONSE, {"owner": scope, "key": key, "response": Jsonb(response)}
+
+
+def idempotent_response(conn: psycopg.Connection, *, scope: str, key: str) -> Row | None:
+    rows = pipeline(conn, [(IDEMPOTENT_RESPONSE, {"owner": scope, "key": key})])[0]
+    return rows[0] if rows else None
+
+
+# --- checkout ---------------------------------------------------------------------------------
+
+# Stock other carts hold: the lines of open, unexpired checkouts of other carts.
+_HELD_BY_OTHERS = """coalesce((
+    select sum(r.quantity) from reservation r join checkout k on k.id = r.checkout_id
+    where k.status = 'open' and k.expires_at > now() and k.cart_id <> {cart}
+      and r.product_id = {product} and r.variant_id is not distinct from {variant}), 0)"""
+
+# Each line of the owner's cart with what checkout needs to know about it now.
+_READINESS = """
+lines as (
+    select i.id as item_id, i.cart_id, i.product_id, i.variant_id, i.quantity, i.price_at_add,
+           coalesce(v.price, p.price) as unit_price,
+           p.active and coalesce(v.active, true) as active,
+           coalesce(v.stock, p.stock) - """ + _HELD_BY_OTHERS.format(
+    cart="i.cart_id", product="i.product_id", variant="i.variant_id"
+) + """ as available,
+           """ + _MAX_LINE + """ as max_line,
+           exists (select 1 from product_variant x where x.product_id = p.id) as has_variants,
+           i.created_at
+    from cart c
+    join cart_item i on i.cart_id = c.id
+    join product p on p.id = i.product_id
+    left join product_variant v on v.id = i.variant_id
+    where c.{owner_col} = %(owner)s and c.status = 'active'
+)"""
+
+VALIDATE_CART = """
+with""" + _READINESS + """
+select l.*,
+       case when l.has_variants and (not l.active or l.available < l.quantity) then (
+           select coalesce(jsonb_agg(jsonb_build_object(
+               'variantId', a.id, 'sku', a.sku, 'attributes', a.attributes,
+               'unitPrice', coalesce(a.price, p.price), 'available', a.available) order by a.sku), '[]'::jsonb)
+           from (select x.*, x.stock - """ + _HELD_BY_OTHERS.format(
+    cart="l.cart_id", product="x.product_id", variant="x.id"
+) + """ as available
+                 from product_variant x where x.product_id = l.product_id and x.active
+                   and x.id is distinct from l.variant_id) a
+           join product p on p.id = a.product_id
+           where a.available > 0)
+       end as alternatives
+from lines l
+order by l.created_at, l.item_id
+"""
+
+# Checkout steps 1-3: the cart, then the catalog rows its lines draw on, locked in one global order
+# (variants, then products, each by id) so that two checkouts racing for the last unit queue up:
+# the second sees the first's reservation.
+LOCK_CART = "select id from cart where {owner_col} = %(owner)s and status = 'active' for update"
+LOCK_VARIANTS = """
+select v.id from product_variant v
+where v.id in (select i.variant_id from cart c join cart_item i on i.cart_id = c.id
+               where c.{owner_col} = %(owner)s and c.status = 'active')
+order by v.id for update
+"""
+LOCK_PRODUCTS = """
+select p.id from product p
+where p.id in (select i.product_id from cart c join cart_item i on i.cart_id = c.id
+               where c.{owner_col} = %(owner)s and c.status = 'active' and i.variant_id is null)
+order by p.id for update
+"""
+RELEASE_OPEN_CHECKOUT = """
+update checkout k set status = 'released'
+from cart c where k.cart_id = c.id and c.{owner_col} = %(owner)s and c.status = 'active' and k.status = 'open'
+"""
+ACCEPT_CURRENT_PRICES = """
+update cart_item i set price_at_add = coalesce(v.price, p.price), updated_at = now()
+from cart c, product p left join product_variant v on v.product_id = p.id
+where i.cart_id = c.id and c.{owner_col} = %(owner)s and c.status = 'active' and p.id = i.product_id
+  and v.id is not distinct from i.variant_id and i.price_at_add <> coalesce(v.price, p.price)
+"""
+# Reserves every line when every line is ready; otherwise writes nothing (the readiness rows,
+# fetched in the same round trip, say why).
+RESERVE_STOCK = """
+with""" + _READINESS + """,
+opened as (
+    insert into checkout (cart_id, expires_at)
+    select c.id, now() + make_interval(mins => %(minutes)s::int)
+    from cart c
+    where c.{owner_col} = %(owner)s and c.status = 'active'
+      and exists (select 1 from lines)
+      and not exists (select 1 from lines
+                      where not active or quantity > available or quantity > max_line or unit_price <> price_at_add)
+    returning id, expires_at
+),
+reserved as (
+    insert into reservation (checkout_id, product_id, variant_id, quantity)
+    select o.id, l.product_id, l.variant_id, l.quantity from opened o, lines l
+    returning 1
+)
+select o.id as checkout_id, o.expires_at, (select count(*) from reserved) as lines from opened o
+"""
+
+
+def validate_cart(conn: psycopg.Connection, owner: Owner, *, max_line: int) -> tuple[list[Row], list[Row]]:
+    """The readiness of every line, and the cart."""
+    readiness, view = pipeline(
+        conn, [(_q(VALIDATE_CART, owner), _params(owner, max_line=max_line)), (_q(CART_VIEW, owner), _params(owner))]
+    )
+    return readiness, view
+
+
+def reserve_stock(
+    conn: psycopg.Connection, owner: Owner, *, max_line: int, minutes: int, accept_prices: bool
+) -> tuple[list[Row], list[Row], list[Row]]:
+    """One round trip: lock, (accept prices), release the old checkout, reserve; return the opened
+    checkout (none when a line is not ready), each line's readiness, and the cart."""
+    params = _params(owner, max_line=max_line, minutes=minutes)
+    statements: list[Statement] = [
+        (_q(LOCK_CART, owner), params),
+        (_q(LOCK_VARIANTS, owner), params),
+        (_q(LOCK_PRODUCTS, owner), params),
+        (_q(RELEASE_OPEN_CHECKOUT, owner), params),
+    ]
+    if accept_prices:
+        statements.append((_q(ACCEPT_CURRENT_PRICES, owner), params))
+    statements += [
+        (_q(RESERVE_STOCK, owner), params),
+        (_q(VALIDATE_CART, owner), params),
+        (_q(CART_VIEW, owner), params),
+    ]
+    *_, opened, readiness, view = pipeline(conn, statements)
+    return opened, readiness, view
+
+
+# Completing a checkout (the order service, after payment): the stock the checkout holds becomes
+# sold, the cart is converted (and recovered, when it had been marked abandoned).
+LOCK_CHECKOUT = "select id from checkout where id = %(checkout_id)s::uuid for update"
+LOCK_RESERVED_VARIANTS = """
+select v.id from product_variant v
+where v.id in (select variant_id from reservation where checkout_id = %(checkout_id)s::uuid)
+order by v.id for update
+"""
+LOCK_RESERVED_PRODUCTS = """
+select p.id from product p
+where p.id in (select product_id from reservation where checkout_id = %(checkout_id)s::uuid and variant_id is null)
+order by p.id for update
+"""
+COMPLETE_CHECKOUT = """
+with k as (
+    select * from checkout where id = %(checkout_id)s::uuid and status = 'open' and expires_at > now()
+),
+sold_variants as (
+    update product_variant v set stock = greatest(0, v.stock - r.quantity), updated_at = now()
+    from reservation r, k
+    where r.checkout_id = k.id and r.variant_id = v.id
+    returning v.id
+),
+sold_products as (
+    update product p set stock = greatest(0, p.stock - r.quantity), updated_at = now()
+    from reservation r, k
+    where r.checkout_id = k.id and r.variant_id is null and r.product_id = p.id
+    returning p.id
+),
+completed as (
+    update checkout set status = 'completed', completed_at = now() from k where checkout.id = k.id
+    returning checkout.id, checkout.cart_id
+),
+converted as (
+    update cart c
+    set status = 'converted', updated_at = now(), abandoned_at = null,
+        recovered_at = case when c.abandoned_value is not null then now() end
+    from completed
+    where c.id = completed.cart_id
+    returning c.id, c.user_id, c.recovered_at is not null as recovered
+)
+select case
+    when exists (select 1 from converted) then 0
+    when exists (select 1 from checkout where id = %(checkout_id)s::uuid) then
+        raise_problem('checkout_expired', jsonb_build_object('checkoutId', %(checkout_id)s::text))
+    else raise_problem('checkout_not_found', jsonb_build_object('checkoutId', %(checkout_id)s::text))
+end as outcome,
+(select id from converted) as cart_id,
+(select user_id from converted) as user_id,
+(select recovered from converted) as recovered
+"""
+
+
+def complete_checkout(conn: psycopg.Connection, checkout_id: UUID) -> Row:
+    params = {"checkout_id": checkout_id}
+    *_, (row,) = pipeline(
+        conn,
+        [
+            (LOCK_CHECKOUT, params),
+            (LOCK_RESERVED_VARIANTS, params),
+            (LOCK_RESERVED_PRODUCTS, params),
+            (COMPLETE_CHECKOUT, params),
+        ],
+    )
+    return row
 
 
 # A signed-in shopper's email, for abandoned-cart win-back; written only when it changed.
@@ -503,3 +801,195 @@ order by p.name
 def list_products(conn: psycopg.Connection) -> list[Row]:
     """The catalog with its variants (the local stack's dev-only ``GET /products``)."""
     return conn.execute(DEMO_PRODUCTS).fetchall()
+
+
+# --- lifecycle ---------------------------------------------------------------------------------
+# The scheduled sweep (cart_common/lifecycle.py) and the admin listing of abandoned carts. Every
+# sweep statement is one bounded batch in its own short transaction: it locks at most %(batch)s
+# rows it chose with FOR UPDATE SKIP LOCKED (so it never waits for a shopper, and two overlapping
+# sweeps take disjoint rows instead of waiting for each other), re-checks its condition on the
+# locked row in the same statement, and counts only the rows it changed itself.
+
+# Hook for checkout: a cart whose open checkout still holds stock is never swept (its reservation
+# would vanish in the cascade mid-payment). "true" until the checkout schema settles; the intended
+# condition is: not exists (select 1 from checkout k where k.cart_id = c.id and k.status = 'open'
+# and k.expires_at > now()).
+SWEEP_SPARES_RESERVED_CART = "true"
+
+# Expired carts of every kind: guest and user carts past expires_at (which every change slides
+# forward by GUEST_/USER_CART_TTL_DAYS), and merged or converted carts past theirs. A cart that a
+# merged guest cart still points at waits for that guest cart to go first (it always expires
+# earlier with the default TTLs): deleting it would update the guest cart's merged_into, a row
+# another sweep may hold, and two sweeps holding each other's pairs would deadlock.
+EXPIRE_CARTS = """
+with doomed as materialized (
+    select c.id from cart c
+    where c.expires_at < now()
+      and not exists (select 1 from cart g where g.merged_into = c.id)
+      and """ + SWEEP_SPARES_RESERVED_CART + """
+    order by c.expires_at
+    limit %(batch)s
+    for update of c skip locked
+),
+gone as (
+    delete from cart c
+    using doomed
+    where c.id = doomed.id and c.expires_at < now()
+    returning c.status, c.user_id is not null as user_cart
+)
+select count(*) as expired,
+       count(*) filter (where status = 'active' and not user_cart) as guest,
+       count(*) filter (where status = 'active' and user_cart) as user,
+       count(*) filter (where status <> 'active') as closed
+from gone
+"""
+
+# Active carts with lines and no activity for %(hours)s hours: the mark, the value at current
+# prices (as the cart view totals it) and a snapshot of the lines. A fresh mark is a fresh record,
+# so it is no longer anonymised. Cart changes clear abandoned_at (and keep the snapshot).
+MARK_ABANDONED = """
+with due as materialized (
+    select c.id from cart c
+    where c.status = 'active' and c.abandoned_at is null
+      and c.last_activity_at < now() - make_interval(hours => %(hours)s::int)
+      and exists (select 1 from cart_item i where i.cart_id = c.id)
+    order by c.last_activity_at
+    limit %(batch)s
+    for update of c skip locked
+),
+snapshot as (
+    select i.cart_id,
+           sum(coalesce(v.price, p.price) * i.quantity)::bigint as value,
+           jsonb_agg(jsonb_build_object(
+               'productId', i.product_id, 'variantId', i.variant_id, 'name', p.name,
+               'quantity', i.quantity, 'unitPrice', coalesce(v.price, p.price)
+           ) order by i.created_at, i.id) as items
+    from due
+    join cart_item i on i.cart_id = due.id
+    join product p on p.id = i.product_id
+    left join product_variant v on v.id = i.variant_id
+    group by i.cart_id
+),
+marked as (
+    update cart c
+    set abandoned_at = now(), abandoned_value = s.value, abandoned_items = s.items, anonymised_at = null
+    from snapshot s
+    where c.id = s.cart_id and c.status = 'active' and c.abandoned_at is null
+      and c.last_activity_at < now() - make_interval(hours => %(hours)s::int)
+    returning c.id
+)
+select (select count(*) from due) as selected, (select count(*) from marked) as marked
+"""
+
+# Abandoned-cart records older than %(days)s days (see lifecycle.py for the policy): marked
+# anonymised; a cart that is no longer active also loses every key that leads to a person.
+ANONYMISE_ABANDONED = """
+with due as materialized (
+    select c.id from cart c
+    where c.abandoned_at < now() - make_interval(days => %(days)s::int) and c.anonymised_at is null
+    order by c.abandoned_at
+    limit %(batch)s
+    for update of c skip locked
+),
+anonymised as (
+    update cart c
+    set anonymised_at = now(),
+        updated_at = now(),
+        user_id = case when c.status = 'active' then c.user_id end,
+        session_id = case when c.status = 'active' then c.session_id end,
+        merged_into = case when c.status = 'active' then c.merged_into end
+    from due
+    where c.id = due.id
+      and c.abandoned_at < now() - make_interval(days => %(days)s::int) and c.anonymised_at is null
+    returning c.id
+)
+select count(*) as anonymised from anonymised
+"""
+
+# Shoppers' emails (kept only for abandoned-cart win-back) whose user has had no cart activity for
+# %(days)s days and that were not captured within them either. One window of the table per
+# statement, in user_id order; no lock is taken on the rows kept, and a concurrent sign-in that
+# rewrites a row makes the delete re-check it.
+REMOVE_STALE_EMAILS = """
+with scanned as materialized (
+    select user_id from shopper
+    where user_id > %(after)s
+    order by user_id
+    limit %(batch)s
+),
+removed as (
+    delete from shopper s
+    using scanned
+    where s.user_id = scanned.user_id
+      and s.updated_at < now() - make_interval(days => %(days)s::int)
+      and not exists (select 1 from cart c where c.user_id = s.user_id
+                      and c.last_activity_at >= now() - make_interval(days => %(days)s::int))
+    returning s.user_id
+)
+select (select max(user_id) from scanned) as last_user_id, (select count(*) from removed) as removed
+"""
+
+
+def expire_carts(conn: psycopg.Connection, *, batch: int) -> Row:
+    return pipeline(conn, [(EXPIRE_CARTS, {"batch": batch})])[0][0]
+
+
+def mark_abandoned(conn: psycopg.Connection, *, batch: int, hours: int) -> Row:
+    return pipeline(conn, [(MARK_ABANDONED, {"batch": batch, "hours": hours})])[0][0]
+
+
+def anonymise_abandoned(conn: psycopg.Connection, *, batch: int, days: int) -> Row:
+    return pipeline(conn, [(ANONYMISE_ABANDONED, {"batch": batch, "days": days})])[0][0]
+
+
+def remove_stale_emails(conn: psycopg.Connection, *, batch: int, days: int, after: str) -> Row:
+    return pipeline(conn, [(REMOVE_STALE_EMAILS, {"batch": batch, "days": days, "after": after})])[0][0]
+
+
+# A converted cart that had once been marked abandoned is recovered; the first conversion's time is
+# kept, so a replay changes nothing. Returns no row for a cart that was never abandoned.
+MARK_RECOVERED = """
+update cart
+set recovered_at = coalesce(recovered_at, now()), abandoned_at = null, updated_at = now()
+where id = %(cart_id)s::uuid and abandoned_value is not null
+returning recovered_at
+"""
+
+
+def mark_recovered_statement(cart_id: UUID) -> Statement:
+    return MARK_RECOVERED, {"cart_id": cart_id}
+
+
+def mark_recovered(conn: psycopg.Connection, cart_id: UUID) -> Row | None:
+    rows = pipeline(conn, [mark_recovered_statement(cart_id)])[0]
+    return rows[0] if rows else None
+
+
+# The admin listing: active carts still marked abandoned, most valuable first. An anonymised
+# record shows neither its user nor the user's email.
+_ABANDONED_WHERE = """
+where c.status = 'active' and c.abandoned_at is not null
+  and c.abandoned_value >= %(min_value)s
+  and c.abandoned_at >= coalesce(%(since)s::timestamptz, '-infinity')
+"""
+COUNT_ABANDONED = "select count(*) as total from cart c" + _ABANDONED_WHERE
+LIST_ABANDONED = """
+select c.id, c.currency, c.abandoned_items as items, c.abandoned_value as total_value,
+       c.last_activity_at, c.abandoned_at,
+       case when c.anonymised_at is null then c.user_id end as user_id,
+       s.email as user_email
+from cart c
+left join shopper s on s.user_id = c.user_id and c.anonymised_at is null
+""" + _ABANDONED_WHERE + """
+order by c.abandoned_value desc, c.last_activity_at desc, c.id
+limit %(limit)s offset %(offset)s
+"""
+
+
+def list_abandoned(
+    conn: psycopg.Connection, *, min_value: int, since: Any, limit: int, offset: int
+) -> tuple[int, list[Row]]:
+    """The total matching and one page, in one round trip."""
+    params = {"min_value": min_value, "since": since, "limit": limit, "offset": offset}
+    (count,), page = pipeline(conn, [(COUNT_ABANDONED, params), (LIST_ABANDONED, params)])
+    return count["total"], page
