@@ -278,6 +278,32 @@ def cold_starts(runs: int) -> dict[str, dict[str, float]]:
     return results
 
 
+def validate_fifty_lines(url: str, iterations: int) -> dict[str, list[float]]:
+    """``POST /cart/validate`` on a 50-line cart: the readiness query on a raw connection (floor)
+    vs the handler (the seed design's target: under 500 ms)."""
+    from cart_common import store
+    from cart_common.session import Owner
+
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        products = [Product(conn).id for _ in range(50)]
+    handler = HandlerClient()
+    for product in products:
+        handler.add(product)
+    owner = Owner("guest", __import__("hashlib").sha256(handler.shopper.token.encode()).hexdigest())
+    floor_conn = psycopg.connect(url, autocommit=True, prepare_threshold=None, row_factory=dict_row)
+    samples: dict[str, list[float]] = {"floor": [], "handler": []}
+    for i in range(iterations + 5):
+        floor = timed(lambda: store.validate_cart(floor_conn, owner, max_line=99))
+        reply: list = []
+        took = timed(lambda: reply.append(handler.shopper.call("POST", "/cart/validate")))
+        assert reply[0].status == 200 and len(reply[0].json["cart"]["items"]) == 50, reply[0]
+        if i >= 5:
+            samples["floor"].append(floor)
+            samples["handler"].append(took)
+    floor_conn.close()
+    return samples
+
+
 def serve_local_stack() -> tuple[str, Callable[[], None]]:
     import logging
 
@@ -325,6 +351,7 @@ def main() -> None:
         finally:
             stop()
         trips = count_round_trips(products)
+        validate50 = validate_fifty_lines(url, min(args.iterations, 200))
         cold = cold_starts(args.cold_runs)
         with psycopg.connect(url, row_factory=dict_row) as conn:
             carts_in_db = conn.execute("select count(*) as n from cart").fetchone()["n"]
@@ -332,11 +359,11 @@ def main() -> None:
     finally:
         drop_database(server, url)
 
-    write_results(ways, trips, cold, args.iterations, carts_in_db, pg_version)
+    write_results(ways, trips, cold, args.iterations, carts_in_db, pg_version, validate50)
     print(RESULTS.read_text())
 
 
-def write_results(ways, trips, cold, iterations: int, carts_in_db: int, pg_version: str) -> None:  # noqa: ANN001
+def write_results(ways, trips, cold, iterations: int, carts_in_db: int, pg_version: str, validate50) -> None:  # noqa: ANN001
     lines = [
         "# Benchmark results",
         "",
@@ -363,6 +390,17 @@ def write_results(ways, trips, cold, iterations: int, carts_in_db: int, pg_versi
         "",
         f"A first visit's `GET /cart` makes {trips['get (first visit)']} round trips (no cart, no query).",
         "Clear is sampled every tenth iteration.",
+        "",
+        "## Validating a 50-line cart (ms)",
+        "",
+        "| way | p50 | p95 |",
+        "|---|---|---|",
+        f"| floor (readiness query + cart view, one round trip) | {percentile(validate50['floor'], 50):.2f} "
+        f"| {percentile(validate50['floor'], 95):.2f} |",
+        f"| handler (POST /cart/validate, in-process) | {percentile(validate50['handler'], 50):.2f} "
+        f"| {percentile(validate50['handler'], 95):.2f} |",
+        "",
+        "The seed design's target is under 500 ms.",
         "",
         "## Cold init per function (median of fresh processes)",
         "",

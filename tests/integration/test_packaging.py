@@ -35,6 +35,8 @@ CART_FUNCTIONS = {
     "ClearCartFunction": ("clear_cart", "DELETE", "/cart"),
     # Also Cognito's Post Authentication trigger (events/merge_cart_post_auth.json).
     "MergeCartFunction": ("merge_cart", "POST", "/cart/merge"),
+    "ValidateCartFunction": ("validate_cart", "POST", "/cart/validate"),
+    "CheckoutFunction": ("checkout", "POST", "/cart/checkout"),
 }
 CART_HANDLER = "app.lambda_handler"
 # Packages the built layer must contain (top-level import names).
@@ -286,6 +288,12 @@ def test_built_function_runs_on_its_package_and_the_layer(
         assert headers["content-type"] == "application/problem+json"
         assert body["code"] == "invalid_token"
         assert "x-cart-session" not in headers
+        return
+
+    if logical_id == "CheckoutFunction":
+        # A guest is sent to sign in.
+        assert response["statusCode"] == 401, response
+        assert body["code"] == "authentication_required" and body["loginUrl"]
         return
 
     if logical_id in ("UpdateItemFunction", "RemoveItemFunction"):
