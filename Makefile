@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: venv install dev test test-fast lint migrate build bench clean
+.PHONY: venv install dev test test-fast lint migrate build bench bench-sweep clean
 
 $(INSTALLED): requirements-dev.txt layers/common/requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is needed (Lambda python3.11), found {sys.version}"'
@@ -38,6 +38,9 @@ build: $(INSTALLED)
 
 bench: $(INSTALLED)  ## benchmarks against the raw-SQL floor; writes bench/RESULTS.md
 	$(BIN)/python bench/run.py
+
+bench-sweep: $(INSTALLED)  ## the lifecycle sweep over 100,000 expired carts; writes bench/SWEEP.md (and its RESULTS.md section)
+	$(BIN)/python bench/sweep.py
 
 clean:
 	rm -rf .aws-sam .pytest_cache .hypothesis .ruff_cache

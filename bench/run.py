@@ -420,6 +420,9 @@ def write_results(ways, trips, cold, iterations: int, carts_in_db: int, pg_versi
         "interpreter start-up.",
         "",
     ]
+    sweep = RESULTS.parent / "SWEEP.md"  # bench/sweep.py's section ("## Expiry sweep"), kept across runs
+    if sweep.exists():
+        lines.append(sweep.read_text())
     RESULTS.write_text("\n".join(lines))
 
 

@@ -4,6 +4,8 @@ the catalog is empty, and the API on http://127.0.0.1:3000 (``PORT`` overrides).
 Sign-in: unless ``COGNITO_ISSUER`` names a real user pool, ``make dev`` also runs moto's Cognito (a
 user pool, an app client and a demo user) and serves two dev-only routes that do what Cognito and
 its Post Authentication trigger do in AWS: ``POST /dev/auth/signup`` and ``POST /dev/auth/login``.
+
+``POST /dev/sweep`` runs the cart lifecycle sweep (the ExpireCartsFunction, hourly in AWS) once, now.
 """
 
 from __future__ import annotations
@@ -216,6 +218,24 @@ def start_cognito() -> local_cognito.LocalCognito | None:
     return pool
 
 
+# --- the lifecycle sweep on demand ----------------------------------------------------------------
+
+SWEEP_FUNCTION = "ExpireCartsFunction"  # on an EventBridge schedule in AWS
+SWEEP_EVENT = ROOT / "events" / "expire_carts.json"
+
+
+def sweep_routes(invoker: stack.InProcessInvoker | stack.ProcessPoolInvoker) -> dict[str, stack.DevRoute]:
+    """``POST /dev/sweep``: one run of the lifecycle sweep now (expiry, abandoned carts, retention),
+    invoked with the scheduled event in an execution environment like any function; answers the
+    run's report. The local stack gives it the template's global timeout, so a run sweeps for a few
+    seconds and says ``complete: false`` when it left work for the next one."""
+
+    def sweep(_: Request) -> Response:
+        return stack.json_response(invoker.invoke(SWEEP_FUNCTION, json.loads(SWEEP_EVENT.read_text())))
+
+    return {"/dev/sweep": stack.DevRoute(sweep, methods=("POST",))}
+
+
 # --- make dev -----------------------------------------------------------------------------------
 
 
@@ -235,7 +255,7 @@ def main() -> None:
     try:
         invoker = stack.make_invoker()
         try:
-            routes: dict[str, stack.DevRoute] = stack.dev_routes()
+            routes: dict[str, stack.DevRoute] = stack.dev_routes() | sweep_routes(invoker)
             if pool:
                 routes |= auth_routes(pool, invoker)
             app = stack.LocalApi(invoker, routes)

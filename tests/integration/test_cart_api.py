@@ -52,7 +52,8 @@ def test_first_visit_gets_an_empty_cart_and_a_new_session_without_writing(shoppe
     assert reply.status == 200
     assert reply.json == {
         "id": None, "version": 0, "currency": "USD", "items": [], "itemCount": 0, "subtotal": 0,
-        "totals": {"subtotal": 0, "discount": 0, "shipping": 0, "tax": 0, "total": 0},
+        "totals": {"subtotal": 0, "discount": 0, "shipping": 0, "tax": 0, "total": 0, "freeShippingRemaining": 5000},
+        "discountCodes": [], "savedForLater": [],
     }
     token = reply.headers["X-Cart-Session"]
     assert token.startswith("v1.") and len(token) > 40
@@ -113,7 +114,11 @@ def test_adding_a_product_captures_its_price_and_totals(shopper: Shopper) -> Non
     assert item["quantity"] == 2 and item["unitPrice"] == 1250 and item["priceAtAdd"] == 1250
     assert item["lineTotal"] == 2500 and item["priceChanged"] is False
     assert item["available"] is True and item["maxQuantity"] == 40
-    assert cart["itemCount"] == 2 and cart["subtotal"] == 2500 and cart["totals"]["total"] == 2500
+    assert cart["itemCount"] == 2 and cart["subtotal"] == 2500
+    # below the free-shipping threshold (5000): the flat rate (499) applies
+    assert cart["totals"] == {
+        "subtotal": 2500, "discount": 0, "shipping": 499, "tax": 0, "total": 2999, "freeShippingRemaining": 2500,
+    }
 
 
 def test_adding_the_same_product_again_increments_its_line(shopper: Shopper) -> None:
@@ -376,7 +381,7 @@ def test_totals_use_the_current_price_and_flag_the_change(shopper: Shopper, make
     cart = shopper.get().json
     (item,) = cart["items"]
     assert item["priceAtAdd"] == 1000 and item["unitPrice"] == 800 and item["priceChanged"] is True
-    assert item["lineTotal"] == 1600 and cart["subtotal"] == 1600 and cart["totals"]["total"] == 1600
+    assert item["lineTotal"] == 1600 and cart["subtotal"] == 1600 and cart["totals"]["total"] == 1600 + 499
 
 
 def test_a_line_above_the_current_stock_is_flagged_unavailable(shopper: Shopper, make_product, sql) -> None:

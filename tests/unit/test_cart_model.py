@@ -33,7 +33,8 @@ def test_an_empty_cart_row_has_no_items() -> None:
 
 def test_totals_use_current_prices() -> None:
     cart = build_cart([row(quantity=3, price_at_add=1000, unit_price=900), row(quantity=1, price_at_add=250, unit_price=250)], SETTINGS)
-    assert cart.subtotal == 2950 and cart.totals.total == 2950 and cart.item_count == 4
+    assert cart.subtotal == 2950 and cart.item_count == 4
+    assert cart.totals.shipping == 499 and cart.totals.total == 2950 + 499
     assert [i.price_changed for i in cart.items] == [True, False]
 
 

@@ -23,6 +23,9 @@ from cart_common.errors import (
 )
 from cart_common.models import (
     AddItem,
+    ApplyDiscountCode,
+    AppliedDiscount,
+    SavedItem,
     Alternative,
     CheckoutRequest,
     CompletedCheckout,
@@ -65,27 +68,92 @@ def _item(row: dict[str, Any], max_line: int) -> CartItem:
     )
 
 
+def discount_amounts(discounts: Sequence[dict[str, Any]], subtotal: int, currency: str) -> list[AppliedDiscount]:
+    """What each applied code takes off, in the order applied; together never more than the
+    subtotal (pure). A code that no longer applies stays on the cart, taking nothing, with the reason."""
+    applied, remaining = [], subtotal
+    for code in discounts:
+        now = code["now"]
+        if not code["active"]:
+            reason = "inactive"
+        elif code["starts_at"] is not None and now < code["starts_at"]:
+            reason = "not_yet_valid"
+        elif code["ends_at"] is not None and now >= code["ends_at"]:
+            reason = "expired"
+        elif code["usage_limit"] is not None and code["times_used"] >= code["usage_limit"]:
+            reason = "usage_limit_reached"
+        elif subtotal < code["min_subtotal"]:
+            reason = "minimum_not_met"
+        elif code["kind"] == "fixed" and code["currency"] != currency:
+            reason = "currency_mismatch"
+        else:
+            reason = None
+        # Percentages round down: a discount never takes off more than it says.
+        wanted = 0 if reason else (subtotal * code["value"] // 100 if code["kind"] == "percent" else code["value"])
+        amount = min(wanted, remaining)
+        remaining -= amount
+        applied.append(AppliedDiscount(
+            code=code["code"], kind=code["kind"], value=code["value"], amount=amount,
+            applicable=reason is None, reason=reason,
+        ))
+    return applied
+
+
+def totals(subtotal: int, discount: int, has_items: bool, settings: Settings) -> Totals:
+    """Shipping is the flat rate unless the discounted subtotal reaches the free-shipping threshold
+    (none for an empty cart); tax is not computed here. The total is never negative."""
+    after_discount = subtotal - discount
+    threshold = settings.free_shipping_threshold
+    free = threshold is not None and after_discount >= threshold
+    shipping = settings.shipping_flat_rate if has_items and not free else 0
+    tax = 0
+    return Totals(
+        subtotal=subtotal,
+        discount=discount,
+        shipping=shipping,
+        tax=tax,
+        total=max(0, after_discount + shipping + tax),
+        free_shipping_remaining=max(0, threshold - after_discount) if threshold is not None else 0,
+    )
+
+
+def _saved(row: dict[str, Any]) -> SavedItem:
+    return SavedItem(
+        id=row["id"],
+        product_id=row["product_id"],
+        variant_id=row["variant_id"],
+        sku=row["sku"],
+        name=row["name"],
+        image_url=row["image_url"],
+        attributes=row["attributes"],
+        quantity=row["quantity"],
+        price_at_save=row["price_at_save"],
+        unit_price=row["unit_price"],
+        price_dropped=row["unit_price"] < row["price_at_save"],
+        back_in_stock=row["stock_at_save"] <= 0 < row["stock"],
+        available=row["active"] and row["stock"] > 0,
+    )
+
+
 def build_cart(rows: Sequence[dict[str, Any]], settings: Settings) -> Cart:
     """The wire cart from the view rows (one per line; one row with no line for an empty cart,
-    none when the owner has no cart yet). Totals use current prices."""
+    none when the owner has no cart yet), with the saved items and discount codes that came with
+    them (``store.CartRows``). Totals use current prices."""
     items = [_item(row, settings.max_quantity_per_line) for row in rows if row["item_id"] is not None]
     subtotal = sum(item.line_total for item in items)
-    discount = shipping = tax = 0
     head = rows[0] if rows else None
+    currency = head["currency"] if head else settings.default_currency
+    codes = discount_amounts(getattr(rows, "discounts", []), subtotal, currency)
     return Cart(
         id=head["cart_id"] if head else None,
         version=head["version"] if head else 0,
-        currency=head["currency"] if head else settings.default_currency,
+        currency=currency,
         items=items,
         item_count=sum(item.quantity for item in items),
         subtotal=subtotal,
-        totals=Totals(
-            subtotal=subtotal,
-            discount=discount,
-            shipping=shipping,
-            tax=tax,
-            total=max(0, subtotal - discount + shipping + tax),
-        ),
+        totals=totals(subtotal, sum(code.amount for code in codes), bool(items), settings),
+        discount_codes=codes,
+        saved_for_later=[_saved(row) for row in getattr(rows, "saved", [])],
     )
 
 
@@ -243,6 +311,8 @@ def add_item(session: Session, body: AddItem) -> Cart:
         max_line=settings.max_quantity_per_line,
         ttl_days=_ttl(session),
         default_currency=settings.default_currency,
+        max_lines=settings.max_lines_per_cart,
+        max_value=settings.max_cart_value,
         expected=session.expected_version,
     )
 
@@ -264,7 +334,14 @@ def update_item(session: Session, item_id: UUID, body: UpdateItem) -> Cart:
             max_line=settings.max_quantity_per_line,
         )
     assert body.quantity is not None  # guaranteed by UpdateItem's validator
-    return _cart_op(session, store.set_quantity, **common, quantity=body.quantity, max_line=settings.max_quantity_per_line)
+    return _cart_op(
+        session,
+        store.set_quantity,
+        **common,
+        quantity=body.quantity,
+        max_line=settings.max_quantity_per_line,
+        max_value=settings.max_cart_value,
+    )
 
 
 def remove_item(session: Session, item_id: UUID) -> Cart:
@@ -277,6 +354,20 @@ def remove_item(session: Session, item_id: UUID) -> Cart:
 def clear_cart(session: Session) -> Cart:
     return _cart_op(
         session, store.clear_lines, owner=session.owner, ttl_days=_ttl(session), expected=session.expected_version
+    )
+
+
+def apply_discount_code(session: Session, body: ApplyDiscountCode) -> Cart:
+    return _cart_op(
+        session, store.apply_discount, owner=session.owner, code=body.code, ttl_days=_ttl(session),
+        expected=session.expected_version,
+    )
+
+
+def remove_discount_code(session: Session, code: str) -> Cart:
+    return _cart_op(
+        session, store.remove_discount, owner=session.owner, code=code, ttl_days=_ttl(session),
+        expected=session.expected_version,
     )
 
 

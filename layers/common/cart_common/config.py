@@ -42,6 +42,10 @@ class Settings(BaseModel):
     guest_cart_ttl_days: Annotated[int, Field(ge=1)] = 30
     user_cart_ttl_days: Annotated[int, Field(ge=1)] = 90
     max_quantity_per_line: Annotated[int, Field(ge=1)] = 99
+    max_lines_per_cart: Annotated[int, Field(ge=1)] = 100
+    max_cart_value: Annotated[int, Field(ge=1)] | None = 10_000_000  # minor units; unset = no limit
+    shipping_flat_rate: Annotated[int, Field(ge=0)] = 499  # minor units, in the cart's currency
+    free_shipping_threshold: Annotated[int, Field(ge=0)] | None = 5000  # subtotal after discounts; unset: never free
     merge_strategy: Literal["sum", "max", "replace"] = "sum"
     checkout_reservation_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
     login_url: str = "/auth?next=/checkout"  # where a guest who tries to check out is sent

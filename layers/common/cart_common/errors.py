@@ -40,14 +40,15 @@ class Problem(Exception):
         Problem._registry[cls.code] = cls
 
     def body(self) -> dict[str, Any]:
-        return {
+        reserved = {
             "type": f"/problems/{self.code}",
             "title": self.title,
             "status": self.status,
             "detail": self.detail,
             "code": self.code,
-            **self.extensions,
         }
+        # Extension members never override the standard ones (RFC 9457 section 3.2).
+        return reserved | {name: value for name, value in self.extensions.items() if name not in reserved}
 
     @classmethod
     def from_code(cls, code: str, extensions: dict[str, Any]) -> Problem:
@@ -109,6 +110,34 @@ class LimitExceeded(Problem):
     code = "limit_exceeded"
     title = "A cart limit would be exceeded"
     detail_template = "{limit} allows at most {allowed}"
+
+
+class Restricted(Problem):
+    status = 422
+    code = "restricted"
+    title = "A purchase restriction applies to this product"
+    detail_template = "Restricted: {reason}"
+
+
+class Incompatible(Problem):
+    status = 409
+    code = "incompatible"
+    title = "This product cannot be in one cart with a product already there"
+    detail_template = "Only one product of group {group} per cart; {conflictsWith} is already in the cart"
+
+
+class DiscountCodeInvalid(Problem):
+    status = 422
+    code = "discount_code_invalid"
+    title = "This discount code cannot be applied"
+    detail_template = "Code {discountCode}: {reason}"
+
+
+class DiscountCodeNotApplied(Problem):
+    status = 404
+    code = "discount_code_not_applied"
+    title = "This discount code is not on the cart"
+    detail_template = "Code {discountCode} is not applied to this cart"
 
 
 class InsufficientStock(Problem):

@@ -66,10 +66,40 @@ class CartItem(WireModel):
 
 class Totals(WireModel):
     subtotal: int
-    discount: int
+    discount: int = Field(description="Never more than the subtotal")
     shipping: int
     tax: int
-    total: int
+    total: int = Field(description="subtotal - discount + shipping + tax, never negative")
+    free_shipping_remaining: int = Field(
+        default=0, description="How much more to spend for free shipping (0 when it is free already)"
+    )
+
+
+class SavedItem(WireModel):
+    id: UUID
+    product_id: UUID
+    variant_id: UUID | None
+    sku: str | None
+    name: str
+    image_url: str | None
+    attributes: dict[str, Any]
+    quantity: int
+    price_at_save: int
+    unit_price: int
+    price_dropped: bool = Field(description="Cheaper now than when it was saved")
+    back_in_stock: bool = Field(description="Was out of stock when saved, in stock now")
+    available: bool
+
+
+class AppliedDiscount(WireModel):
+    code: str
+    kind: Literal["percent", "fixed"]
+    value: int = Field(description="Percent, or minor units for a fixed amount")
+    amount: int = Field(description="What it takes off this cart now, minor units")
+    applicable: bool
+    reason: str | None = Field(
+        default=None, description="Why it takes nothing off now: expired, minimum_not_met, usage_limit_reached, ..."
+    )
 
 
 class Cart(WireModel):
@@ -80,6 +110,12 @@ class Cart(WireModel):
     item_count: int = Field(description="Sum of quantities")
     subtotal: int
     totals: Totals
+    discount_codes: list[AppliedDiscount] = Field(default_factory=list)
+    saved_for_later: list[SavedItem] = Field(default_factory=list)
+
+
+class ApplyDiscountCode(RequestModel):
+    code: Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 
 
 class Problem(WireModel):

@@ -65,6 +65,47 @@ released as (
     returning k.id
 )"""
 
+# The cart's saved-for-later items and applied discount codes travel in the same round trip as its
+# lines (see CartRows).
+SAVED_VIEW = """
+select s.id, s.product_id, s.variant_id, v.sku, p.name, p.image_url,
+       coalesce(v.attributes, '{{}}'::jsonb) || s.selected_attributes as attributes,
+       s.quantity, s.price_at_save, coalesce(v.price, p.price) as unit_price,
+       s.stock_at_save, coalesce(v.stock, p.stock) as stock,
+       p.active and coalesce(v.active, true) as active, s.saved_at
+from cart c
+join saved_item s on s.cart_id = c.id
+join product p on p.id = s.product_id
+left join product_variant v on v.id = s.variant_id
+where c.{owner_col} = %(owner)s and c.status = 'active'
+order by s.saved_at, s.id
+"""
+
+DISCOUNT_VIEW = """
+select d.code, d.kind, d.value, d.currency, d.min_subtotal, d.starts_at, d.ends_at, d.usage_limit,
+       d.times_used, d.active, now() as now
+from cart c
+join cart_discount cd on cd.cart_id = c.id
+join discount_code d on d.code = cd.code
+where c.{owner_col} = %(owner)s and c.status = 'active'
+order by cd.applied_at, d.code
+"""
+
+
+class CartRows(list):
+    """The cart's line rows (one row with no line for an empty cart, none without a cart), plus
+    its saved-for-later items and applied discount codes."""
+
+    def __init__(self, lines: list[Row], saved: list[Row] | None = None, discounts: list[Row] | None = None) -> None:
+        super().__init__(lines)
+        self.saved = saved or []
+        self.discounts = discounts or []
+
+
+def _views(owner: Owner) -> list[Statement]:
+    return [(_q(view, owner), _params(owner)) for view in (CART_VIEW, SAVED_VIEW, DISCOUNT_VIEW)]
+
+
 # Step 1 of an add: the cart row, locked (created on a first add, in the product's currency),
 # version bumped, expiry slid, abandoned mark cleared. With If-Match (%(expected)s) a stale version
 # stops the whole change.
@@ -135,6 +176,7 @@ product_ as (
            coalesce(v.price, p.price) as price,
            coalesce(v.stock, p.stock) as stock,
            """ + _MAX_LINE + """ as max_line,
+           p.requires_auth, p.max_per_customer, p.exclusive_group,
            exists (select 1 from product_variant x where x.product_id = p.id) as has_variants
     from product p
     left join product_variant v on v.product_id = p.id and v.id = %(variant_id)s::uuid and v.active
@@ -144,16 +186,40 @@ wanted as (
     select cart_.id as cart_id, cart_.currency as cart_currency, product_.*,
            coalesce((select i.quantity from cart_item i
                      where i.cart_id = cart_.id and i.product_id = product_.product_id
-                       and i.variant_id is not distinct from product_.variant_id), 0) as in_cart
+                       and i.variant_id is not distinct from product_.variant_id), 0) as in_cart,
+           (select count(*) from cart_item i where i.cart_id = cart_.id) as lines,
+           (select coalesce(sum(i.quantity), 0) from cart_item i
+            where i.cart_id = cart_.id and i.product_id = product_.product_id) as product_in_cart,
+           (select i.product_id from cart_item i join product q on q.id = i.product_id
+            where i.cart_id = cart_.id and q.exclusive_group = product_.exclusive_group
+              and i.product_id <> product_.product_id
+            limit 1) as conflicts_with,
+           (select coalesce(sum(coalesce(v2.price, p2.price) * i.quantity), 0)
+            from cart_item i join product p2 on p2.id = i.product_id
+            left join product_variant v2 on v2.id = i.variant_id
+            where i.cart_id = cart_.id) as cart_value
     from cart_, product_
+),
+checked as (
+    -- the first rule the add would break, in the order a shopper should hear about them
+    select *,
+           case
+               when requires_auth and %(is_guest)s::boolean then 'requires_auth'
+               when cart_currency <> currency then 'currency'
+               when conflicts_with is not null then 'incompatible'
+               when in_cart + %(quantity)s::int > max_line then 'line'
+               when in_cart = 0 and lines >= %(max_lines)s::int then 'lines'
+               when product_in_cart + %(quantity)s::int > max_per_customer then 'per_customer'
+               when cart_value + price * %(quantity)s::int > %(max_value)s::bigint then 'value'
+               when in_cart + %(quantity)s::int > stock then 'stock'
+           end as refused
+    from wanted
 ),
 line as (
     insert into cart_item (cart_id, product_id, variant_id, quantity, price_at_add, selected_attributes)
     select cart_id, product_id, variant_id, %(quantity)s::int, price, %(attributes)s
-    from wanted
-    where (variant_id is not null) = has_variants
-      and cart_currency = currency
-      and in_cart + %(quantity)s::int <= least(max_line, stock)
+    from checked
+    where (variant_id is not null) = has_variants and refused is null
     on conflict on constraint cart_item_line do update
     set quantity = cart_item.quantity + excluded.quantity,
         price_at_add = excluded.price_at_add,
@@ -170,46 +236,77 @@ select case
     when %(variant_id)s::uuid is null and (select has_variants from product_) then
         raise_problem('variant_required', jsonb_build_object('productId', %(product_id)s::text))
     when exists (select 1 from line) then 0
-    when (select cart_currency <> currency from wanted) then
-        raise_problem('currency_mismatch', (select jsonb_build_object(
-            'cartCurrency', cart_currency, 'productCurrency', currency) from wanted))
-    when (select in_cart + %(quantity)s::int > max_line from wanted) then
-        raise_problem('limit_exceeded', (select jsonb_build_object(
-            'limit', 'maxQuantityPerLine', 'allowed', max_line, 'inCart', in_cart) from wanted))
-    else
-        raise_problem('insufficient_stock', (select jsonb_build_object(
-            'maxAvailable', stock, 'inCart', in_cart) from wanted))
+    else (select case refused
+        when 'requires_auth' then raise_problem('restricted', jsonb_build_object(
+            'reason', 'requires_auth', 'productId', product_id))
+        when 'currency' then raise_problem('currency_mismatch', jsonb_build_object(
+            'cartCurrency', cart_currency, 'productCurrency', currency))
+        when 'incompatible' then raise_problem('incompatible', jsonb_build_object(
+            'productId', product_id, 'conflictsWith', conflicts_with, 'group', exclusive_group))
+        when 'line' then raise_problem('limit_exceeded', jsonb_build_object(
+            'limit', 'maxQuantityPerLine', 'allowed', max_line, 'inCart', in_cart))
+        when 'lines' then raise_problem('limit_exceeded', jsonb_build_object(
+            'limit', 'maxLinesPerCart', 'allowed', %(max_lines)s::int))
+        when 'per_customer' then raise_problem('restricted', jsonb_build_object(
+            'reason', 'max_per_customer', 'productId', product_id, 'allowed', max_per_customer,
+            'inCart', product_in_cart))
+        when 'value' then raise_problem('limit_exceeded', jsonb_build_object(
+            'limit', 'maxCartValue', 'allowed', %(max_value)s::bigint, 'cartValue', cart_value))
+        else raise_problem('insufficient_stock', jsonb_build_object('maxAvailable', stock, 'inCart', in_cart))
+    end from checked)
 end as outcome
 """
 
 SET_QUANTITY = """
 with line as (
-    select i.id, coalesce(v.stock, p.stock) as stock,
+    select i.id, i.quantity, coalesce(v.stock, p.stock) as stock, coalesce(v.price, p.price) as price,
            """ + _MAX_LINE + """ as max_line,
-           p.active and coalesce(v.active, true) as active
+           p.active and coalesce(v.active, true) as active,
+           p.max_per_customer,
+           (select coalesce(sum(o.quantity), 0) from cart_item o
+            where o.cart_id = c.id and o.product_id = i.product_id) as product_in_cart,
+           (select coalesce(sum(coalesce(v2.price, p2.price) * o.quantity), 0)
+            from cart_item o join product p2 on p2.id = o.product_id
+            left join product_variant v2 on v2.id = o.variant_id
+            where o.cart_id = c.id) as cart_value
     from cart c
     join cart_item i on i.cart_id = c.id and i.id = %(item_id)s::uuid
     join product p on p.id = i.product_id
     left join product_variant v on v.id = i.variant_id
     where c.{owner_col} = %(owner)s and c.status = 'active'
 ),
+checked as (
+    select *,
+           case
+               when not active then 'unavailable'
+               when %(quantity)s::int > max_line then 'line'
+               when product_in_cart - quantity + %(quantity)s::int > max_per_customer then 'per_customer'
+               when %(quantity)s::int > quantity
+                    and cart_value + price * (%(quantity)s::int - quantity) > %(max_value)s::bigint then 'value'
+               when %(quantity)s::int > stock then 'stock'
+           end as refused
+    from line
+),
 changed as (
     update cart_item i set quantity = %(quantity)s::int, updated_at = now()
-    from line
-    where i.id = line.id and line.active and %(quantity)s::int <= least(line.max_line, line.stock)
+    from checked
+    where i.id = checked.id and checked.refused is null
     returning i.id
 )
 select case
     when not exists (select 1 from line) then
         raise_problem('item_not_found', jsonb_build_object('itemId', %(item_id)s::text))
     when exists (select 1 from changed) then 0
-    when not (select active from line) then
-        raise_problem('product_unavailable', jsonb_build_object('itemId', %(item_id)s::text))
-    when %(quantity)s::int > (select max_line from line) then
-        raise_problem('limit_exceeded', (select jsonb_build_object(
-            'limit', 'maxQuantityPerLine', 'allowed', max_line) from line))
-    else
-        raise_problem('insufficient_stock', (select jsonb_build_object('maxAvailable', stock) from line))
+    else (select case refused
+        when 'unavailable' then raise_problem('product_unavailable', jsonb_build_object('itemId', %(item_id)s::text))
+        when 'line' then raise_problem('limit_exceeded', jsonb_build_object(
+            'limit', 'maxQuantityPerLine', 'allowed', max_line))
+        when 'per_customer' then raise_problem('restricted', jsonb_build_object(
+            'reason', 'max_per_customer', 'allowed', max_per_customer, 'inCart', product_in_cart))
+        when 'value' then raise_problem('limit_exceeded', jsonb_build_object(
+            'limit', 'maxCartValue', 'allowed', %(max_value)s::bigint, 'cartValue', cart_value))
+        else raise_problem('insufficient_stock', jsonb_build_object('maxAvailable', stock))
+    end from checked)
 end as outcome
 """
 
@@ -237,7 +334,11 @@ other as (
 ),
 wanted as (
     select line.id, target.*,
-           coalesce(%(quantity)s::int, line.quantity) + coalesce((select quantity from other), 0) as total
+           coalesce(%(quantity)s::int, line.quantity) + coalesce((select quantity from other), 0) as total,
+           (select coalesce(sum(o.quantity), 0) from cart_item o
+            where o.cart_id = line.cart_id and o.product_id = line.product_id)
+               - line.quantity + coalesce(%(quantity)s::int, line.quantity) as product_total,
+           (select max_per_customer from product where id = line.product_id) as max_per_customer
     from line, target
 ),
 moved as (
@@ -245,12 +346,14 @@ moved as (
     set variant_id = w.variant_id, price_at_add = w.price, quantity = w.total, updated_at = now()
     from wanted w
     where i.id = w.id and not exists (select 1 from other) and w.total <= least(w.max_line, w.stock)
+      and (w.max_per_customer is null or w.product_total <= w.max_per_customer)
     returning i.id
 ),
 folded as (
     update cart_item i set quantity = w.total, updated_at = now()
     from wanted w, other o
     where i.id = o.id and w.total <= least(w.max_line, w.stock)
+      and (w.max_per_customer is null or w.product_total <= w.max_per_customer)
     returning i.id
 ),
 dropped as (
@@ -267,6 +370,9 @@ select case
     when (select total > max_line from wanted) then
         raise_problem('limit_exceeded', (select jsonb_build_object(
             'limit', 'maxQuantityPerLine', 'allowed', max_line) from wanted))
+    when (select product_total > max_per_customer from wanted) then
+        raise_problem('restricted', (select jsonb_build_object(
+            'reason', 'max_per_customer', 'allowed', max_per_customer) from wanted))
     else
         raise_problem('insufficient_stock', (select jsonb_build_object('maxAvailable', stock) from wanted))
 end as outcome
@@ -293,17 +399,17 @@ where i.cart_id = c.id and c.{owner_col} = %(owner)s and c.status = 'active'
 
 def _change(
     conn: psycopg.Connection, owner: Owner, first: Statement, change: Statement, *, creates: bool = False
-) -> list[Row]:
-    view = (_q(CART_VIEW, owner), _params(owner))
-    return pipeline(conn, [*([_lock_owner(owner)] if creates else []), first, change, view])[-1]
+) -> CartRows:
+    results = pipeline(conn, [*([_lock_owner(owner)] if creates else []), first, change, *_views(owner)])
+    return CartRows(*results[-3:])
 
 
 def _touch(owner: Owner, ttl_days: int, expected: int | None) -> Statement:
     return _q(TOUCH_CART, owner), _params(owner, ttl_days=ttl_days, expected=expected)
 
 
-def cart_rows(conn: psycopg.Connection, owner: Owner) -> list[Row]:
-    return pipeline(conn, [(_q(CART_VIEW, owner), _params(owner))])[0]
+def cart_rows(conn: psycopg.Connection, owner: Owner) -> CartRows:
+    return CartRows(*pipeline(conn, _views(owner)))
 
 
 def add_line(
@@ -317,6 +423,8 @@ def add_line(
     max_line: int,
     ttl_days: int,
     default_currency: str,
+    max_lines: int | None = None,  # None: no limit
+    max_value: int | None = None,
     expected: int | None = None,
 ) -> list[Row]:
     ensure = _q(ENSURE_CART, owner), _params(
@@ -329,6 +437,9 @@ def add_line(
         quantity=quantity,
         attributes=Jsonb(attributes),
         max_line=max_line,
+        max_lines=max_lines,
+        max_value=max_value,
+        is_guest=owner.kind == "guest",
     )
     return _change(conn, owner, ensure, add, creates=True)
 
@@ -341,9 +452,12 @@ def set_quantity(
     quantity: int,
     max_line: int,
     ttl_days: int,
+    max_value: int | None = None,  # None: no limit
     expected: int | None = None,
 ) -> list[Row]:
-    change = _q(SET_QUANTITY, owner), _params(owner, item_id=item_id, quantity=quantity, max_line=max_line)
+    change = _q(SET_QUANTITY, owner), _params(
+        owner, item_id=item_id, quantity=quantity, max_line=max_line, max_value=max_value
+    )
     return _change(conn, owner, _touch(owner, ttl_days, expected), change)
 
 
@@ -530,11 +644,73 @@ def merge_carts(
     params = {
         "user": user.key, "guest": guest.key, "strategy": strategy, "max_line": max_line, "user_ttl": user_ttl_days,
     }
-    _, _, (outcome,), view = pipeline(
-        conn,
-        [_lock_owner(user), (LOCK_MERGE_CARTS, params), (MERGE_CARTS, params), (_q(CART_VIEW, user), _params(user))],
+    _, _, (outcome,), *views = pipeline(
+        conn, [_lock_owner(user), (LOCK_MERGE_CARTS, params), (MERGE_CARTS, params), *_views(user)]
     )
-    return outcome, view
+    return outcome, CartRows(*views)
+
+
+# --- discount codes ------------------------------------------------------------------------------
+
+# Step 2 of applying a code: the rules that hold when it is applied (known, active, in its window,
+# uses left, minimum subtotal at current prices, currency); later the totals re-check them.
+APPLY_DISCOUNT = """
+with c as (
+    select id, currency from cart where {owner_col} = %(owner)s and status = 'active'
+),
+d as (
+    select * from discount_code where code = upper(%(code)s)
+),
+subtotal as (
+    select coalesce(sum(coalesce(v.price, p.price) * i.quantity), 0) as amount
+    from c join cart_item i on i.cart_id = c.id
+    join product p on p.id = i.product_id left join product_variant v on v.id = i.variant_id
+),
+checked as (
+    select d.code, case
+        when not d.active then 'inactive'
+        when d.starts_at is not null and now() < d.starts_at then 'not_yet_valid'
+        when d.ends_at is not null and now() >= d.ends_at then 'expired'
+        when d.usage_limit is not null and d.times_used >= d.usage_limit then 'usage_limit_reached'
+        when (select amount from subtotal) < d.min_subtotal then 'minimum_not_met'
+        when d.kind = 'fixed' and d.currency <> c.currency then 'currency_mismatch'
+    end as refused, d.min_subtotal
+    from d, c
+),
+applied as (
+    insert into cart_discount (cart_id, code)
+    select c.id, checked.code from c, checked where checked.refused is null
+    on conflict do nothing
+    returning 1
+)
+select case
+    when not exists (select 1 from c) then raise_problem('cart_empty')
+    when not exists (select 1 from d) then
+        raise_problem('discount_code_invalid', jsonb_build_object('discountCode', upper(%(code)s), 'reason', 'unknown'))
+    when (select refused from checked) is not null then
+        raise_problem('discount_code_invalid', (select jsonb_build_object(
+            'discountCode', code, 'reason', refused, 'minSubtotal', min_subtotal) from checked))
+    else 0
+end as outcome
+"""
+
+REMOVE_DISCOUNT = """
+with removed as (
+    delete from cart_discount cd using cart c
+    where cd.cart_id = c.id and c.{owner_col} = %(owner)s and c.status = 'active' and cd.code = upper(%(code)s)
+    returning 1
+)
+select case when exists (select 1 from removed) then 0
+    else raise_problem('discount_code_not_applied', jsonb_build_object('discountCode', upper(%(code)s))) end as outcome
+"""
+
+
+def apply_discount(conn: psycopg.Connection, owner: Owner, *, code: str, ttl_days: int, expected: int | None = None) -> CartRows:
+    return _change(conn, owner, _touch(owner, ttl_days, expected), (_q(APPLY_DISCOUNT, owner), _params(owner, code=code)))
+
+
+def remove_discount(conn: psycopg.Connection, owner: Owner, *, code: str, ttl_days: int, expected: int | None = None) -> CartRows:
+    return _change(conn, owner, _touch(owner, ttl_days, expected), (_q(REMOVE_DISCOUNT, owner), _params(owner, code=code)))
 
 
 # --- idempotency keys --------------------------------------------------------------------------
@@ -673,10 +849,8 @@ select o.id as checkout_id, o.expires_at, (select count(*) from reserved) as lin
 
 def validate_cart(conn: psycopg.Connection, owner: Owner, *, max_line: int) -> tuple[list[Row], list[Row]]:
     """The readiness of every line, and the cart."""
-    readiness, view = pipeline(
-        conn, [(_q(VALIDATE_CART, owner), _params(owner, max_line=max_line)), (_q(CART_VIEW, owner), _params(owner))]
-    )
-    return readiness, view
+    readiness, *views = pipeline(conn, [(_q(VALIDATE_CART, owner), _params(owner, max_line=max_line)), *_views(owner)])
+    return readiness, CartRows(*views)
 
 
 def reserve_stock(
@@ -696,10 +870,10 @@ def reserve_stock(
     statements += [
         (_q(RESERVE_STOCK, owner), params),
         (_q(VALIDATE_CART, owner), params),
-        (_q(CART_VIEW, owner), params),
+        *_views(owner),
     ]
-    *_, opened, readiness, view = pipeline(conn, statements)
-    return opened, readiness, view
+    *_, opened, readiness, lines, saved, discounts = pipeline(conn, statements)
+    return opened, readiness, CartRows(lines, saved, discounts)
 
 
 # Completing a checkout (the order service, after payment): the stock the checkout holds becomes
@@ -734,6 +908,12 @@ sold_products as (
 completed as (
     update checkout set status = 'completed', completed_at = now() from k where checkout.id = k.id
     returning checkout.id, checkout.cart_id
+),
+used as (
+    update discount_code d set times_used = d.times_used + 1
+    from completed, cart_discount cd
+    where cd.cart_id = completed.cart_id and cd.code = d.code
+    returning 1
 ),
 converted as (
     update cart c
