@@ -37,6 +37,8 @@ CART_FUNCTIONS = {
     "MergeCartFunction": ("merge_cart", "POST", "/cart/merge"),
     "ValidateCartFunction": ("validate_cart", "POST", "/cart/validate"),
     "CheckoutFunction": ("checkout", "POST", "/cart/checkout"),
+    "ApplyDiscountCodeFunction": ("apply_discount_code", "POST", "/cart/discount-codes"),
+    "RemoveDiscountCodeFunction": ("remove_discount_code", "DELETE", "/cart/discount-codes/{code}"),
 }
 CART_HANDLER = "app.lambda_handler"
 # Packages the built layer must contain (top-level import names).
@@ -296,6 +298,17 @@ def test_built_function_runs_on_its_package_and_the_layer(
         assert body["code"] == "authentication_required" and body["loginUrl"]
         return
 
+    if logical_id == "ApplyDiscountCodeFunction":
+        # A new guest has no cart to apply a code to.
+        assert response["statusCode"] == 409, response
+        assert body["code"] == "cart_empty"
+        return
+
+    if logical_id == "RemoveDiscountCodeFunction":
+        assert response["statusCode"] == 404, response
+        assert body["code"] == "discount_code_not_applied"
+        return
+
     if logical_id in ("UpdateItemFunction", "RemoveItemFunction"):
         # A new guest has no cart, so no such item.
         assert response["statusCode"] == 404, response
@@ -309,6 +322,8 @@ def test_built_function_runs_on_its_package_and_the_layer(
     if logical_id == "AddItemFunction":
         assert [(item["productId"], item["quantity"]) for item in body["items"]] == [(COFFEE_MUG, 2)]
         assert body["itemCount"] == 2
+    elif logical_id == "ValidateCartFunction":
+        assert body["valid"] is False and body["issues"] == [] and body["cart"]["items"] == []
     else:
         assert body["items"] == [] and body["itemCount"] == 0
 

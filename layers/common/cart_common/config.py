@@ -50,7 +50,7 @@ class Settings(BaseModel):
     checkout_reservation_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
     login_url: str = "/auth?next=/checkout"  # where a guest who tries to check out is sent
     # The Cognito trigger must never hold up sign-in: the whole merge gets this long.
-    merge_trigger_budget_ms: Annotated[int, Field(ge=100, le=5000)] = 1800
+    merge_trigger_budget_ms: Annotated[int, Field(ge=100, le=5000)] = 1500
 
     # Cart lifecycle (the scheduled sweep, cart_common/lifecycle.py).
     abandoned_after_hours: Annotated[int, Field(ge=1)] = 24  # no activity this long: abandoned

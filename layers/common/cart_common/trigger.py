@@ -2,7 +2,7 @@
 
 It must never block or fail sign-in. Whatever happens (no cartSession, a forged one, a database
 that is down or slow) is logged and the event is returned unchanged, within
-``MERGE_TRIGGER_BUDGET_MS`` (1.8 s by default) in all. The merge runs in a worker thread on a
+``MERGE_TRIGGER_BUDGET_MS`` (1.5 s by default) in all. The merge runs in a worker thread on a
 connection of its own; when the budget runs out the trigger answers Cognito and abandons that
 connection (the next invocation opens a new one). The merge is one transaction and idempotent, so
 a merge that completes late, or never, leaves the carts consistent; the lazy path merges on the
