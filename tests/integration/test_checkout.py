@@ -434,3 +434,50 @@ def test_concurrent_retries_with_one_key_apply_once(database_url, shopper: Shopp
         t.join(timeout=30)
     assert sorted(outcomes) == ["IdempotencyReplay", "applied"]
     assert shopper.get().json["items"][0]["quantity"] == 2
+
+
+# --- the expiry schedule and checkouts ------------------------------------------------------------
+
+
+def _sweep(database_url: str):  # noqa: ANN202
+    from cart_common import lifecycle
+
+    with _db() as db:
+        return lifecycle.sweep(db, lambda: 60_000)
+
+
+def test_the_sweep_purges_expired_and_released_checkouts_but_keeps_open_ones(user: User, make_product, sql, database_url) -> None:
+    product = make_product(stock=5)
+    shopper = Shopper(bearer=user.access_token)
+    item = shopper.add(product["id"], 1).json["items"][0]["id"]
+    released = checkout(shopper).json["checkoutId"]
+    shopper.update(item, quantity=2)  # releases it
+    expired = checkout(shopper).json["checkoutId"]
+    sql.execute("update checkout set expires_at = now() - interval '1 minute' where id = %s", (expired,))
+    live = checkout(shopper).json["checkoutId"]
+    report = _sweep(database_url)
+    assert report.checkouts_purged >= 2
+    remaining = {r["id"] for r in sql.execute(
+        "select id::text as id from checkout where id in (%s, %s, %s)", (released, expired, live))}
+    assert remaining == {live}
+    assert sql.execute("select count(*) as n from reservation where checkout_id = %s", (expired,)).fetchone()["n"] == 0
+
+
+def test_the_sweep_never_deletes_a_cart_whose_checkout_holds_stock(user: User, make_product, sql, database_url) -> None:
+    shopper = Shopper(bearer=user.access_token)
+    cart_id = shopper.add(make_product(stock=5)["id"], 1).json["id"]
+    checkout_id = checkout(shopper).json["checkoutId"]
+    sql.execute("update cart set expires_at = now() - interval '1 day' where id = %s", (cart_id,))
+    _sweep(database_url)
+    assert sql.execute("select count(*) as n from cart where id = %s", (cart_id,)).fetchone()["n"] == 1
+    sql.execute("update checkout set expires_at = now() - interval '1 minute' where id = %s", (checkout_id,))
+    _sweep(database_url)  # the reservation is over: now the cart goes
+    assert sql.execute("select count(*) as n from cart where id = %s", (cart_id,)).fetchone()["n"] == 0
+
+
+def test_the_sweep_purges_expired_idempotency_keys(shopper: Shopper, sql, database_url) -> None:
+    key = str(uuid.uuid4())
+    shopper.call("POST", "/cart/items", body={"productId": MUG}, headers={"Idempotency-Key": key})
+    sql.execute("update idempotency_key set expires_at = now() - interval '1 second' where key = %s", (key,))
+    assert _sweep(database_url).idempotency_keys_purged >= 1
+    assert sql.execute("select count(*) as n from idempotency_key where key = %s", (key,)).fetchone()["n"] == 0

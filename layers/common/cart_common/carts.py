@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
@@ -39,6 +40,9 @@ from cart_common.models import (
     MergeResult,
     RemovedLine,
     SkippedLine,
+    SyncCart,
+    SyncConflict,
+    SyncResult,
     Totals,
     UpdateItem,
     Validation,
@@ -203,21 +207,24 @@ def merge_guest_cart(user: Owner, guest: Owner, database: Database | None = None
     return (database or get_database()).run(lambda conn: _merged(conn, user, guest, settings))
 
 
-# (sub, email) pairs this execution environment has already written: an ID token's email is
-# remembered once per environment, not on every request.
-_remembered_emails: dict[tuple[str, str], None] = {}
+# (sub, email) pairs this execution environment wrote, and when: an ID token's email is written at
+# most once an hour per environment, not on every request (and again after the retention sweep
+# may have removed it).
+_remembered_emails: dict[tuple[str, str], float] = {}
+_REMEMBER_FOR_S = 3600
 
 
 def remember_email(conn: psycopg.Connection, user: Owner, email: str | None) -> None:
-    if not email or (user.key, email) in _remembered_emails:
+    now = time.monotonic()
+    if not email or now - _remembered_emails.get((user.key, email), -_REMEMBER_FOR_S) < _REMEMBER_FOR_S:
         return
     store.remember_email(conn, user, email)
     if len(_remembered_emails) >= 10_000:
         _remembered_emails.clear()
-    _remembered_emails[(user.key, email)] = None
+    _remembered_emails[(user.key, email)] = now
 
 
-Response = TypeVar("Response", Cart, MergeResult, CheckoutResult, Validation)
+Response = TypeVar("Response", Cart, MergeResult, CheckoutResult, Validation, SyncResult)
 
 
 def _cart_of(response: BaseModel) -> Cart:
@@ -369,6 +376,54 @@ def remove_discount_code(session: Session, code: str) -> Cart:
         session, store.remove_discount, owner=session.owner, code=code, ttl_days=_ttl(session),
         expected=session.expected_version,
     )
+
+
+def save_for_later(session: Session, item_id: UUID) -> Cart:
+    return _cart_op(
+        session, store.save_line, owner=session.owner, item_id=item_id, ttl_days=_ttl(session),
+        expected=session.expected_version,
+    )
+
+
+def restore_saved_item(session: Session, saved_id: UUID) -> Cart:
+    """Back into the cart by the rules of an add (and its problems); refused, it stays saved."""
+    settings = get_settings()
+    return _cart_op(
+        session,
+        store.restore_saved,
+        owner=session.owner,
+        saved_id=saved_id,
+        max_line=settings.max_quantity_per_line,
+        ttl_days=_ttl(session),
+        max_lines=settings.max_lines_per_cart,
+        max_value=settings.max_cart_value,
+        expected=session.expected_version,
+    )
+
+
+def sync_cart(session: Session, body: SyncCart) -> SyncResult:
+    """``POST /cart/sync``: the client's copy merged into the server cart by ``SYNC_STRATEGY``, in
+    one transaction; the answer is the cart the client must now hold, and every line that differed."""
+    settings = get_settings()
+
+    def op(conn: psycopg.Connection) -> SyncResult:
+        conflicts, rows = store.sync_lines(
+            conn,
+            session.owner,
+            items=[line.model_dump(mode="json") for line in body.items],
+            strategy=settings.sync_strategy,
+            max_line=settings.max_quantity_per_line,
+            ttl_days=_ttl(session),
+            default_currency=settings.default_currency,
+            max_lines=settings.max_lines_per_cart,
+            max_value=settings.max_cart_value,
+            expected=session.expected_version,
+        )
+        return SyncResult(
+            cart=build_cart(rows, settings), conflicts=[SyncConflict.model_validate(c) for c in conflicts]
+        )
+
+    return _execute(session, op, SyncResult)
 
 
 def merge(session: Session) -> MergeResult:

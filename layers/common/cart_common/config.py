@@ -47,6 +47,10 @@ class Settings(BaseModel):
     shipping_flat_rate: Annotated[int, Field(ge=0)] = 499  # minor units, in the cart's currency
     free_shipping_threshold: Annotated[int, Field(ge=0)] | None = 5000  # subtotal after discounts; unset: never free
     merge_strategy: Literal["sum", "max", "replace"] = "sum"
+    # POST /cart/sync. Summing fits two independent carts (a guest's into the user's at sign-in), but
+    # a client's offline copy of the same cart holds the server's lines too: summed, they would
+    # count twice. So a sync takes the larger quantity by default; replace lets the client win.
+    sync_strategy: Literal["sum", "max", "replace"] = "max"
     checkout_reservation_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
     login_url: str = "/auth?next=/checkout"  # where a guest who tries to check out is sent
     # The Cognito trigger must never hold up sign-in: the whole merge gets this long.

@@ -19,7 +19,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from cart_common.config import Settings, get_settings
-from cart_common.errors import DatabaseUnavailable, Problem
+from cart_common.errors import DatabaseUnavailable, Problem, ValidationFailed
 
 T = TypeVar("T")
 Statement = tuple[sql.Composable | str, dict[str, Any]]
@@ -149,6 +149,10 @@ class Database:
                     if problem is None:
                         raise
                     raise problem from None
+                except (psycopg.errors.UntranslatableCharacter, psycopg.errors.CharacterNotInRepertoire) as exc:
+                    # Text PostgreSQL cannot store (a NUL that slipped past validation): the
+                    # client's input, so a 4xx, never a 500.
+                    raise ValidationFailed("A text field holds characters that cannot be stored") from exc
                 except psycopg.OperationalError as exc:
                     broken = self._conn is None or self._conn.broken or self._conn.closed
                     if broken:

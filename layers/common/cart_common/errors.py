@@ -92,6 +92,13 @@ class ItemNotFound(Problem):
     detail_template = "There is no item {itemId} in your cart"
 
 
+class SavedItemNotFound(Problem):
+    status = 404
+    code = "saved_item_not_found"
+    title = "Saved item not found"
+    detail_template = "There is no saved item {savedId} in your cart"
+
+
 class VariantRequired(Problem):
     status = 422
     code = "variant_required"

@@ -65,6 +65,8 @@ class SweepReport:
     marked_abandoned: int = 0
     anonymised: int = 0
     emails_removed: int = 0
+    checkouts_purged: int = 0
+    idempotency_keys_purged: int = 0
     batches: int = 0
     complete: bool = False  # False: the time ran out, the next run carries on
     duration_ms: int = 0
@@ -147,10 +149,20 @@ def sweep(
         emails_after[0] = row["last_user_id"]
         return row["last_user_id"] is None
 
+    def checkouts(row: store.Row) -> bool:
+        report.checkouts_purged += row["purged"]
+        return row["purged"] < batch
+
+    def keys(row: store.Row) -> bool:
+        report.idempotency_keys_purged += row["purged"]
+        return row["purged"] < batch
+
     hours, days = settings.abandoned_after_hours, settings.abandoned_retention_days
     try:
         report.complete = (
             drain("expire", lambda: partial(store.expire_carts, batch=batch), expired)
+            and drain("purge_checkouts", lambda: partial(store.purge_checkouts, batch=batch), checkouts)
+            and drain("purge_idempotency_keys", lambda: partial(store.purge_idempotency_keys, batch=batch), keys)
             and drain("mark_abandoned", lambda: partial(store.mark_abandoned, batch=batch, hours=hours), marked)
             and drain("anonymise", lambda: partial(store.anonymise_abandoned, batch=batch, days=days), anonymised)
             and drain(
@@ -178,6 +190,8 @@ def run(context: Any, database: Database | None = None) -> SweepReport:
             ("CartsMarkedAbandoned", report.marked_abandoned),
             ("CartsAnonymised", report.anonymised),
             ("ShopperEmailsRemoved", report.emails_removed),
+            ("CheckoutsPurged", report.checkouts_purged),
+            ("IdempotencyKeysPurged", report.idempotency_keys_purged),
         ):
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         metrics.add_metric(name="SweepDurationMs", unit=MetricUnit.Milliseconds, value=report.duration_ms)

@@ -7,15 +7,18 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 # Bounds that keep a request far from integer overflow; the business limit (per-line maximum,
 # stock) is checked against configuration and the catalog and answered with its own problem code.
 _MAX_REQUEST_QUANTITY = 1_000_000
 
-AttributeKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-AttributeValue = Annotated[str, StringConstraints(max_length=256)] | int | bool
+# PostgreSQL text cannot hold NUL: such input is refused here, as a 422 naming the field.
+_NO_NUL = r"^[^\x00]*$"
+AttributeKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_NO_NUL)]
+AttributeValue = Annotated[str, StringConstraints(max_length=256, pattern=_NO_NUL)] | int | bool
+DiscountCodeText = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True, pattern=_NO_NUL)]
 
 
 class WireModel(BaseModel):
@@ -115,7 +118,55 @@ class Cart(WireModel):
 
 
 class ApplyDiscountCode(RequestModel):
-    code: Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+    code: DiscountCodeText
+
+
+# --- client sync (POST /cart/sync) ----------------------------------------------------------------
+
+_MAX_SYNC_LINES = 100
+
+
+class SyncLine(RequestModel):
+    product_id: UUID
+    variant_id: UUID | None = None
+    quantity: Annotated[int, Field(strict=True, ge=1, le=_MAX_REQUEST_QUANTITY)]
+
+
+class SyncCart(RequestModel):
+    """The cart as the client holds it (e.g. built offline): every line, once."""
+
+    items: Annotated[list[SyncLine], Field(max_length=_MAX_SYNC_LINES)]
+
+    @field_validator("items")
+    @classmethod
+    def _one_line_per_product_and_variant(cls, items: list[SyncLine]) -> list[SyncLine]:
+        keys = [(line.product_id, line.variant_id) for line in items]
+        if len(set(keys)) != len(keys):
+            raise ValueError("each productId+variantId may appear once")
+        return items
+
+
+class SyncConflict(WireModel):
+    product_id: UUID
+    variant_id: UUID | None
+    client_quantity: int = Field(description="0: the line is not in the client's copy")
+    server_quantity: int = Field(description="0: the line was not in the server's cart")
+    resolved: int = Field(description="What the cart holds now (0: no line)")
+    reason: (
+        Literal[
+            "product_not_found", "variant_required", "unavailable", "requires_auth", "currency_mismatch",
+            "incompatible", "out_of_stock", "insufficient_stock", "max_quantity_per_line", "max_per_customer",
+            "max_lines_per_cart", "max_cart_value",
+        ]
+        | None
+    ) = Field(default=None, description="Why resolved is less than the strategy asked for")
+
+
+class SyncResult(WireModel):
+    cart: Cart = Field(description="The truth after the sync: the client replaces its copy with it")
+    conflicts: list[SyncConflict] = Field(
+        description="Every line where the client and the server differed, or that did not end as the client held it"
+    )
 
 
 class Problem(WireModel):

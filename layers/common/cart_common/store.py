@@ -194,7 +194,7 @@ wanted as (
             where i.cart_id = cart_.id and q.exclusive_group = product_.exclusive_group
               and i.product_id <> product_.product_id
             limit 1) as conflicts_with,
-           (select coalesce(sum(coalesce(v2.price, p2.price) * i.quantity), 0)
+           (select coalesce(sum(coalesce(v2.price, p2.price)::numeric * i.quantity), 0)
             from cart_item i join product p2 on p2.id = i.product_id
             left join product_variant v2 on v2.id = i.variant_id
             where i.cart_id = cart_.id) as cart_value
@@ -210,7 +210,7 @@ checked as (
                when in_cart + %(quantity)s::int > max_line then 'line'
                when in_cart = 0 and lines >= %(max_lines)s::int then 'lines'
                when product_in_cart + %(quantity)s::int > max_per_customer then 'per_customer'
-               when cart_value + price * %(quantity)s::int > %(max_value)s::bigint then 'value'
+               when cart_value + price::numeric * %(quantity)s::int > %(max_value)s::bigint then 'value'
                when in_cart + %(quantity)s::int > stock then 'stock'
            end as refused
     from wanted
@@ -265,7 +265,7 @@ with line as (
            p.max_per_customer,
            (select coalesce(sum(o.quantity), 0) from cart_item o
             where o.cart_id = c.id and o.product_id = i.product_id) as product_in_cart,
-           (select coalesce(sum(coalesce(v2.price, p2.price) * o.quantity), 0)
+           (select coalesce(sum(coalesce(v2.price, p2.price)::numeric * o.quantity), 0)
             from cart_item o join product p2 on p2.id = o.product_id
             left join product_variant v2 on v2.id = o.variant_id
             where o.cart_id = c.id) as cart_value
@@ -282,7 +282,7 @@ checked as (
                when %(quantity)s::int > max_line then 'line'
                when product_in_cart - quantity + %(quantity)s::int > max_per_customer then 'per_customer'
                when %(quantity)s::int > quantity
-                    and cart_value + price * (%(quantity)s::int - quantity) > %(max_value)s::bigint then 'value'
+                    and cart_value + price::numeric * (%(quantity)s::int - quantity) > %(max_value)s::bigint then 'value'
                when %(quantity)s::int > stock then 'stock'
            end as refused
     from line
@@ -589,6 +589,16 @@ written as (
         updated_at = now()
     returning id
 ),
+-- saved-for-later items come along too; one both carts saved keeps the larger quantity
+saved_moved as (
+    insert into saved_item (cart_id, product_id, variant_id, quantity, price_at_save, stock_at_save,
+                            selected_attributes, saved_at)
+    select u.id, s.product_id, s.variant_id, s.quantity, s.price_at_save, s.stock_at_save,
+           s.selected_attributes, s.saved_at
+    from guest g join usr u on true join saved_item s on s.cart_id = g.id
+    on conflict on constraint saved_item_line do update
+    set quantity = greatest(saved_item.quantity, excluded.quantity)
+),
 marked as (
     update cart c set status = 'merged', merged_into = u.id, merged_at = now(), updated_at = now()
     from guest g, usr u
@@ -650,6 +660,282 @@ def merge_carts(
     return outcome, CartRows(*views)
 
 
+# --- saved for later and sync ----------------------------------------------------------------------
+
+# Step 2 of saving a line for later: the line leaves the cart and joins the saved list (folded into
+# a saved item of the same product+variant) with the price and stock it has now, which the cart
+# view compares with the current ones (priceDropped, backInStock).
+SAVE_LINE = """
+with line as (
+    select i.id, i.cart_id, i.product_id, i.variant_id, i.quantity, i.selected_attributes,
+           coalesce(v.price, p.price) as price, coalesce(v.stock, p.stock) as stock
+    from cart c
+    join cart_item i on i.cart_id = c.id and i.id = %(item_id)s::uuid
+    join product p on p.id = i.product_id
+    left join product_variant v on v.id = i.variant_id
+    where c.{owner_col} = %(owner)s and c.status = 'active'
+),
+moved as (
+    delete from cart_item i using line where i.id = line.id
+),
+saved as (
+    insert into saved_item (cart_id, product_id, variant_id, quantity, price_at_save, stock_at_save,
+                            selected_attributes)
+    select cart_id, product_id, variant_id, quantity, price, stock, selected_attributes from line
+    on conflict on constraint saved_item_line do update
+    set quantity = saved_item.quantity + excluded.quantity,
+        price_at_save = excluded.price_at_save,
+        stock_at_save = excluded.stock_at_save,
+        selected_attributes = saved_item.selected_attributes || excluded.selected_attributes,
+        saved_at = now()
+    returning id
+)
+select case
+    when exists (select 1 from saved) then 0
+    else raise_problem('item_not_found', jsonb_build_object('itemId', %(item_id)s::text))
+end as outcome
+"""
+
+
+def _restore_statement(add_line: str) -> str:
+    """Step 2 of restoring a saved item: ADD_LINE, with the product, variant, quantity and attributes
+    read from the saved item instead of the request, and the saved item deleted once its line was
+    written. Derived rather than copied, so a restore keeps every rule of an add and answers the
+    same problems (a refused restore leaves the saved item where it was)."""
+    saved = """with saved_ as (
+    select s.id, s.product_id, s.variant_id, s.quantity, s.selected_attributes
+    from cart c join saved_item s on s.cart_id = c.id and s.id = %(saved_id)s::uuid
+    where c.{owner_col} = %(owner)s and c.status = 'active'
+),
+cart_ as ("""
+    restored = """
+),
+restored as (
+    delete from saved_item s using saved_ where s.id = saved_.id and exists (select 1 from line)
+)
+select case
+    when not exists (select 1 from saved_) then
+        raise_problem('saved_item_not_found', jsonb_build_object('savedId', %(saved_id)s::text))
+"""
+    for anchor, replacement in (("with cart_ as (", saved), ("\n)\nselect case\n", restored)):
+        if add_line.count(anchor) != 1:
+            raise RuntimeError(f"ADD_LINE changed shape: restore cannot find {anchor!r}; update _restore_statement")
+        add_line = add_line.replace(anchor, replacement)
+    for name, column in (("product_id", "product_id"), ("variant_id", "variant_id"), ("quantity", "quantity"),
+                         ("attributes", "selected_attributes")):  # fmt: skip
+        add_line = add_line.replace(f"%({name})s", f"(select {column} from saved_)")
+    return add_line
+
+
+RESTORE_SAVED = _restore_statement(ADD_LINE)
+
+
+def save_line(
+    conn: psycopg.Connection, owner: Owner, *, item_id: UUID, ttl_days: int, expected: int | None = None
+) -> CartRows:
+    change = _q(SAVE_LINE, owner), _params(owner, item_id=item_id)
+    return _change(conn, owner, _touch(owner, ttl_days, expected), change)
+
+
+def restore_saved(
+    conn: psycopg.Connection,
+    owner: Owner,
+    *,
+    saved_id: UUID,
+    max_line: int,
+    ttl_days: int,
+    max_lines: int | None = None,  # None: no limit
+    max_value: int | None = None,
+    expected: int | None = None,
+) -> CartRows:
+    change = _q(RESTORE_SAVED, owner), _params(
+        owner, saved_id=saved_id, max_line=max_line, max_lines=max_lines, max_value=max_value,
+        is_guest=owner.kind == "guest",
+    )
+    return _change(conn, owner, _touch(owner, ttl_days, expected), change)
+
+
+# Step 2 of a client sync (step 1 is ENSURE_CART: a guest syncing before any add gets a cart).
+# Every product+variant either side holds becomes one row: the server's lines first, in cart order,
+# then the client's new ones, in the order sent. The strategy gives the quantity wanted; a line
+# keeps at least min(server, wanted) (a sync lowers or removes a line only when the strategy says
+# so, never because of a cap), and only what it would gain above that is capped, by the rules of an
+# add: the line's own (unknown or inactive product, restricted, currency, stock, per-line maximum),
+# and the limits lines share (an exclusive group, the product's max_per_customer across its
+# variants, the cart's line and value limits), which the rows take from in turn.
+# Returns every row where the client and the server disagreed, or where the result is not what the
+# client held, with the quantity it got and the first cap that bound it.
+SYNC_LINES = """
+with recursive cart_ as (
+    select c.id, c.currency from cart c where c.{owner_col} = %(owner)s and c.status = 'active'
+),
+client as (
+    select x.product_id, x.variant_id, x.quantity, x.ord
+    from rows from (jsonb_to_recordset(%(items)s::jsonb) as (product_id uuid, variant_id uuid, quantity int))
+         with ordinality as x(product_id, variant_id, quantity, ord)
+),
+keys as (
+    select i.id as item_id, i.product_id, i.variant_id, i.quantity as server_qty,
+           coalesce(k.quantity, 0) as client_qty, false as new_line,
+           row_number() over (order by i.created_at, i.id) as ord
+    from cart_
+    join cart_item i on i.cart_id = cart_.id
+    left join client k on k.product_id = i.product_id and k.variant_id is not distinct from i.variant_id
+    union all
+    select null, k.product_id, k.variant_id, 0, k.quantity, true, k.ord
+    from client k
+    where not exists (select 1 from cart_ join cart_item i on i.cart_id = cart_.id
+                      where i.product_id = k.product_id and i.variant_id is not distinct from k.variant_id)
+),
+lines as (
+    select keys.*, p.currency, p.exclusive_group, p.max_per_customer,
+           coalesce(v.price, p.price) as price,
+           greatest(0, least(coalesce(v.stock, p.stock), """ + _MAX_LINE + """)) as line_cap,
+           coalesce(v.stock, p.stock) as stock, """ + _MAX_LINE + """ as max_line,
+           case %(strategy)s
+               when 'sum' then server_qty + client_qty
+               when 'max' then greatest(server_qty, client_qty)
+               else client_qty
+           end as wanted,
+           case
+               when p.id is null or (keys.variant_id is not null and v.id is null) then 'product_not_found'
+               when keys.variant_id is null
+                    and exists (select 1 from product_variant x where x.product_id = p.id) then 'variant_required'
+               when not (p.active and coalesce(v.active, true)) then 'unavailable'
+               when p.requires_auth and %(is_guest)s::boolean then 'requires_auth'
+           end as refused
+    from keys
+    left join product p on p.id = keys.product_id
+    left join product_variant v on v.id = keys.variant_id and v.product_id = keys.product_id
+),
+based as (
+    select lines.*, least(server_qty, wanted) as base from lines
+),
+-- a cart left with no line takes the currency of the first line it can be given (as an add does)
+currency_ as (
+    select coalesce(
+        (select currency from cart_ where exists (select 1 from based where base > 0)),
+        (select currency from based where refused is null and wanted > 0 order by new_line, ord limit 1),
+        (select currency from cart_)
+    ) as currency
+),
+checked as (
+    select b.*, row_number() over (order by b.new_line, b.ord) as n,
+           coalesce(b.refused, case when b.currency <> currency_.currency then 'currency_mismatch' end) as refusal
+    from based b, currency_
+),
+-- what every line keeps is spoken for before any line gains: per product, exclusive groups, lines, value
+kept as (
+    select coalesce((select jsonb_object_agg(product_id, quantity)
+                     from (select product_id, sum(base) as quantity from checked group by product_id) p),
+                    '{{}}'::jsonb) as per_product,
+           coalesce(jsonb_object_agg(exclusive_group, product_id)
+                        filter (where base > 0 and exclusive_group is not null), '{{}}'::jsonb) as groups,
+           count(*) filter (where base > 0) as lines,
+           coalesce(sum(base * price::numeric), 0) as value  -- numeric: it may not fit in bigint
+    from checked
+),
+-- then each row in turn gains what its own caps allow and what is left of each shared limit (no
+-- limit is null: least() ignores it)
+filled as (
+    select 0::bigint as n, per_product, groups, lines, value, 0::bigint as gain, null::text as reason from kept
+    union all
+    select c.n,
+           case when g.gain > 0
+                then jsonb_set(f.per_product, array[c.product_id::text],
+                               to_jsonb(coalesce((f.per_product ->> c.product_id::text)::bigint, 0) + g.gain))
+                else f.per_product end,
+           case when g.gain > 0 and c.exclusive_group is not null
+                then f.groups || jsonb_build_object(c.exclusive_group, c.product_id) else f.groups end,
+           f.lines + case when g.gain > 0 and c.base = 0 then 1 else 0 end,
+           f.value + g.gain * c.price::numeric,
+           g.gain, g.reason
+    from filled f
+    join checked c on c.n = f.n + 1
+    cross join lateral (
+        select coalesce(c.refusal, case when f.groups ->> c.exclusive_group <> c.product_id::text
+                                        then 'incompatible' end) as blocked
+    ) b
+    cross join lateral (
+        select case when b.blocked is null then greatest(0, least(c.wanted, c.line_cap) - c.base) else 0 end as line,
+               c.max_per_customer - coalesce((f.per_product ->> c.product_id::text)::bigint, 0) as per_product,
+               case when c.base = 0 and f.lines >= %(max_lines)s::int then 0 end as lines,
+               case when c.price > 0 then floor((%(max_value)s::bigint - f.value) / c.price) end as value
+    ) cap
+    cross join lateral (
+        select greatest(0, least(cap.line, cap.per_product, cap.lines, cap.value))::bigint as gain
+    ) x
+    cross join lateral (
+        select x.gain, case
+            when c.base + x.gain >= c.wanted then null
+            when b.blocked is not null then b.blocked
+            when c.base + cap.line < c.wanted then
+                case when c.wanted > c.max_line and c.max_line <= c.stock then 'max_quantity_per_line'
+                     when c.stock <= 0 then 'out_of_stock'
+                     else 'insufficient_stock' end
+            when cap.per_product <= x.gain then 'max_per_customer'
+            when cap.lines <= x.gain then 'max_lines_per_cart'
+            else 'max_cart_value'
+        end as reason
+    ) g
+),
+resolved as (
+    select c.*, c.base + f.gain as resolved, f.reason from checked c join filled f on f.n = c.n
+),
+removed as (
+    delete from cart_item i using resolved r where i.id = r.item_id and r.resolved = 0
+),
+changed as (
+    update cart_item i set quantity = r.resolved, updated_at = now()
+    from resolved r
+    where i.id = r.item_id and r.resolved > 0 and r.resolved <> r.server_qty
+),
+added as (
+    insert into cart_item (cart_id, product_id, variant_id, quantity, price_at_add)
+    select cart_.id, r.product_id, r.variant_id, r.resolved, r.price
+    from resolved r, cart_
+    where r.item_id is null and r.resolved > 0
+),
+recurrency as (
+    update cart c set currency = currency_.currency
+    from cart_, currency_
+    where c.id = cart_.id and c.currency <> currency_.currency
+)
+select coalesce(jsonb_agg(jsonb_build_object(
+           'productId', product_id, 'variantId', variant_id, 'clientQuantity', client_qty,
+           'serverQuantity', server_qty, 'resolved', resolved, 'reason', reason
+       ) order by new_line, ord) filter (where client_qty <> server_qty or resolved <> client_qty), '[]'::jsonb)
+       as conflicts
+from resolved
+"""
+
+
+def sync_lines(
+    conn: psycopg.Connection,
+    owner: Owner,
+    *,
+    items: list[dict[str, Any]],  # product_id, variant_id, quantity
+    strategy: str,
+    max_line: int,
+    ttl_days: int,
+    default_currency: str,
+    max_lines: int | None = None,  # None: no limit
+    max_value: int | None = None,
+    expected: int | None = None,
+) -> tuple[list[Row], CartRows]:
+    """One round trip: the owner's cart locked (created for a guest's first sync), the client's
+    lines merged in by ``strategy``; returns the conflicts and the cart."""
+    ensure = _q(ENSURE_CART, owner), _params(
+        owner, product_id=None, ttl_days=ttl_days, default_currency=default_currency, expected=expected
+    )
+    sync = _q(SYNC_LINES, owner), _params(
+        owner, items=Jsonb(items), strategy=strategy, max_line=max_line, max_lines=max_lines,
+        max_value=max_value, is_guest=owner.kind == "guest",
+    )
+    _, _, (row,), *views = pipeline(conn, [_lock_owner(owner), ensure, sync, *_views(owner)])
+    return row["conflicts"], CartRows(*views)
+
+
 # --- discount codes ------------------------------------------------------------------------------
 
 # Step 2 of applying a code: the rules that hold when it is applied (known, active, in its window,
@@ -662,7 +948,7 @@ d as (
     select * from discount_code where code = upper(%(code)s)
 ),
 subtotal as (
-    select coalesce(sum(coalesce(v.price, p.price) * i.quantity), 0) as amount
+    select coalesce(sum(coalesce(v.price, p.price)::numeric * i.quantity), 0) as amount
     from c join cart_item i on i.cart_id = c.id
     join product p on p.id = i.product_id left join product_variant v on v.id = i.variant_id
 ),
@@ -918,7 +1204,7 @@ used as (
 converted as (
     update cart c
     set status = 'converted', updated_at = now(), abandoned_at = null,
-        recovered_at = case when c.abandoned_value is not null then now() end
+        recovered_at = coalesce(c.recovered_at, case when c.abandoned_value is not null then now() end)
     from completed
     where c.id = completed.cart_id
     returning c.id, c.user_id, c.recovered_at is not null as recovered
@@ -988,13 +1274,15 @@ def list_products(conn: psycopg.Connection) -> list[Row]:
 # sweep statement is one bounded batch in its own short transaction: it locks at most %(batch)s
 # rows it chose with FOR UPDATE SKIP LOCKED (so it never waits for a shopper, and two overlapping
 # sweeps take disjoint rows instead of waiting for each other), re-checks its condition on the
-# locked row in the same statement, and counts only the rows it changed itself.
+# locked row in the same statement, and counts only the rows it changed itself. The chosen ids are
+# handed on as an array (= any(array(...))) so the write finds them by primary key: a join with the
+# CTE lets the planner scan the whole table, a cost that grows with the table instead of the batch.
 
-# Hook for checkout: a cart whose open checkout still holds stock is never swept (its reservation
-# would vanish in the cascade mid-payment). "true" until the checkout schema settles; the intended
-# condition is: not exists (select 1 from checkout k where k.cart_id = c.id and k.status = 'open'
-# and k.expires_at > now()).
-SWEEP_SPARES_RESERVED_CART = "true"
+# A cart whose open checkout still holds stock is never swept (its reservation would vanish in the
+# cascade mid-payment; and completing a checkout locks the checkout before the cart, the opposite of
+# a delete's cascade, so skipping them also keeps the two from deadlocking).
+SWEEP_SPARES_RESERVED_CART = """not exists (
+        select 1 from checkout k where k.cart_id = c.id and k.status = 'open' and k.expires_at > now())"""
 
 # Expired carts of every kind: guest and user carts past expires_at (which every change slides
 # forward by GUEST_/USER_CART_TTL_DAYS), and merged or converted carts past theirs. A cart that a
@@ -1013,8 +1301,7 @@ with doomed as materialized (
 ),
 gone as (
     delete from cart c
-    using doomed
-    where c.id = doomed.id and c.expires_at < now()
+    where c.id = any(array(select id from doomed)) and c.expires_at < now()
     returning c.status, c.user_id is not null as user_cart
 )
 select count(*) as expired,
@@ -1023,6 +1310,48 @@ select count(*) as expired,
        count(*) filter (where status <> 'active') as closed
 from gone
 """
+
+# Checkouts whose reservation is over: expired while open, or released by a change to the cart.
+# Deleting them (reservations cascade) frees nothing that still counts (only open, unexpired
+# checkouts hold stock), so this is housekeeping, bounded like the rest; completed ones stay.
+PURGE_CHECKOUTS = """
+with due as materialized (
+    select k.id from checkout k
+    where k.status = 'released' or (k.status = 'open' and k.expires_at < now())
+    order by k.created_at
+    limit %(batch)s
+    for update skip locked
+),
+gone as (
+    delete from checkout k
+    where k.id = any(array(select id from due))
+      and (k.status = 'released' or (k.status = 'open' and k.expires_at < now()))
+    returning 1
+)
+select count(*) as purged from gone
+"""
+
+PURGE_IDEMPOTENCY_KEYS = """
+with due as materialized (
+    select owner, key from idempotency_key where expires_at < now()
+    order by expires_at limit %(batch)s for update skip locked
+),
+gone as (
+    delete from idempotency_key k using due
+    where k.owner = due.owner and k.key = due.key and k.expires_at < now()
+    returning 1
+)
+select count(*) as purged from gone
+"""
+
+
+def purge_checkouts(conn: psycopg.Connection, *, batch: int) -> Row:
+    return pipeline(conn, [(PURGE_CHECKOUTS, {"batch": batch})])[0][0]
+
+
+def purge_idempotency_keys(conn: psycopg.Connection, *, batch: int) -> Row:
+    return pipeline(conn, [(PURGE_IDEMPOTENCY_KEYS, {"batch": batch})])[0][0]
+
 
 # Active carts with lines and no activity for %(hours)s hours: the mark, the value at current
 # prices (as the cart view totals it) and a snapshot of the lines. A fresh mark is a fresh record,
@@ -1044,17 +1373,18 @@ snapshot as (
                'productId', i.product_id, 'variantId', i.variant_id, 'name', p.name,
                'quantity', i.quantity, 'unitPrice', coalesce(v.price, p.price)
            ) order by i.created_at, i.id) as items
-    from due
-    join cart_item i on i.cart_id = due.id
+    from cart_item i
     join product p on p.id = i.product_id
     left join product_variant v on v.id = i.variant_id
+    where i.cart_id = any(array(select id from due))
     group by i.cart_id
 ),
 marked as (
     update cart c
     set abandoned_at = now(), abandoned_value = s.value, abandoned_items = s.items, anonymised_at = null
     from snapshot s
-    where c.id = s.cart_id and c.status = 'active' and c.abandoned_at is null
+    where c.id = any(array(select id from due)) and c.id = s.cart_id
+      and c.status = 'active' and c.abandoned_at is null
       and c.last_activity_at < now() - make_interval(hours => %(hours)s::int)
     returning c.id
 )
@@ -1078,8 +1408,7 @@ anonymised as (
         user_id = case when c.status = 'active' then c.user_id end,
         session_id = case when c.status = 'active' then c.session_id end,
         merged_into = case when c.status = 'active' then c.merged_into end
-    from due
-    where c.id = due.id
+    where c.id = any(array(select id from due))
       and c.abandoned_at < now() - make_interval(days => %(days)s::int) and c.anonymised_at is null
     returning c.id
 )
@@ -1099,8 +1428,7 @@ with scanned as materialized (
 ),
 removed as (
     delete from shopper s
-    using scanned
-    where s.user_id = scanned.user_id
+    where s.user_id = any(array(select user_id from scanned))
       and s.updated_at < now() - make_interval(days => %(days)s::int)
       and not exists (select 1 from cart c where c.user_id = s.user_id
                       and c.last_activity_at >= now() - make_interval(days => %(days)s::int))
