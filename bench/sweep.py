@@ -5,7 +5,8 @@ For each batch size: a fresh fleet of expired guest carts (two lines each, expir
 last month) plus live carts with lines (half of them idle for two days, so the sweep marks them
 abandoned); ``ANALYZE``; then the sweep (``cart_common.lifecycle.sweep``, as the scheduled function
 runs it, on its own connection, runs of 300 s until one says it is complete) while two loops run
-``store.add_line`` on connections of their own, as other execution environments would:
+``store.add_line``, each in a process and on a connection of its own, as other execution
+environments would:
 
 - **live shoppers**: adds to live carts (never candidates for deletion), back to back;
 - **returning shoppers**: adds to carts of the expired fleet, chosen at random, as if their owners came
@@ -21,18 +22,19 @@ as its "## Expiry sweep" section (``make bench`` keeps that section when it rewr
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import platform
 import random
 import secrets
 import statistics
 import sys
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common"), str(ROOT / "db"), str(ROOT / "bench")]
@@ -108,13 +110,15 @@ def build_fleet(conn: psycopg.Connection, product: str, expired: int, live: int)
     return expired_owners, live_owners
 
 
-def add_loop(url: str, owners: list[str], product: str, stop: threading.Event, out: Latencies, pause_s: float) -> None:
-    """Adds through the data-access module, timed one by one, until ``stop``."""
+def add_loop(url: str, owners: list[str], product: str, stop: Any, results: Any, pause_s: float) -> None:
+    """Adds through the data-access module, timed one by one, until ``stop`` is set; the
+    latencies go back through ``results`` (a pipe). Runs in a process of its own."""
     from cart_common import store
     from cart_common.errors import Problem
     from cart_common.session import Owner
 
     rng = random.Random(owners[0])
+    out = Latencies()
     with connect(url) as conn:
         while not stop.is_set():
             owner = Owner("guest", rng.choice(owners))
@@ -129,6 +133,29 @@ def add_loop(url: str, owners: list[str], product: str, stop: threading.Event, o
             out.samples.append((time.perf_counter() - started) * 1000)
             if pause_s:
                 time.sleep(pause_s)
+    results.send(out)
+
+
+class Loops:
+    """Operation loops in processes of their own, started together and stopped together."""
+
+    def __init__(self, url: str, product: str, loops: list[tuple[list[str], float]]) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.stop = context.Event()
+        self.pipes, self.processes = [], []
+        for owners, pause_s in loops:
+            receive, send = context.Pipe(duplex=False)
+            process = context.Process(target=add_loop, args=(url, owners, product, self.stop, send, pause_s))
+            process.start()
+            self.pipes.append(receive)
+            self.processes.append(process)
+
+    def finish(self) -> list[Latencies]:
+        self.stop.set()
+        results = [pipe.recv() for pipe in self.pipes]
+        for process in self.processes:
+            process.join()
+        return results
 
 
 class LambdaClock:
@@ -152,21 +179,12 @@ def measure(url: str, batch: int, expired: int, live: int) -> dict:
         expired_owners, live_owners = build_fleet(conn, product, expired, live)
 
     # Before: the live loop alone, for a baseline.
-    baseline, stop = Latencies(), threading.Event()
-    thread = threading.Thread(target=add_loop, args=(url, live_owners, product, stop, baseline, 0))
-    thread.start()
-    time.sleep(3)
-    stop.set()
-    thread.join()
+    loops = Loops(url, product, [(live_owners, 0)])
+    time.sleep(4)
+    (baseline,) = loops.finish()
 
-    during, returning, stop = Latencies(), Latencies(), threading.Event()
-    loops = [
-        threading.Thread(target=add_loop, args=(url, live_owners, product, stop, during, 0)),
-        threading.Thread(target=add_loop, args=(url, expired_owners, product, stop, returning, 0.002)),
-    ]
-    for loop in loops:
-        loop.start()
-    time.sleep(0.5)
+    loops = Loops(url, product, [(live_owners, 0), (expired_owners, 0.002)])
+    time.sleep(1)  # the processes have started and are adding
     database = Database()
     runs: list[SweepReport] = []
     started = time.perf_counter()
@@ -175,9 +193,7 @@ def measure(url: str, batch: int, expired: int, live: int) -> dict:
             runs.append(sweep(database, LambdaClock(), batch_size=batch))
     finally:
         elapsed_s = time.perf_counter() - started
-        stop.set()
-        for loop in loops:
-            loop.join()
+        during, returning = loops.finish()
         database.close()
 
     with connect(url) as conn:
@@ -213,8 +229,9 @@ def section(results: list[dict], expired: int, live: int, pg_version: str) -> st
         f"Python {platform.python_version()}, PostgreSQL {pg_version} (embedded, Unix socket); `make bench-sweep`",
         f"- {expired:,} expired guest carts (2 lines each) and {live:,} live carts (2 lines; half idle 2 days, "
         "marked abandoned by the same run), rebuilt and analysed for each batch size",
-        "- Concurrently, on connections of their own: live shoppers adding to live carts back to back, and "
-        "returning shoppers adding to random carts of the expired fleet every 2 ms",
+        "- Concurrently, each in a process and on a connection of its own: live shoppers adding to live carts "
+        "back to back, and returning shoppers adding to random carts of the expired fleet every 2 ms",
+        f"- Load average when the run started: {LOAD[0]:.2f} (a shared machine: latencies are indicative)",
         "",
         "| batch | carts deleted | kept (touched) | marked abandoned | runs | batches | slowest batch ms | "
         "seconds | carts/s |",
@@ -256,7 +273,11 @@ def write(text: str) -> None:
     RESULTS.write_text(before.rstrip("\n") + "\n\n" + text + ("\n" + rest if rest else ""))
 
 
+LOAD: list[float] = []
+
+
 def main() -> None:
+    LOAD.append(os.getloadavg()[0])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--carts", type=int, default=100_000, help="expired carts per round")
     parser.add_argument("--live", type=int, default=2_000, help="live carts per round")

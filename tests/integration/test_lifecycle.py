@@ -137,7 +137,7 @@ def test_a_cart_being_changed_while_the_sweep_runs_is_skipped_not_waited_for_and
         started = time.monotonic()
         report = sweep_until_done()
         # Then it did not wait for the shopper, and did not count the cart
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 4  # a wait would last until the statement timeout (5 s)
         assert report.expired == 0
         shopper_tx.commit()
     # And the cart, now live again, is kept by later runs too

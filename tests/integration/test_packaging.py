@@ -39,6 +39,9 @@ CART_FUNCTIONS = {
     "CheckoutFunction": ("checkout", "POST", "/cart/checkout"),
     "ApplyDiscountCodeFunction": ("apply_discount_code", "POST", "/cart/discount-codes"),
     "RemoveDiscountCodeFunction": ("remove_discount_code", "DELETE", "/cart/discount-codes/{code}"),
+    "SaveItemFunction": ("save_item", "POST", "/cart/items/{itemId}/save"),
+    "RestoreSavedItemFunction": ("restore_saved_item", "POST", "/cart/saved/{savedId}/restore"),
+    "SyncCartFunction": ("sync_cart", "POST", "/cart/sync"),
 }
 CART_HANDLER = "app.lambda_handler"
 # Packages the built layer must contain (top-level import names).
@@ -309,11 +312,12 @@ def test_built_function_runs_on_its_package_and_the_layer(
         assert body["code"] == "discount_code_not_applied"
         return
 
-    if logical_id in ("UpdateItemFunction", "RemoveItemFunction"):
-        # A new guest has no cart, so no such item.
+    if logical_id in ("UpdateItemFunction", "RemoveItemFunction", "SaveItemFunction", "RestoreSavedItemFunction"):
+        # A new guest has no cart, so no such item (or saved item).
         assert response["statusCode"] == 404, response
         assert headers["content-type"] == "application/problem+json"
-        assert body["code"] == "item_not_found"
+        expected = "saved_item_not_found" if logical_id == "RestoreSavedItemFunction" else "item_not_found"
+        assert body["code"] == expected
         return
 
     assert response["statusCode"] == 200, response
@@ -322,6 +326,10 @@ def test_built_function_runs_on_its_package_and_the_layer(
     if logical_id == "AddItemFunction":
         assert [(item["productId"], item["quantity"]) for item in body["items"]] == [(COFFEE_MUG, 2)]
         assert body["itemCount"] == 2
+    elif logical_id == "SyncCartFunction":
+        # A new guest's offline cart (two mugs and a T-shirt) becomes its server cart.
+        assert body["cart"]["itemCount"] == 3 and body["cart"]["id"] is not None
+        assert sorted((c["serverQuantity"], c["resolved"]) for c in body["conflicts"]) == [(0, 1), (0, 2)]
     elif logical_id == "ValidateCartFunction":
         assert body["valid"] is False and body["issues"] == [] and body["cart"]["items"] == []
     else:
@@ -397,5 +405,25 @@ def test_built_functions_sign_in_with_cognito_tokens(
     assert [(item["productId"], item["quantity"]) for item in replay["cart"]["items"]] == [(COFFEE_MUG, 2)]
 
     response = invoke("MergeCartFunction", "placeholder", json.loads((EVENTS / "merge_cart.json").read_text()))
+    assert response["statusCode"] == 401, response
+    assert json.loads(response["body"])["code"] == "invalid_token"
+
+
+# --- the cart lifecycle: the scheduled sweep and the admin listing -------------------------------------
+
+
+def test_built_lifecycle_functions_run_on_their_packages_and_the_layer(
+    build_dir: Path, database_url: str, tmp_path: Path
+) -> None:
+    """The sweep with its scheduled event finishes (a migrated database with nothing old in it is
+    swept in well under the context's 10 s); the listing's sample carries a placeholder token, so
+    it is answered 401 as a problem."""
+    report = _invoke_built(
+        build_dir, "ExpireCartsFunction", CART_HANDLER, EVENTS / "expire_carts.json", database_url, tmp_path
+    )
+    assert report["complete"] is True, report
+    event_file = EVENTS / "list_abandoned_carts.json"
+    assert json.loads(event_file.read_text())["routeKey"] == "GET /admin/carts/abandoned"
+    response = _invoke_built(build_dir, "ListAbandonedCartsFunction", CART_HANDLER, event_file, database_url, tmp_path)
     assert response["statusCode"] == 401, response
     assert json.loads(response["body"])["code"] == "invalid_token"

@@ -209,6 +209,30 @@ def test_merge_caps_at_stock_and_says_why(user: User) -> None:
     assert (capped["requested"], capped["quantity"], capped["reason"]) == (4, 3, "insufficient_stock")
 
 
+def test_merge_brings_the_guests_saved_items_and_keeps_the_larger_of_one_both_saved(user: User) -> None:
+    from tests.integration.test_saved_and_sync import save
+
+    def saved_from(shopper: Shopper, lines: list[tuple[str, int, str | None]]) -> None:
+        for product, quantity, variant in lines:
+            cart = shopper.add(product, quantity, variant_id=variant).json
+            item = next(i for i in cart["items"] if (i["productId"], i["variantId"]) == (product, variant))
+            save(shopper, item["id"])
+
+    owner = Shopper(bearer=user.access_token)
+    saved_from(owner, [(POSTER, 1, None), (TSHIRT, 2, TSHIRT_S_RED)])
+    owner.add(MUG, 1)
+    guest = Shopper()
+    saved_from(guest, [(POSTER, 2, None), (TSHIRT, 1, TSHIRT_S_RED), (MUG, 3, None)])
+    guest.add(TSHIRT, 1, variant_id=TSHIRT_M_RED)
+    result = signed_in(guest, user).merge().json
+    assert result["merge"]["outcome"] == "merged"
+    saved = {(s["productId"], s["variantId"]): s["quantity"] for s in result["cart"]["savedForLater"]}
+    assert saved == {(POSTER, None): 2, (TSHIRT, TSHIRT_S_RED): 2, (MUG, None): 3}
+    lines = {(i["productId"], i["variantId"]): i["quantity"] for i in result["cart"]["items"]}
+    assert lines == {(MUG, None): 1, (TSHIRT, TSHIRT_M_RED): 1}  # saved items stay saved
+    assert Shopper(bearer=user.access_token).get().json == result["cart"]
+
+
 def test_merge_clears_the_guest_cookie(user: User) -> None:
     guest = Shopper(use_cookie=True)
     guest.add(MUG)
