@@ -53,22 +53,16 @@ from cart_common.session import Owner, Session
 def _item(row: dict[str, Any], max_line: int) -> CartItem:
     line_max = min(max_line, row["max_per_order"] or max_line)
     max_quantity = max(0, min(line_max, row["stock"])) if row["active"] else 0
-    return CartItem(
-        id=row["item_id"],
-        product_id=row["product_id"],
-        variant_id=row["variant_id"],
-        sku=row["sku"],
-        name=row["name"],
-        image_url=row["image_url"],
-        attributes=row["attributes"],
-        quantity=row["quantity"],
-        unit_price=row["unit_price"],
-        price_at_add=row["price_at_add"],
-        price_changed=row["unit_price"] != row["price_at_add"],
-        price_drop=row["unit_price"] < row["price_at_add"],
-        line_total=row["unit_price"] * row["quantity"],
-        available=row["active"] and row["quantity"] <= max_quantity,
-        max_quantity=max_quantity,
+    return CartItem.model_validate(
+        row
+        | {
+            "id": row["item_id"],
+            "price_changed": row["unit_price"] != row["price_at_add"],
+            "price_drop": row["unit_price"] < row["price_at_add"],
+            "line_total": row["unit_price"] * row["quantity"],
+            "available": row["active"] and row["quantity"] <= max_quantity,
+            "max_quantity": max_quantity,
+        }
     )
 
 
@@ -122,20 +116,13 @@ def totals(subtotal: int, discount: int, has_items: bool, settings: Settings) ->
 
 
 def _saved(row: dict[str, Any]) -> SavedItem:
-    return SavedItem(
-        id=row["id"],
-        product_id=row["product_id"],
-        variant_id=row["variant_id"],
-        sku=row["sku"],
-        name=row["name"],
-        image_url=row["image_url"],
-        attributes=row["attributes"],
-        quantity=row["quantity"],
-        price_at_save=row["price_at_save"],
-        unit_price=row["unit_price"],
-        price_dropped=row["unit_price"] < row["price_at_save"],
-        back_in_stock=row["stock_at_save"] <= 0 < row["stock"],
-        available=row["active"] and row["stock"] > 0,
+    return SavedItem.model_validate(
+        row
+        | {
+            "price_dropped": row["unit_price"] < row["price_at_save"],
+            "back_in_stock": row["stock_at_save"] <= 0 < row["stock"],
+            "available": row["active"] and row["stock"] > 0,
+        }
     )
 
 
