@@ -1,22 +1,37 @@
-"""``make bench``: every cart operation measured three ways in one run on one database, side by side:
+"""``make bench``: the cart API measured against the raw-SQL floor, in one run on one database.
 
-- **floor**: the operation's own SQL (the data-access module's statements, one pipeline) issued
-  directly with psycopg, no handler;
-- **handler**: the Lambda handler invoked in-process with an API Gateway event, warm;
-- **http**: a request through the local HTTP stack (Werkzeug + one worker process, like one Lambda
-  execution environment).
+Sections (each a function below; its docstring says exactly what it times):
 
-Plus database round trips per operation, counted from libpq's protocol trace, and each function's
-cold init (a fresh process importing the function with the layer) and peak memory. Results go to
-bench/RESULTS.md.
+1. **Latency per operation** (get, add, update, remove, clear, validate, merge, checkout), three ways,
+   interleaved (each iteration runs every way in turn, so background load weighs on all alike):
+   - *floor*: the operation's own SQL (the data-access module's statements, one pipeline) issued
+     directly with psycopg on a raw connection, no handler;
+   - *handler*: the Lambda handler invoked in-process with an API Gateway v2 event, warm;
+   - *http*: a request through the local HTTP stack (Werkzeug + one worker process, like one Lambda
+     execution environment).
+2. **Round trips** per operation, counted from libpq's protocol trace (floor and handler).
+3. **Validating a 50-line cart** (the seed design's target).
+4. **Scaling**: ``GET /cart`` at 1, 10, 100 and 500 lines; and with 1,000 vs 1,000,000 carts in the
+   database.
+5. **Throughput**: 1, 8 and 32 concurrent clients over real HTTP against the local stack with N
+   worker processes, mixed operations.
+6. **Cold init** of every function in template.yaml that has a sample event (a fresh process importing
+   it with the layer), peak memory, against the 150 ms budget; and where one function's init goes.
+
+Results go to bench/RESULTS.md (with the machine and date), followed by bench/SWEEP.md, which
+``make bench-sweep`` writes (not re-run here). ``--quick`` is a smoke run.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
+import multiprocessing
 import os
 import platform
+import random
+import re
 import secrets
 import statistics
 import subprocess
@@ -26,31 +41,71 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
-from datetime import datetime, timezone
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common"), str(ROOT / "db")]
 
+import migrate  # noqa: E402
 import psycopg  # noqa: E402
 from psycopg.rows import dict_row  # noqa: E402
 
-import migrate  # noqa: E402
 from local import postgres, stack, template  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
-FUNCTIONS = ["get_cart", "add_item", "update_item", "remove_item", "clear_cart"]
+SWEEP = ROOT / "bench" / "SWEEP.md"
+LAYER = ROOT / "layers" / "common"
+INIT_BUDGET_MS = 150
+OPERATIONS = ("get", "add", "update", "remove", "clear", "validate", "merge", "checkout")
+# The bench environment's cart rules: the defaults, except room for the 500-line cart.
+MAX_LINES_PER_CART = 1000
+MAX_LINE, GUEST_TTL, USER_TTL = 99, 30, 90
+TIMES = "\u00d7"  # the ratio sign in the tables
+
+
+# --- helpers -----------------------------------------------------------------------------------
 
 
 def percentile(samples: list[float], q: float) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[int(q) - 1] if len(samples) > 1 else samples[0]
 
 
-def timed(fn: Callable[[], object]) -> float:
+def clocked(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
+    """``fn(*args)``'s wall time in ms, and its result."""
     start = time.perf_counter()
-    fn()
-    return (time.perf_counter() - start) * 1000
+    result = fn(*args)
+    return (time.perf_counter() - start) * 1000, result
+
+
+def timed(fn: Callable[..., object], *args: Any) -> float:
+    return clocked(fn, *args)[0]
+
+
+Op = Callable[..., object]
+
+
+def interleaved(
+    ways: dict[str, Op], iterations: int, setup: Callable[[], tuple] | None = None, warmup: int = 5
+) -> dict[str, list[float]]:
+    """Each way's ``op`` timed ``iterations`` times after ``warmup`` untimed rounds. Every round runs
+    each way once, in turn, so whatever else the machine is doing weighs on all ways alike and the
+    ratios hold. ``setup`` (untimed) runs before each call and its result is passed to the op."""
+    samples: dict[str, list[float]] = {way: [] for way in ways}
+    for i in range(warmup + iterations):
+        for way, op in ways.items():
+            took = timed(op, *(setup() if setup else ()))
+            if i >= warmup:
+                samples[way].append(took)
+    return samples
 
 
 def bench_database() -> tuple[str, str]:
@@ -72,29 +127,53 @@ def drop_database(server: str, url: str) -> None:
         admin.execute(f'drop database if exists "{name}"')
 
 
-class Product:
-    def __init__(self, conn: psycopg.Connection) -> None:
-        row = conn.execute(
-            "insert into product (name, slug, price, currency, stock) values ('Bench', %s, 1000, 'USD', 1000000)"
-            " returning id",
-            (f"bench-{uuid.uuid4().hex[:8]}",),
-        ).fetchone()
-        self.id = str(row["id"])
+def make_products(url: str, count: int) -> list[str]:
+    """``count`` products of the bench's own (price 10.00 USD, ample stock, no variants)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "insert into product (name, slug, price, currency, stock)"
+            " select 'Bench ' || g, %s || g, 1000, 'USD', 1000000 from generate_series(1, %s) g returning id",
+            (f"bench-{uuid.uuid4().hex[:8]}-", count),
+        ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def guest_owner(token: str) -> Any:
+    from cart_common.session import Owner, hash_token
+
+    return Owner("guest", hash_token(token))
+
+
+def cart_id(url: str, token: str) -> str:
+    with psycopg.connect(url) as conn:
+        return str(conn.execute(
+            "select id from cart where session_id = %s and status = 'active'", (guest_owner(token).key,)
+        ).fetchone()[0])
 
 
 # --- the three ways of running one operation ----------------------------------------------------
 
 
-class FloorClient:
-    """The operations' SQL on a plain psycopg connection."""
+@dataclass
+class Guest:
+    """A guest's cart, made (untimed) for one merge: the token for the API, the owner for the floor."""
 
-    def __init__(self, url: str) -> None:
+    token: str
+    owner: Any
+
+
+class FloorClient:
+    """The operations' SQL (the ``store`` functions, one pipeline each) on a plain psycopg connection,
+    with the bench environment's rules as arguments."""
+
+    def __init__(self, url: str, owner: Any = None) -> None:
         from cart_common import store
         from cart_common.session import Owner
 
         self.store = store
         self.conn = psycopg.connect(url, autocommit=True, prepare_threshold=None, row_factory=dict_row)
-        self.owner = Owner("guest", secrets.token_hex(32))
+        self.owner = owner or Owner("guest", secrets.token_hex(32))
+        self.ttl = USER_TTL if self.owner.kind == "user" else GUEST_TTL
 
     def get(self) -> list:
         return self.store.cart_rows(self.conn, self.owner)
@@ -102,29 +181,48 @@ class FloorClient:
     def add(self, product: str) -> str:
         rows = self.store.add_line(
             self.conn, self.owner, product_id=uuid.UUID(product), variant_id=None, quantity=1, attributes={},
-            max_line=99, ttl_days=30, default_currency="USD",
+            max_line=MAX_LINE, ttl_days=self.ttl, default_currency="USD", max_lines=MAX_LINES_PER_CART,
+            max_value=10_000_000,
         )
         return str(next(r["item_id"] for r in rows if str(r["product_id"]) == product))
 
     def update(self, item: str) -> None:
-        self.store.set_quantity(self.conn, self.owner, item_id=uuid.UUID(item), quantity=2, max_line=99, ttl_days=30)
+        self.store.set_quantity(
+            self.conn, self.owner, item_id=uuid.UUID(item), quantity=2, max_line=MAX_LINE, ttl_days=self.ttl,
+            max_value=10_000_000,
+        )
 
     def remove(self, item: str) -> None:
-        self.store.remove_line(self.conn, self.owner, item_id=uuid.UUID(item), ttl_days=30)
+        self.store.remove_line(self.conn, self.owner, item_id=uuid.UUID(item), ttl_days=self.ttl)
 
     def clear(self) -> None:
-        self.store.clear_lines(self.conn, self.owner, ttl_days=30)
+        self.store.clear_lines(self.conn, self.owner, ttl_days=self.ttl)
+
+    def validate(self) -> None:
+        self.store.validate_cart(self.conn, self.owner, max_line=MAX_LINE)
+
+    def merge(self, guest: Guest) -> None:
+        outcome, _ = self.store.merge_carts(
+            self.conn, self.owner, guest.owner, strategy="sum", max_line=MAX_LINE, user_ttl_days=USER_TTL
+        )
+        assert outcome["outcome"] == "merged", outcome
+
+    def checkout(self) -> None:
+        opened, _, _ = self.store.reserve_stock(
+            self.conn, self.owner, max_line=MAX_LINE, minutes=15, accept_prices=False
+        )
+        assert opened, "the checkout did not open"
 
 
 class HandlerClient:
-    """The Lambda handlers, in-process, with API Gateway v2 events."""
+    """The Lambda handlers, in-process, with API Gateway v2 events (a guest, or a user with a bearer)."""
 
-    def __init__(self) -> None:
+    def __init__(self, bearer: str | None = None) -> None:
         from tests.conftest import Shopper
 
-        self.shopper = Shopper()
+        self.shopper = Shopper(bearer=bearer)
 
-    def _ok(self, reply):  # noqa: ANN001
+    def _ok(self, reply: Any) -> Any:
         assert reply.status == 200, reply
         return reply.json
 
@@ -144,22 +242,39 @@ class HandlerClient:
     def clear(self) -> None:
         self._ok(self.shopper.clear())
 
+    def validate(self) -> None:
+        self._ok(self.shopper.call("POST", "/cart/validate"))
+
+    def merge(self, guest: Guest) -> None:
+        self.shopper.token = guest.token  # sent as X-Cart-Session next to the bearer
+        try:
+            assert self._ok(self.shopper.merge())["merge"]["outcome"] == "merged"
+        finally:
+            self.shopper.token = None
+
+    def checkout(self) -> None:
+        assert self._ok(self.shopper.call("POST", "/cart/checkout"))["checkoutId"]
+
 
 class HttpClient:
-    """Requests through the local HTTP stack."""
+    """Requests through the local HTTP stack (a guest, or a user with a bearer)."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, bearer: str | None = None) -> None:
         self.base = base
+        self.bearer = bearer
         self.token: str | None = None
 
-    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
+    def _call(self, method: str, path: str, body: dict | None = None, session: str | None = None) -> dict:
         headers = {"Content-Type": "application/json"}
-        if self.token:
-            headers["X-Cart-Session"] = self.token
+        if self.bearer:
+            headers["Authorization"] = f"Bearer {self.bearer}"
+        if session or self.token:
+            headers["X-Cart-Session"] = session or self.token
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.base + path, data=data, headers=headers, method=method)
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
-            self.token = response.headers.get("X-Cart-Session", self.token)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            if not self.bearer:
+                self.token = response.headers.get("X-Cart-Session", self.token)
             return json.load(response)
 
     def get(self) -> dict:
@@ -178,140 +293,461 @@ class HttpClient:
     def clear(self) -> None:
         self._call("DELETE", "/cart")
 
+    def validate(self) -> None:
+        self._call("POST", "/cart/validate")
 
-def measure(client, products: list[str], iterations: int) -> dict[str, list[float]]:  # noqa: ANN001
-    """Each iteration leaves the cart as it found it: three standing lines plus one that is added,
-    updated and removed; a clear and re-fill every tenth iteration."""
-    samples: dict[str, list[float]] = {op: [] for op in ("get", "add", "update", "remove", "clear")}
+    def merge(self, guest: Guest) -> None:
+        assert self._call("POST", "/cart/merge", session=guest.token)["merge"]["outcome"] == "merged"
+
+    def checkout(self) -> None:
+        assert self._call("POST", "/cart/checkout")["checkoutId"]
+
+
+@dataclass
+class Users:
+    """The signed-in shoppers of the run (LocalCognito): one whose cart guest carts merge into, one
+    who checks out."""
+
+    merge_sub: str
+    merge_token: str
+    checkout_sub: str
+    checkout_token: str
+
+    def owner(self, sub: str) -> Any:
+        from cart_common.session import Owner
+
+        return Owner("user", sub)
+
+
+def sign_up_users(cognito: Any) -> Users:
+    found = []
+    for role in ("merge", "checkout"):
+        email, password = f"bench-{role}-{uuid.uuid4().hex[:8]}@example.com", "Correct-horse-9"
+        sub = cognito.sign_up(email, password)
+        found += [sub, cognito.sign_in(email, password)["AccessToken"]]
+    return Users(*found)
+
+
+class GuestCarts:
+    """Fresh guest carts for merges (untimed): each call resets the user's cart to one line (product A)
+    and makes a new guest cart with two lines, A (combined on merge) and B (added)."""
+
+    def __init__(self, url: str, user: Any, products: list[str]) -> None:
+        self.user_floor = FloorClient(url, owner=user)
+        self.a, self.b = products[:2]
+
+    def fresh(self) -> tuple[Guest]:
+        self.user_floor.clear()
+        self.user_floor.add(self.a)
+        guest = HandlerClient()
+        guest.add(self.a)
+        guest.add(self.b)
+        token = guest.shopper.token
+        return (Guest(token, guest_owner(token)),)
+
+
+# --- 1. latency per operation --------------------------------------------------------------------
+
+
+CART_OPS = ("get", "add", "update", "remove", "clear")
+
+
+def measure_cart_ops(clients: dict[str, Any], products: list[str], iterations: int) -> dict[str, dict[str, list]]:
+    """get/add/update/remove/clear on each way's own guest cart, the ways in turn each iteration.
+    Each iteration leaves the cart as it found it: three standing lines plus one that is added,
+    updated and removed; a clear and re-fill every tenth iteration (so clear has a tenth of the
+    samples)."""
+    samples = {way: {op: [] for op in CART_OPS} for way in clients}
     standing, moving = products[:3], products[3]
-    for product in standing:
-        client.add(product)
+    for client in clients.values():
+        for product in standing:
+            client.add(product)
     for i in range(iterations + 5):  # the first five warm up
-        keep = i >= 5
-        t_get = timed(client.get)
-        item: list[str] = []
-        t_add = timed(lambda: item.append(client.add(moving)))
-        t_update = timed(lambda: client.update(item[0]))
-        t_remove = timed(lambda: client.remove(item[0]))
-        if keep:
-            samples["get"].append(t_get)
-            samples["add"].append(t_add)
-            samples["update"].append(t_update)
-            samples["remove"].append(t_remove)
-        if i % 10 == 0:
-            t_clear = timed(client.clear)
-            if keep:
-                samples["clear"].append(t_clear)
-            for product in standing:
-                client.add(product)
+        for way, client in clients.items():
+            times = {"get": timed(client.get)}
+            times["add"], item = clocked(client.add, moving)
+            times["update"] = timed(client.update, item)
+            times["remove"] = timed(client.remove, item)
+            if i % 10 == 0:
+                times["clear"] = timed(client.clear)
+                for product in standing:
+                    client.add(product)
+            if i >= 5:
+                for op, took in times.items():
+                    samples[way][op].append(took)
     return samples
 
 
-def count_round_trips(products: list[str]) -> dict[str, int]:
-    from cart_common.db import get_database
+def latency_per_operation(
+    url: str, base: str, users: Users, products: list[str], iterations: int
+) -> dict[str, dict[str, list[float]]]:
+    """Every operation three ways, the ways interleaved: the cart operations and
+    ``POST /cart/validate`` on a guest's three-line cart (a guest of each way's own);
+    ``POST /cart/merge`` of a fresh two-line guest cart into a signed-in user's one-line cart (both
+    made untimed before each merge); ``POST /cart/checkout`` of a signed-in user's three-line cart
+    (each checkout releases the previous one's reservation and reserves again). Merge and checkout
+    run half as many iterations."""
+    merge_user, checkout_user = users.owner(users.merge_sub), users.owner(users.checkout_sub)
+    guests = GuestCarts(url, merge_user, products)
+    checkout_floor = FloorClient(url, owner=checkout_user)
+    for product in products[:3]:  # the checkout user's cart, shared by the three ways
+        checkout_floor.add(product)
+    shoppers = {"floor": FloorClient(url), "handler": HandlerClient(), "http": HttpClient(base)}
+    mergers = {
+        "floor": FloorClient(url, owner=merge_user), "handler": HandlerClient(users.merge_token),
+        "http": HttpClient(base, users.merge_token),
+    }
+    checkers = {
+        "floor": checkout_floor, "handler": HandlerClient(users.checkout_token),
+        "http": HttpClient(base, users.checkout_token),
+    }
+    samples = measure_cart_ops(shoppers, products, iterations)
+    fewer = max(iterations // 2, 5)
+    for op, results in (
+        ("validate", interleaved({way: c.validate for way, c in shoppers.items()}, iterations)),
+        ("merge", interleaved({way: c.merge for way, c in mergers.items()}, fewer, setup=guests.fresh)),
+        ("checkout", interleaved({way: c.checkout for way, c in checkers.items()}, fewer)),
+    ):
+        for way, taken in results.items():
+            samples[way][op] = taken
+    return samples
 
-    client = HandlerClient()
-    client.add(products[0])
-    conn = get_database().connection()
-    counts = {}
 
-    def trips(fn: Callable[[], object]) -> int:
-        with tempfile.TemporaryFile("w+") as trace:
-            conn.pgconn.trace(trace.fileno())
-            try:
-                fn()
-            finally:
-                conn.pgconn.untrace()
-            trace.seek(0)
-            return sum(1 for line in trace if "\tB\t" in line and "ReadyForQuery" in line)
+# --- 2. round trips --------------------------------------------------------------------------------
 
-    counts["get"] = trips(client.get)
+
+def round_trips_of(conn: psycopg.Connection, fn: Callable[..., object], *args: Any) -> int:
+    """Round trips ``fn(*args)`` makes on ``conn``: the ReadyForQuery messages in libpq's protocol trace."""
+    with tempfile.TemporaryFile("w+") as trace:
+        conn.pgconn.trace(trace.fileno())
+        try:
+            fn(*args)
+        finally:
+            conn.pgconn.untrace()
+        trace.seek(0)
+        return sum(1 for line in trace if "\tB\t" in line and "ReadyForQuery" in line)
+
+
+def round_trips_one_way(
+    conn: psycopg.Connection, guest: Any, merger: Any, checker: Any, guests: GuestCarts, products: list[str]
+) -> dict[str, int]:
+    """Each operation once on ``conn`` (the clients' connection), after one untraced call of each."""
+    guest.add(products[0])
+    merger.merge(*guests.fresh())
+    checker.checkout()
+    counts = {"get": round_trips_of(conn, guest.get)}
     item: list[str] = []
-    counts["add"] = trips(lambda: item.append(client.add(products[1])))
-    counts["update"] = trips(lambda: client.update(item[0]))
-    counts["remove"] = trips(lambda: client.remove(item[0]))
-    counts["clear"] = trips(client.clear)
-    counts["get (first visit)"] = trips(HandlerClient().get)
+    counts["add"] = round_trips_of(conn, lambda: item.append(guest.add(products[1])))
+    counts["update"] = round_trips_of(conn, guest.update, item[0])
+    counts["remove"] = round_trips_of(conn, guest.remove, item[0])
+    counts["clear"] = round_trips_of(conn, guest.clear)
+    counts["validate"] = round_trips_of(conn, guest.validate)
+    counts["merge"] = round_trips_of(conn, merger.merge, *guests.fresh())
+    counts["checkout"] = round_trips_of(conn, checker.checkout)
     return counts
 
 
+def count_round_trips(url: str, users: Users, products: list[str]) -> dict[str, dict[str, int]]:
+    """Round trips of every operation, floor (one raw connection shared by the three floor clients)
+    and handler (the execution environment's connection, warm: the signed-in users' emails were
+    already remembered)."""
+    from cart_common.db import get_database
+
+    merge_user, checkout_user = users.owner(users.merge_sub), users.owner(users.checkout_sub)
+    guests = GuestCarts(url, merge_user, products)
+    floor = FloorClient(url)
+    merger, checker = FloorClient(url, owner=merge_user), FloorClient(url, owner=checkout_user)
+    merger.conn = checker.conn = floor.conn
+    counts = {"floor": round_trips_one_way(floor.conn, floor, merger, checker, guests, products)}
+    handler = HandlerClient()
+    handler.add(products[0])  # opens the connection
+    counts["handler"] = round_trips_one_way(
+        get_database().connection(), handler, HandlerClient(users.merge_token), HandlerClient(users.checkout_token),
+        guests, products,
+    )
+    counts["handler"]["get (first visit)"] = round_trips_of(get_database().connection(), HandlerClient().get)
+    return counts
+
+
+# --- 3. validating a 50-line cart ----------------------------------------------------------------
+
+
+def validate_fifty_lines(url: str, base: str, iterations: int) -> dict[str, list[float]]:
+    """``POST /cart/validate`` on a 50-line cart: the readiness query and cart view on a raw
+    connection (floor) vs the handler in-process vs the local HTTP stack (the seed design's
+    target: under 500 ms)."""
+    products = make_products(url, 50)
+    handler = HandlerClient()
+    for product in products:
+        handler.add(product)
+    floor = FloorClient(url, owner=guest_owner(handler.shopper.token))
+    http = HttpClient(base)
+    http.token = handler.shopper.token
+
+    def check() -> None:
+        reply = handler.shopper.call("POST", "/cart/validate")
+        assert reply.status == 200 and len(reply.json["cart"]["items"]) == 50, reply
+
+    return interleaved({"floor": floor.validate, "handler": check, "http": http.validate}, iterations)
+
+
+# --- 4. scaling ------------------------------------------------------------------------------------
+
+
+def scaling_lines(url: str, sizes: tuple[int, ...], iterations: int) -> dict[int, dict[str, list[float]]]:
+    """``GET /cart`` of one guest cart holding 1, 10, 100, 500 lines: the cart view on a raw
+    connection (floor) vs the handler in-process (which also builds and serialises every line).
+    Each cart's first line is added through the handler, the rest inserted with SQL."""
+    products = make_products(url, max(sizes))
+    results = {}
+    for size in sizes:
+        handler = HandlerClient()
+        handler.add(products[0])
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                "insert into cart_item (cart_id, product_id, quantity, price_at_add)"
+                " select %s, id, 1, price from product where id = any(%s::uuid[])",
+                (cart_id(url, handler.shopper.token), products[1:size]),
+            )
+        assert len(handler.get()["items"]) == size
+        floor = FloorClient(url, owner=guest_owner(handler.shopper.token))
+        results[size] = interleaved({"floor": floor.get, "handler": handler.get}, iterations)
+    return results
+
+
+def scaling_carts(url: str, counts: tuple[int, ...], products: list[str], iterations: int) -> list[dict[str, Any]]:
+    """``GET /cart`` of one three-line guest cart among 1,000 and then 1,000,000 carts (floor and
+    handler). The dummy carts are active guest carts without lines, bulk-inserted with one
+    ``insert ... select ... from generate_series`` (random 64-hex session keys, as real ones are),
+    then ``analyze``."""
+    handler = HandlerClient()
+    for product in products[:3]:
+        handler.add(product)
+    floor = FloorClient(url, owner=guest_owner(handler.shopper.token))
+    results = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        for count in counts:
+            (have,) = conn.execute("select count(*) from cart").fetchone()
+            start = time.perf_counter()
+            conn.execute(
+                "insert into cart (session_id, currency, expires_at)"
+                " select md5(random()::text || g) || md5(random()::text || g), 'USD', now() + interval '30 days'"
+                " from generate_series(1, %s) g",
+                (max(0, count - have),),
+            )
+            conn.execute("analyze cart")
+            insert_s = time.perf_counter() - start
+            (total,) = conn.execute("select count(*) from cart").fetchone()
+            results.append(
+                {"carts": total, "insert_s": insert_s}
+                | interleaved({"floor": floor.get, "handler": handler.get}, iterations)
+            )
+    return results
+
+
+# --- 5. throughput ---------------------------------------------------------------------------------
+
+
+MIX = (("get", 0.5), ("add", 0.3), ("update", 0.1), ("remove", 0.1))
+
+
+def load_clients(base: str, clients: int, seconds: float, products: list[str], seed: int) -> dict[str, Any]:
+    """Runs in a process of its own, so the clients do not share the server's GIL: ``clients``
+    threads, each a guest shopper with a cart of its own, sending requests back to back over real
+    HTTP (a connection each, as the server closes it) for ``seconds``. Operations by ``MIX``; an
+    update or remove with no line to pick is an add. Returns every request's operation, status
+    (0: no response) and latency."""
+    split = urlsplit(base)
+    barrier = threading.Barrier(clients + 1)
+    results: list[tuple[str, int, float]] = []
+    lock = threading.Lock()
+    ops, weights = zip(*MIX, strict=True)
+
+    def shopper(k: int) -> None:
+        rng = random.Random(seed * 1000 + k)
+        token, items, mine = None, [], []
+        barrier.wait()
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            op = rng.choices(ops, weights)[0]
+            if op in ("update", "remove") and not items:
+                op = "add"
+            if op == "get":
+                method, path, body = "GET", "/cart", None
+            elif op == "add":
+                method, path, body = "POST", "/cart/items", {"productId": rng.choice(products), "quantity": 1}
+            elif op == "update":
+                method, path, body = "PATCH", f"/cart/items/{rng.choice(items)}", {"quantity": rng.randint(1, 5)}
+            else:
+                method, path, body = "DELETE", f"/cart/items/{rng.choice(items)}", None
+            headers = {"Content-Type": "application/json", **({"X-Cart-Session": token} if token else {})}
+            start = time.perf_counter()
+            try:
+                conn = http.client.HTTPConnection(split.hostname, split.port, timeout=60)
+                conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+                response = conn.getresponse()
+                data, status = response.read(), response.status
+                token = response.getheader("X-Cart-Session") or token
+                conn.close()
+            except OSError:
+                data, status = b"", 0
+            mine.append((op, status, (time.perf_counter() - start) * 1000))
+            if status == 200:
+                items = [item["id"] for item in json.loads(data)["items"]]
+        with lock:
+            results.extend(mine)
+
+    threads = [threading.Thread(target=shopper, args=(k,)) for k in range(clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return {"clients": clients, "elapsed_s": time.perf_counter() - start, "requests": results}
+
+
+def throughput(
+    products: list[str], levels: tuple[int, ...], seconds: float, workers: int, warmup_s: float
+) -> list[dict[str, Any]]:
+    """Requests per second, p50/p95 and statuses at each concurrency level, for ``seconds`` each,
+    against the local stack with ``workers`` worker processes (execution environments). A warm-up at
+    the highest level first starts every worker and opens its database connection (discarded)."""
+    base, stop = serve_local_stack(workers)
+    levels_out = []
+    try:
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as load:
+            load.submit(load_clients, base, max(levels), warmup_s, products, 0).result()
+            for n, clients in enumerate(levels, start=1):
+                levels_out.append(load.submit(load_clients, base, clients, seconds, products, n).result())
+    finally:
+        stop()
+    return levels_out
+
+
+# --- 6. cold init ---------------------------------------------------------------------------------
+
+
 COLD = """
-import json, resource, sys, time
+import json, sys, time
 start = time.perf_counter()
 sys.path[:0] = [{layer!r}, {code!r}]
-import app
+import {module} as handler_module
 init_ms = (time.perf_counter() - start) * 1000
 modules = len(sys.modules)
 boto3 = "boto3" in sys.modules
-rss_init = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def rss_mb(field):  # this process's own memory (ru_maxrss would include the parent's, inherited across exec)
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith(field)) / 1024
+rss_init = rss_mb("VmRSS:")
 event = json.load(open({event!r}))
 class Ctx:
     function_name = "bench"; memory_limit_in_mb = 256; aws_request_id = "r"
     invoked_function_arn = "arn:aws:lambda:local:000000000000:function:bench"
     def get_remaining_time_in_millis(self): return 10000
 start = time.perf_counter()
-status = app.lambda_handler(event, Ctx())["statusCode"]
+result = handler_module.{attr}(event, Ctx())
 first_ms = (time.perf_counter() - start) * 1000
-rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+rss_peak = rss_mb("VmHWM:")
+status = result.get("statusCode", "ok") if isinstance(result, dict) else type(result).__name__
 print(json.dumps(dict(init_ms=init_ms, first_ms=first_ms, rss_init=rss_init, rss_peak=rss_peak,
                       status=status, modules=modules, boto3=boto3)))
 """
 
 
-def cold_starts(runs: int) -> dict[str, dict[str, float]]:
+def sampled_functions() -> list[tuple[template.Function, Path]]:
+    """Every function in template.yaml with a sample event: events/<code folder>.json, or
+    events/<handler module>.json (the MigrateFunction's code folder is db/, its sample migrate.json)."""
+    found = []
+    for function in template.functions():
+        module = function.handler.rsplit(".", 1)[0]
+        for candidate in (function.code_dir.name, module):
+            event = ROOT / "events" / f"{candidate}.json"
+            if event.exists():
+                found.append((function, event))
+                break
+    return found
+
+
+def cold_starts(runs: int) -> dict[str, dict[str, Any]]:
+    """Per function, the median of ``runs`` fresh processes (and the fastest import): the import of the
+    handler module with the layer on ``sys.path`` (Lambda's init phase; no network), the first
+    invocation with the sample event (opens the database connection), peak RSS (the process's own
+    VmHWM), and the process's wall time."""
     results = {}
-    for name in FUNCTIONS:
-        code = COLD.format(
-            layer=str(ROOT / "layers" / "common"), code=str(ROOT / "functions" / name),
-            event=str(ROOT / "events" / f"{name}.json"),
-        )
+    for function, event in sampled_functions():
+        module, attr = function.handler.rsplit(".", 1)
+        code = COLD.format(layer=str(LAYER), code=str(function.code_dir), event=str(event), module=module, attr=attr)
         samples = []
         for _ in range(runs):
             start = time.perf_counter()
-            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
+            out = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
+            )
             process_ms = (time.perf_counter() - start) * 1000
             samples.append(json.loads(out.stdout.strip().splitlines()[-1]) | {"process_ms": process_ms})
-        results[name] = {
+        results[event.stem] = {
             key: statistics.median(s[key] for s in samples)
             for key in ("init_ms", "first_ms", "rss_init", "rss_peak", "process_ms", "modules")
-        } | {"status": samples[0]["status"], "boto3": samples[0]["boto3"]}
+        } | {
+            "init_min_ms": min(s["init_ms"] for s in samples), "status": samples[0]["status"],
+            "boto3": samples[0]["boto3"], "function": function.name,
+        }
     return results
 
 
-def validate_fifty_lines(url: str, iterations: int) -> dict[str, list[float]]:
-    """``POST /cart/validate`` on a 50-line cart: the readiness query on a raw connection (floor)
-    vs the handler (the seed design's target: under 500 ms)."""
-    from cart_common import store
-    from cart_common.session import Owner
-
-    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
-        products = [Product(conn).id for _ in range(50)]
-    handler = HandlerClient()
-    for product in products:
-        handler.add(product)
-    owner = Owner("guest", __import__("hashlib").sha256(handler.shopper.token.encode()).hexdigest())
-    floor_conn = psycopg.connect(url, autocommit=True, prepare_threshold=None, row_factory=dict_row)
-    samples: dict[str, list[float]] = {"floor": [], "handler": []}
-    for i in range(iterations + 5):
-        floor = timed(lambda: store.validate_cart(floor_conn, owner, max_line=99))
-        reply: list = []
-        took = timed(lambda: reply.append(handler.shopper.call("POST", "/cart/validate")))
-        assert reply[0].status == 200 and len(reply[0].json["cart"]["items"]) == 50, reply[0]
-        if i >= 5:
-            samples["floor"].append(floor)
-            samples["handler"].append(took)
-    floor_conn.close()
-    return samples
+IMPORT_ALONE = """
+import json, sys, time
+sys.path[:0] = [{layer!r}, {code!r}]
+start = time.perf_counter()
+import {module}
+print(json.dumps((time.perf_counter() - start) * 1000))
+"""
+IMPORT_CANDIDATES = (
+    "asyncio", "pydantic", "psycopg", "aws_lambda_powertools", "aws_lambda_powertools.event_handler",
+    "cart_common.models", "cart_common.api", "app",
+)
 
 
-def serve_local_stack() -> tuple[str, Callable[[], None]]:
+def import_costs(function: str, runs: int) -> dict[str, Any]:
+    """Where one function's init goes, two ways: each candidate module imported alone in a fresh
+    process (the fastest of ``runs``, the least disturbed by other load; it includes whatever the
+    module itself imports, so the rows overlap), and the function's whole import under
+    ``-X importtime`` with each module's own (self) time summed by top-level package (additive;
+    importtime's overhead inflates the total)."""
+    code_dir = str(ROOT / "functions" / function)
+    alone = {}
+    for module in IMPORT_CANDIDATES:
+        code = IMPORT_ALONE.format(layer=str(LAYER), code=code_dir, module=module)
+        alone[module] = min(
+            json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                      env=os.environ).stdout)
+            for _ in range(runs)
+        )
+    # The marker leaves out what the interpreter imported at start-up (site, encodings, ...).
+    code = f"import sys; sys.path[:0] = [{str(LAYER)!r}, {code_dir!r}]; sys.stderr.write('START\\n'); import app"
+    trace = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
+                           check=True, env=os.environ).stderr
+    by_package: Counter[str] = Counter()
+    for line in trace.partition("START\n")[2].splitlines():
+        match = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s+(\S+)", line)
+        if match:
+            by_package[match.group(2).split(".")[0]] += int(match.group(1)) / 1000
+    return {"function": function, "alone": alone, "self_by_package": by_package}
+
+
+# --- the local stack --------------------------------------------------------------------------------
+
+
+def serve_local_stack(workers: int = 1) -> tuple[str, Callable[[], None]]:
+    """The local HTTP stack on a free port: a threaded Werkzeug server in this process, functions in
+    ``workers`` worker processes (spawned now, so the environment must already be set)."""
     import logging
 
     from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
 
-    invoker = stack.make_invoker(workers=1)
+    invoker = stack.make_invoker(workers=workers)
     server = make_server("127.0.0.1", 0, stack.LocalApi(invoker), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -323,107 +759,300 @@ def serve_local_stack() -> tuple[str, Callable[[], None]]:
     return f"http://127.0.0.1:{server.server_port}", stop
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--iterations", type=int, default=300)
-    parser.add_argument("--cold-runs", type=int, default=5)
-    args = parser.parse_args()
+# --- the run ----------------------------------------------------------------------------------------
 
+
+# The functions publish their metrics as they do in Lambda: EMF lines on stdout. (With
+# POWERTOOLS_METRICS_DISABLED, Powertools skips the per-invocation flush but still prints a batch
+# whenever 100 values pile up, so it is left enabled.) Its warning for an invocation that added no
+# metric is silenced here and in every process started from here.
+QUIET_WARNINGS = "ignore::UserWarning:aws_lambda_powertools.metrics.provider.base"
+
+
+@contextmanager
+def stdout_to_devnull() -> Iterator[None]:
+    """File descriptor 1 goes to /dev/null (inherited by the worker processes spawned meanwhile), so
+    stdout carries only the results table."""
+    sys.stdout.flush()
+    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown CPU")
+    mem_kb = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal")), 0)
+    system = f"{platform.system()} {platform.release()}"
+    return f"{cpu}, {os.cpu_count()} cores, {mem_kb / 1024 / 1024:.1f} GiB RAM, {system}"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run: few iterations, short load levels")
+    parser.add_argument(
+        "--iterations", type=int, help="measured iterations per operation and way (default 300; quick 20)"
+    )
+    parser.add_argument("--cold-runs", type=int, help="fresh processes per function (default 5; quick 1)")
+    parser.add_argument("--seconds", type=float, help="seconds per concurrency level (default 10; quick 2)")
+    parser.add_argument("--workers", type=int, default=4, help="local-stack worker processes for the load levels")
+    parser.add_argument(
+        "--carts", type=int, help="carts in the database at the large scaling point (default 1,000,000; quick 100,000)"
+    )
+    args = parser.parse_args()
+    defaults = {"iterations": (300, 20), "cold_runs": (5, 1), "seconds": (10.0, 2.0), "carts": (1_000_000, 100_000)}
+    for name, (full, quick) in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
+    return args
+
+
+def section(name: str, fn: Callable[[], Any]) -> Any:
+    """Run one section, with its progress and duration on stderr."""
+    start = time.perf_counter()
+    print(f"bench: {name} ...", file=sys.stderr, flush=True)
+    result = fn()
+    print(f"bench: {name} took {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+    return result
+
+
+def run_sections(args: argparse.Namespace, url: str, cognito: Any) -> dict[str, Any]:
+    """Every section, in an order that keeps them from disturbing one another: the database grows to
+    a million carts last, after the cold starts (whose expire_carts sample runs a sweep)."""
+    report: dict[str, Any] = {}
+    users = sign_up_users(cognito)
+    products = make_products(url, 20)
+    base, stop = serve_local_stack(workers=1)
+    try:
+        report["ways"] = section(
+            "latency per operation", lambda: latency_per_operation(url, base, users, products, args.iterations)
+        )
+        report["validate50"] = section(
+            "validate, 50 lines", lambda: validate_fifty_lines(url, base, min(args.iterations, 200))
+        )
+    finally:
+        stop()
+    report["trips"] = section("round trips", lambda: count_round_trips(url, users, products))
+    report["lines"] = section(
+        "scaling by lines", lambda: scaling_lines(url, (1, 10, 100, 500), min(args.iterations, 100))
+    )
+    report["load"] = section(
+        "throughput",
+        lambda: throughput(products, (1, 8, 32), args.seconds, args.workers, warmup_s=1.0 if args.quick else 3.0),
+    )
+    report["cold"] = section("cold init", lambda: cold_starts(args.cold_runs))
+    report["imports"] = section("import costs", lambda: import_costs("get_cart", args.cold_runs))
+    report["carts"] = section(
+        "scaling by carts", lambda: scaling_carts(url, (1_000, args.carts), products, min(args.iterations, 200))
+    )
+    with psycopg.connect(url) as conn:
+        report["pg_version"] = conn.execute("show server_version").fetchone()[0]
+        report["pg_settings"] = ", ".join(
+            f"{name}={conn.execute(f'show {name}').fetchone()[0]}"
+            for name in ("fsync", "synchronous_commit", "shared_buffers")
+        )
+    return report
+
+
+def main() -> None:
+    args = parse_args()
+    started, load_before = time.perf_counter(), os.getloadavg()
+    from local import cognito as local_cognito
+
+    server_kind = "DATABASE_URL's server" if os.environ.get("DATABASE_URL") else "embedded, Unix socket"
     server, url = bench_database()
+    cognito = local_cognito.start()
     os.environ.update(
         {
+            **cognito.settings(),
             "DATABASE_URL": url, "SESSION_SIGNING_KEY": secrets.token_urlsafe(48),
+            "MAX_LINES_PER_CART": str(MAX_LINES_PER_CART), "AWS_DEFAULT_REGION": "us-east-1",
             "POWERTOOLS_SERVICE_NAME": "cart-api", "POWERTOOLS_METRICS_NAMESPACE": "CartApi",
-            "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING", "PYTHONWARNINGS": QUIET_WARNINGS,
         }
     )
+    os.environ.pop("POWERTOOLS_METRICS_DISABLED", None)
+    warnings.filterwarnings("ignore", category=UserWarning, module="aws_lambda_powertools.metrics.provider.base")
     try:
-        with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
-            products = [Product(conn).id for _ in range(4)]
-        base, stop = serve_local_stack()
-        try:
-            ways = {
-                "floor": measure(FloorClient(url), products, args.iterations),
-                "handler": measure(HandlerClient(), products, args.iterations),
-                "http": measure(HttpClient(base), products, args.iterations),
-            }
-        finally:
-            stop()
-        trips = count_round_trips(products)
-        validate50 = validate_fifty_lines(url, min(args.iterations, 200))
-        cold = cold_starts(args.cold_runs)
-        with psycopg.connect(url, row_factory=dict_row) as conn:
-            carts_in_db = conn.execute("select count(*) as n from cart").fetchone()["n"]
-            pg_version = conn.execute("show server_version").fetchone()["server_version"]
+        with stdout_to_devnull():
+            report = run_sections(args, url, cognito)
     finally:
+        cognito.stop()
         drop_database(server, url)
+    report |= {
+        "args": vars(args), "elapsed_s": time.perf_counter() - started, "load_avg": (load_before, os.getloadavg()),
+        "server_kind": server_kind,
+    }
+    text = render(report)
+    RESULTS.write_text(text + (SWEEP.read_text() if SWEEP.exists() else ""))
+    print(text)
+    print(f"Wrote {RESULTS.relative_to(ROOT)} in {report['elapsed_s']:.0f} s", file=sys.stderr)
 
-    write_results(ways, trips, cold, args.iterations, carts_in_db, pg_version, validate50)
-    print(RESULTS.read_text())
+
+# --- the report ------------------------------------------------------------------------------------
 
 
-def write_results(ways, trips, cold, iterations: int, carts_in_db: int, pg_version: str, validate50) -> None:  # noqa: ANN001
+def p(samples: list[float], q: int) -> str:
+    return f"{percentile(samples, q):.2f}"
+
+
+def render(r: dict[str, Any]) -> str:
+    """bench/RESULTS.md (without the sweep section, which follows it)."""
+    args, ways, trips = r["args"], r["ways"], r["trips"]
+    (l1, _, _), (l1_after, _, _) = r["load_avg"]
     lines = [
         "# Benchmark results",
         "",
-        f"- Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-        f"- Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"PostgreSQL {pg_version} (embedded, Unix socket)",
-        f"- {iterations} measured iterations per operation and way (5 warm-up), one run, one database "
-        f"({carts_in_db} carts at the end)",
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; `make bench`{' --quick' if args['quick'] else ''}, "
+        f"{r['elapsed_s']:.0f} s in all",
+        f"- Machine: {machine()}; Python {platform.python_version()}; PostgreSQL {r['pg_version']} "
+        f"({r['server_kind']}; {r['pg_settings']}); load average {l1:.2f} at the start, {l1_after:.2f} at the end",
+        f"- {args['iterations']} measured iterations per operation and way (merge and checkout: half as many; "
+        "5 warm-up each), the three ways interleaved (each iteration runs every way in turn), one run, one database",
         "",
         "## Latency per operation (ms)",
         "",
         "| operation | floor p50 | floor p95 | handler p50 | handler p95 | handler/floor (p50) "
-        "| http p50 | http p95 | http/floor (p50) | round trips |",
+        "| http p50 | http p95 | http/floor (p50) | round trips (floor / handler) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for op in ("get", "add", "update", "remove", "clear"):
+    for op in OPERATIONS:
         f, h, w = (ways[k][op] for k in ("floor", "handler", "http"))
+        f50 = percentile(f, 50)
         lines.append(
-            f"| {op} | {percentile(f, 50):.2f} | {percentile(f, 95):.2f} | {percentile(h, 50):.2f} | "
-            f"{percentile(h, 95):.2f} | {percentile(h, 50) / percentile(f, 50):.1f}× | {percentile(w, 50):.2f} | "
-            f"{percentile(w, 95):.2f} | {percentile(w, 50) / percentile(f, 50):.1f}× | {trips[op]} |"
+            f"| {op} | {p(f, 50)} | {p(f, 95)} | {p(h, 50)} | {p(h, 95)} | {percentile(h, 50) / f50:.1f}{TIMES} "
+            f"| {p(w, 50)} | {p(w, 95)} | {percentile(w, 50) / f50:.1f}{TIMES} "
+            f"| {trips['floor'][op]} / {trips['handler'][op]} |"
         )
     lines += [
         "",
-        f"A first visit's `GET /cart` makes {trips['get (first visit)']} round trips (no cart, no query).",
-        "Clear is sampled every tenth iteration.",
+        "- get/add/update/remove/clear/validate: a guest's cart of three lines (add, update and remove work on a "
+        "fourth); clear is sampled every tenth iteration (then the cart is refilled, untimed).",
+        "- merge: a fresh two-line guest cart (one product the user has, one new) into a signed-in user's one-line "
+        "cart; both carts are made untimed before each merge. The handler and http ways send the Cognito access "
+        "token (verified against LocalCognito's JWKS) and the guest token in `X-Cart-Session`.",
+        "- checkout: a signed-in user's three-line cart; each checkout releases the previous reservation and "
+        "reserves again.",
+        "- http: a new TCP connection per request (the Werkzeug server closes each one), one worker process.",
+        f"- A first visit's `GET /cart` makes {trips['handler']['get (first visit)']} round trips (no cart, no query).",
         "",
         "## Validating a 50-line cart (ms)",
         "",
         "| way | p50 | p95 |",
         "|---|---|---|",
-        f"| floor (readiness query + cart view, one round trip) | {percentile(validate50['floor'], 50):.2f} "
-        f"| {percentile(validate50['floor'], 95):.2f} |",
-        f"| handler (POST /cart/validate, in-process) | {percentile(validate50['handler'], 50):.2f} "
-        f"| {percentile(validate50['handler'], 95):.2f} |",
+    ]
+    v = r["validate50"]
+    lines += [
+        f"| floor (readiness query + cart view, one round trip) | {p(v['floor'], 50)} | {p(v['floor'], 95)} |",
+        f"| handler (POST /cart/validate, in-process) | {p(v['handler'], 50)} | {p(v['handler'], 95)} |",
+        f"| http (local stack) | {p(v['http'], 50)} | {p(v['http'], 95)} |",
         "",
         "The seed design's target is under 500 ms.",
         "",
-        "## Cold init per function (median of fresh processes)",
+        "## Scaling: `GET /cart` by lines in the cart (ms)",
         "",
-        "| function | import (init) ms | first invocation ms | process total ms | RSS after init MB "
-        "| peak RSS MB | modules | boto3 imported |",
-        "|---|---|---|---|---|---|---|---|",
+        "| lines | floor p50 | floor p95 | handler p50 | handler p95 | handler/floor (p50) |",
+        "|---|---|---|---|---|---|",
     ]
-    for name, c in cold.items():
+    for size, s in r["lines"].items():
         lines.append(
-            f"| {name} | {c['init_ms']:.0f} | {c['first_ms']:.0f} | {c['process_ms']:.0f} | {c['rss_init']:.0f} | "
-            f"{c['rss_peak']:.0f} | {c['modules']:.0f} | {'yes' if c['boto3'] else 'no'} |"
+            f"| {size} | {p(s['floor'], 50)} | {p(s['floor'], 95)} | {p(s['handler'], 50)} | {p(s['handler'], 95)} "
+            f"| {percentile(s['handler'], 50) / percentile(s['floor'], 50):.1f}{TIMES} |"
         )
     lines += [
         "",
-        "Init is the import of the function module with the layer on `sys.path` (what Lambda's init phase "
-        "runs); the first invocation includes opening the database connection. Process total includes "
-        "interpreter start-up.",
+        f"MAX_LINES_PER_CART is {MAX_LINES_PER_CART} in the bench environment (default 100).",
+        "",
+        "## Scaling: `GET /cart` by carts in the database (ms)",
+        "",
+        "| carts in the database | floor p50 | floor p95 | handler p50 | handler p95 | bulk insert + analyze s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in r["carts"]:
+        lines.append(
+            f"| {c['carts']:,} | {p(c['floor'], 50)} | {p(c['floor'], 95)} | {p(c['handler'], 50)} "
+            f"| {p(c['handler'], 95)} | {c['insert_s']:.1f} |"
+        )
+    lines += [
+        "",
+        "The measured cart has three lines; the dummy carts are active guest carts without lines (carts only, to "
+        "keep the run short).",
+        "",
+        f"## Throughput: concurrent clients against the local stack ({args['workers']} worker processes)",
+        "",
+        "| clients | requests | req/s | p50 ms | p95 ms | p99 ms | 2xx | 4xx | 5xx | no response |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for level in r["load"]:
+        requests = level["requests"]
+        latencies = [ms for _, _, ms in requests]
+        classes = Counter(status // 100 for _, status, _ in requests)
+        lines.append(
+            f"| {level['clients']} | {len(requests)} | {len(requests) / level['elapsed_s']:.0f} "
+            f"| {p(latencies, 50)} | {p(latencies, 95)} | {p(latencies, 99)} | {classes[2]} | {classes[4]} "
+            f"| {classes[5]} | {classes[0]} |"
+        )
+    mix = ", ".join(f"{int(share * 100)}% {op}" for op, share in MIX)
+    lines += [
+        "",
+        f"{args['seconds']:.0f} s per level after a warm-up; each client is a guest with its own cart sending requests "
+        f"back to back ({mix}; an update or remove with no line is an add) over a new HTTP connection each, from a "
+        "separate process. Everything (clients, server, workers, PostgreSQL) shares the machine's cores.",
+        "",
+        "## Cold init per function (median of fresh processes)",
+        "",
+        f"Budget: import (init) ≤ {INIT_BUDGET_MS} ms, judged on the median of {args['cold_runs']} fresh "
+        f"process{'es' if args['cold_runs'] != 1 else ''} (the fastest one is shown too: the least disturbed by "
+        "other load on the machine).",
+        "",
+        "| function | import (init) ms | budget | fastest import ms | first invocation ms | sample status "
+        "| process total ms | RSS after init MB | peak RSS MB | modules | boto3 imported |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, c in r["cold"].items():
+        verdict = "pass" if c["init_ms"] <= INIT_BUDGET_MS else "**fail**"
+        lines.append(
+            f"| {name} | {c['init_ms']:.0f} | {verdict} | {c['init_min_ms']:.0f} | {c['first_ms']:.0f} | {c['status']} "
+            f"| {c['process_ms']:.0f} "
+            f"| {c['rss_init']:.0f} | {c['rss_peak']:.0f} | {c['modules']:.0f} | {'yes' if c['boto3'] else 'no'} |"
+        )
+    imports = r["imports"]
+    top = imports["self_by_package"].most_common(10)
+    lines += [
+        "",
+        "Init is the import of the handler module with the layer on `sys.path` (what Lambda's init phase runs after "
+        "the runtime's own start-up); no network. The first invocation runs the sample event in events/ (sample "
+        "tokens are placeholders, hence 401s) and includes opening the database connection. Process total includes "
+        "interpreter start-up. Functions: every one in template.yaml with a sample event.",
+        "",
+        f"**Where {imports['function']}'s init goes.** Each module imported alone in a fresh process (ms, fastest "
+        f"of {args['cold_runs']}; each includes what that module imports, so they overlap):",
+        "",
+        "| " + " | ".join(f"`{m}`" for m in imports["alone"]) + " |",
+        "|" + "---|" * len(imports["alone"]),
+        "| " + " | ".join(f"{ms:.0f}" for ms in imports["alone"].values()) + " |",
+        "",
+        "The whole import under `python -X importtime`, each module's own time summed by top-level package "
+        f"(ms; additive, {sum(imports['self_by_package'].values()):.0f} ms in all with importtime's overhead; "
+        "`cart_common`'s own time is mostly pydantic building its models' validators as the classes are defined):",
+        "",
+        "| " + " | ".join(f"`{name}`" for name, _ in top) + " | everything else |",
+        "|" + "---|" * (len(top) + 1),
+        "| " + " | ".join(f"{ms:.0f}" for _, ms in top)
+        + f" | {sum(imports['self_by_package'].values()) - sum(ms for _, ms in top):.0f} |",
+        "",
+        "The expiry-sweep section below is bench/SWEEP.md, written by `make bench-sweep` (its own date and "
+        "machine line); `make bench` does not re-run it.",
         "",
     ]
-    sweep = RESULTS.parent / "SWEEP.md"  # bench/sweep.py's section ("## Expiry sweep"), kept across runs
-    if sweep.exists():
-        lines.append(sweep.read_text())
-    RESULTS.write_text("\n".join(lines))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -481,3 +481,16 @@ def test_the_sweep_purges_expired_idempotency_keys(shopper: Shopper, sql, databa
     sql.execute("update idempotency_key set expires_at = now() - interval '1 second' where key = %s", (key,))
     assert _sweep(database_url).idempotency_keys_purged >= 1
     assert sql.execute("select count(*) as n from idempotency_key where key = %s", (key,)).fetchone()["n"] == 0
+
+
+def test_released_and_completed_checkouts_keep_no_reservation_lines(user: User, make_product, sql) -> None:
+    shopper = Shopper(bearer=user.access_token)
+    item = shopper.add(make_product(stock=5)["id"], 1).json["items"][0]["id"]
+    released = checkout(shopper).json["checkoutId"]
+    shopper.update(item, quantity=2)
+    completed = checkout(shopper).json["checkoutId"]
+    carts.complete_checkout(uuid.UUID(completed))
+    left = sql.execute(
+        "select count(*) as n from reservation where checkout_id in (%s, %s)", (released, completed)
+    ).fetchone()["n"]
+    assert left == 0

@@ -22,7 +22,7 @@ DiscountCodeText = Annotated[str, StringConstraints(min_length=1, max_length=64,
 
 
 class WireModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
 
 class RequestModel(WireModel):

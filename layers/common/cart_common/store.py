@@ -63,6 +63,10 @@ released as (
     from cart c
     where k.cart_id = c.id and c.{owner_col} = %(owner)s and c.status = 'active' and k.status = 'open'
     returning k.id
+),
+released_lines as (
+    -- a released reservation holds nothing: its lines go now, so stock checks never wade through them
+    delete from reservation r using released where r.checkout_id = released.id
 )"""
 
 # The cart's saved-for-later items and applied discount codes travel in the same round trip as its
@@ -1101,8 +1105,12 @@ where p.id in (select i.product_id from cart c join cart_item i on i.cart_id = c
 order by p.id for update
 """
 RELEASE_OPEN_CHECKOUT = """
-update checkout k set status = 'released'
-from cart c where k.cart_id = c.id and c.{owner_col} = %(owner)s and c.status = 'active' and k.status = 'open'
+with released as (
+    update checkout k set status = 'released'
+    from cart c where k.cart_id = c.id and c.{owner_col} = %(owner)s and c.status = 'active' and k.status = 'open'
+    returning k.id
+)
+delete from reservation r using released where r.checkout_id = released.id
 """
 ACCEPT_CURRENT_PRICES = """
 update cart_item i set price_at_add = coalesce(v.price, p.price), updated_at = now()
@@ -1194,6 +1202,10 @@ sold_products as (
 completed as (
     update checkout set status = 'completed', completed_at = now() from k where checkout.id = k.id
     returning checkout.id, checkout.cart_id
+),
+sold as (
+    -- the reserved stock is now sold (the updates above read these rows in this statement's snapshot)
+    delete from reservation r using k where r.checkout_id = k.id
 ),
 used as (
     update discount_code d set times_used = d.times_used + 1
