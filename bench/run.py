@@ -146,9 +146,11 @@ def guest_owner(token: str) -> Any:
 
 def cart_id(url: str, token: str) -> str:
     with psycopg.connect(url) as conn:
-        return str(conn.execute(
-            "select id from cart where session_id = %s and status = 'active'", (guest_owner(token).key,)
-        ).fetchone()[0])
+        return str(
+            conn.execute(
+                "select id from cart where session_id = %s and status = 'active'", (guest_owner(token).key,)
+            ).fetchone()[0]
+        )
 
 
 # --- the three ways of running one operation ----------------------------------------------------
@@ -180,15 +182,28 @@ class FloorClient:
 
     def add(self, product: str) -> str:
         rows = self.store.add_line(
-            self.conn, self.owner, product_id=uuid.UUID(product), variant_id=None, quantity=1, attributes={},
-            max_line=MAX_LINE, ttl_days=self.ttl, default_currency="USD", max_lines=MAX_LINES_PER_CART,
+            self.conn,
+            self.owner,
+            product_id=uuid.UUID(product),
+            variant_id=None,
+            quantity=1,
+            attributes={},
+            max_line=MAX_LINE,
+            ttl_days=self.ttl,
+            default_currency="USD",
+            max_lines=MAX_LINES_PER_CART,
             max_value=10_000_000,
         )
         return str(next(r["item_id"] for r in rows if str(r["product_id"]) == product))
 
     def update(self, item: str) -> None:
         self.store.set_quantity(
-            self.conn, self.owner, item_id=uuid.UUID(item), quantity=2, max_line=MAX_LINE, ttl_days=self.ttl,
+            self.conn,
+            self.owner,
+            item_id=uuid.UUID(item),
+            quantity=2,
+            max_line=MAX_LINE,
+            ttl_days=self.ttl,
             max_value=10_000_000,
         )
 
@@ -394,11 +409,13 @@ def latency_per_operation(
         checkout_floor.add(product)
     shoppers = {"floor": FloorClient(url), "handler": HandlerClient(), "http": HttpClient(base)}
     mergers = {
-        "floor": FloorClient(url, owner=merge_user), "handler": HandlerClient(users.merge_token),
+        "floor": FloorClient(url, owner=merge_user),
+        "handler": HandlerClient(users.merge_token),
         "http": HttpClient(base, users.merge_token),
     }
     checkers = {
-        "floor": checkout_floor, "handler": HandlerClient(users.checkout_token),
+        "floor": checkout_floor,
+        "handler": HandlerClient(users.checkout_token),
         "http": HttpClient(base, users.checkout_token),
     }
     samples = measure_cart_ops(shoppers, products, iterations)
@@ -462,8 +479,12 @@ def count_round_trips(url: str, users: Users, products: list[str]) -> dict[str, 
     handler = HandlerClient()
     handler.add(products[0])  # opens the connection
     counts["handler"] = round_trips_one_way(
-        get_database().connection(), handler, HandlerClient(users.merge_token), HandlerClient(users.checkout_token),
-        guests, products,
+        get_database().connection(),
+        handler,
+        HandlerClient(users.merge_token),
+        HandlerClient(users.checkout_token),
+        guests,
+        products,
     )
     counts["handler"]["get (first visit)"] = round_trips_of(get_database().connection(), HandlerClient().get)
     return counts
@@ -689,8 +710,10 @@ def cold_starts(runs: int) -> dict[str, dict[str, Any]]:
             key: statistics.median(s[key] for s in samples)
             for key in ("init_ms", "first_ms", "rss_init", "rss_peak", "process_ms", "modules")
         } | {
-            "init_min_ms": min(s["init_ms"] for s in samples), "status": samples[0]["status"],
-            "boto3": samples[0]["boto3"], "function": function.name,
+            "init_min_ms": min(s["init_ms"] for s in samples),
+            "status": samples[0]["status"],
+            "boto3": samples[0]["boto3"],
+            "function": function.name,
         }
     return results
 
@@ -703,8 +726,14 @@ import {module}
 print(json.dumps((time.perf_counter() - start) * 1000))
 """
 IMPORT_CANDIDATES = (
-    "asyncio", "pydantic", "psycopg", "aws_lambda_powertools", "aws_lambda_powertools.event_handler",
-    "cart_common.models", "cart_common.api", "app",
+    "asyncio",
+    "pydantic",
+    "psycopg",
+    "aws_lambda_powertools",
+    "aws_lambda_powertools.event_handler",
+    "cart_common.models",
+    "cart_common.api",
+    "app",
 )
 
 
@@ -719,14 +748,18 @@ def import_costs(function: str, runs: int) -> dict[str, Any]:
     for module in IMPORT_CANDIDATES:
         code = IMPORT_ALONE.format(layer=str(LAYER), code=code_dir, module=module)
         alone[module] = min(
-            json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                                      env=os.environ).stdout)
+            json.loads(
+                subprocess.run(
+                    [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
+                ).stdout
+            )
             for _ in range(runs)
         )
     # The marker leaves out what the interpreter imported at start-up (site, encodings, ...).
     code = f"import sys; sys.path[:0] = [{str(LAYER)!r}, {code_dir!r}]; sys.stderr.write('START\\n'); import app"
-    trace = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
-                           check=True, env=os.environ).stderr
+    trace = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True, env=os.environ
+    ).stderr
     by_package: Counter[str] = Counter()
     for line in trace.partition("START\n")[2].splitlines():
         match = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s+(\S+)", line)
@@ -786,10 +819,22 @@ def stdout_to_devnull() -> Iterator[None]:
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "unknown CPU")
-    mem_kb = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal")), 0)
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    mem_kb = next(
+        (
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        0,
+    )
     system = f"{platform.system()} {platform.release()}"
     return f"{cpu}, {os.cpu_count()} cores, {mem_kb / 1024 / 1024:.1f} GiB RAM, {system}"
 
@@ -872,10 +917,15 @@ def main() -> None:
     os.environ.update(
         {
             **cognito.settings(),
-            "DATABASE_URL": url, "SESSION_SIGNING_KEY": secrets.token_urlsafe(48),
-            "MAX_LINES_PER_CART": str(MAX_LINES_PER_CART), "AWS_DEFAULT_REGION": "us-east-1",
-            "POWERTOOLS_SERVICE_NAME": "cart-api", "POWERTOOLS_METRICS_NAMESPACE": "CartApi",
-            "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING", "PYTHONWARNINGS": QUIET_WARNINGS,
+            "DATABASE_URL": url,
+            "SESSION_SIGNING_KEY": secrets.token_urlsafe(48),
+            "MAX_LINES_PER_CART": str(MAX_LINES_PER_CART),
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "POWERTOOLS_SERVICE_NAME": "cart-api",
+            "POWERTOOLS_METRICS_NAMESPACE": "CartApi",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "PYTHONWARNINGS": QUIET_WARNINGS,
         }
     )
     os.environ.pop("POWERTOOLS_METRICS_DISABLED", None)
@@ -887,7 +937,9 @@ def main() -> None:
         cognito.stop()
         drop_database(server, url)
     report |= {
-        "args": vars(args), "elapsed_s": time.perf_counter() - started, "load_avg": (load_before, os.getloadavg()),
+        "args": vars(args),
+        "elapsed_s": time.perf_counter() - started,
+        "load_avg": (load_before, os.getloadavg()),
         "server_kind": server_kind,
     }
     text = render(report)
@@ -1045,7 +1097,8 @@ def render(r: dict[str, Any]) -> str:
         "",
         "| " + " | ".join(f"`{name}`" for name, _ in top) + " | everything else |",
         "|" + "---|" * (len(top) + 1),
-        "| " + " | ".join(f"{ms:.0f}" for _, ms in top)
+        "| "
+        + " | ".join(f"{ms:.0f}" for _, ms in top)
         + f" | {sum(imports['self_by_package'].values()) - sum(ms for _, ms in top):.0f} |",
         "",
         "The expiry-sweep section below is bench/SWEEP.md, written by `make bench-sweep` (its own date and "

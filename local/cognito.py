@@ -42,15 +42,20 @@ class LocalCognito:
         import boto3
 
         return boto3.client(
-            "cognito-idp", region_name=REGION, endpoint_url=self.endpoint,
-            aws_access_key_id="local", aws_secret_access_key="local",  # noqa: S106 - moto ignores them
+            "cognito-idp",
+            region_name=REGION,
+            endpoint_url=self.endpoint,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto ignores them
         )
 
     def sign_up(self, email: str, password: str) -> str:
         """A confirmed user (what sign-up plus the emailed code does in AWS); returns its sub."""
         client = self.client()
         user = client.admin_create_user(
-            UserPoolId=self.user_pool_id, Username=email, MessageAction="SUPPRESS",
+            UserPoolId=self.user_pool_id,
+            Username=email,
+            MessageAction="SUPPRESS",
             UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
         )["User"]
         client.admin_set_user_password(UserPoolId=self.user_pool_id, Username=email, Password=password, Permanent=True)
@@ -59,7 +64,8 @@ class LocalCognito:
     def sign_in(self, email: str, password: str) -> dict[str, Any]:
         """Tokens for a user: ``{IdToken, AccessToken, RefreshToken, ExpiresIn, TokenType}``."""
         return self.client().initiate_auth(
-            ClientId=self.client_id, AuthFlow="USER_PASSWORD_AUTH",
+            ClientId=self.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": email, "PASSWORD": password},
         )["AuthenticationResult"]
 
@@ -81,9 +87,10 @@ class _MotoServer:
                 probe.bind(("127.0.0.1", 0))
                 port = probe.getsockname()[1]
         self.port = port
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30
         while True:
@@ -108,7 +115,9 @@ def start(port: int = 0) -> LocalCognito:
         PoolName="cart-local", UsernameAttributes=["email"], AutoVerifiedAttributes=["email"]
     )["UserPool"]["Id"]
     cognito.client_id = client.create_user_pool_client(
-        UserPoolId=cognito.user_pool_id, ClientName="storefront", GenerateSecret=False,
+        UserPoolId=cognito.user_pool_id,
+        ClientName="storefront",
+        GenerateSecret=False,
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]["ClientId"]
     return cognito

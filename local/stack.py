@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
@@ -150,7 +150,7 @@ def to_event(request: Request, route: template.Route, path_parameters: dict[str,
         body, is_base64 = (raw.decode("utf-8"), False) if raw else (None, False)
     except UnicodeDecodeError:
         body, is_base64 = base64.b64encode(raw).decode("ascii"), True
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     query: dict[str, str] = {}
     for key, values in request.args.lists():
         query[key] = ",".join(values)

@@ -85,7 +85,9 @@ def functions(template: dict[str, Any] | None = None) -> list[Function]:
     """Every function in the template, with or without an HTTP route (e.g. the Cognito trigger)."""
     template = template or load()
     return [
-        Function(name=name, code_dir=ROOT / resource["Properties"]["CodeUri"], handler=resource["Properties"]["Handler"])
+        Function(
+            name=name, code_dir=ROOT / resource["Properties"]["CodeUri"], handler=resource["Properties"]["Handler"]
+        )
         for name, resource in template.get("Resources", {}).items()
         if resource.get("Type") == "AWS::Serverless::Function"
     ]

@@ -4,19 +4,19 @@ PostgreSQL through the handlers, plus the invariant that no combination makes a 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from cart_common.carts import discount_amounts, totals
+from cart_common.config import Settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cart_common.carts import discount_amounts, totals
-from cart_common.config import Settings
 from tests.conftest import MUG, Shopper, User
 from tests.integration.test_cart_api import assert_problem
 
 
-def make_code(sql, **fields) -> str:  # noqa: ANN001, ANN003
+def make_code(sql, **fields) -> str:
     code = fields.pop("code", f"SAVE{uuid.uuid4().hex[:8].upper()}")
     row = {"kind": "percent", "value": 10, "currency": None, "min_subtotal": 0, "starts_at": None, "ends_at": None,
            "usage_limit": None, "active": True} | fields
@@ -29,7 +29,7 @@ def make_code(sql, **fields) -> str:  # noqa: ANN001, ANN003
     return code
 
 
-def apply(shopper: Shopper, code: str):  # noqa: ANN201
+def apply(shopper: Shopper, code: str):
     return shopper.call("POST", "/cart/discount-codes", body={"code": code})
 
 
@@ -119,8 +119,8 @@ def test_a_fixed_code_never_makes_the_total_negative(shopper: Shopper, make_prod
 @pytest.mark.parametrize(
     ("fields", "reason"),
     [
-        ({"ends_at": datetime.now(timezone.utc) - timedelta(days=1)}, "expired"),
-        ({"starts_at": datetime.now(timezone.utc) + timedelta(days=1)}, "not_yet_valid"),
+        ({"ends_at": datetime.now(UTC) - timedelta(days=1)}, "expired"),
+        ({"starts_at": datetime.now(UTC) + timedelta(days=1)}, "not_yet_valid"),
         ({"active": False}, "inactive"),
         ({"min_subtotal": 100_000}, "minimum_not_met"),
         ({"kind": "fixed", "value": 500, "currency": "EUR"}, "currency_mismatch"),
@@ -204,7 +204,7 @@ def test_the_threshold_applies_after_discounts(shopper: Shopper, make_product, s
 
 # --- the invariant ------------------------------------------------------------------------------
 
-NOW = datetime(2026, 11, 21, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, tzinfo=UTC)
 codes = st.lists(
     st.fixed_dictionaries({
         "code": st.text("ABCDEF", min_size=1, max_size=4),

@@ -5,29 +5,29 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-
 from cart_common import carts, store
 from cart_common.db import Database, exactly_once
 from cart_common.errors import CheckoutExpired, CheckoutNotFound
 from cart_common.session import Owner
+
 from tests.conftest import MUG, Shopper, User
 from tests.integration.test_cart_api import assert_problem
 from tests.integration.test_database import round_trips
 
 
-def issues_by_type(reply) -> dict[str, dict]:  # noqa: ANN001
+def issues_by_type(reply) -> dict[str, dict]:
     return {issue["type"]: issue for issue in reply.json["issues"]}
 
 
-def validate(shopper: Shopper):  # noqa: ANN201
+def validate(shopper: Shopper):
     return shopper.call("POST", "/cart/validate")
 
 
-def checkout(shopper: Shopper, **body):  # noqa: ANN003, ANN201
+def checkout(shopper: Shopper, **body):
     return shopper.call("POST", "/cart/checkout", body=body or None)
 
 
@@ -73,7 +73,7 @@ def test_price_changes_are_issues_and_lines_flag_the_drop(shopper: Shopper, make
 def test_an_unavailable_variant_offers_in_stock_alternatives(shopper: Shopper, make_product, sql) -> None:
     product = make_product(variants=[{"stock": 5, "attributes": {"size": "S"}}, {"stock": 4, "attributes": {"size": "M"}},
                                      {"stock": 0, "attributes": {"size": "L"}}])
-    small, medium, large = (v["id"] for v in product["variants"])
+    small, medium, _large = (v["id"] for v in product["variants"])
     shopper.add(product["id"], 1, variant_id=small)
     sql.execute("update product_variant set active = false where id = %s", (small,))
     issue = issues_by_type(validate(shopper))["unavailable"]
@@ -111,7 +111,7 @@ def test_checkout_reserves_stock_for_fifteen_minutes(user: User, make_product, s
     reply = checkout(shopper)
     assert reply.status == 200, reply
     expires = datetime.fromisoformat(reply.json["expiresAt"])
-    assert timedelta(minutes=14) < expires - datetime.now(timezone.utc) <= timedelta(minutes=15)
+    assert timedelta(minutes=14) < expires - datetime.now(UTC) <= timedelta(minutes=15)
     assert reply.json["cart"]["itemCount"] == 2
     held = sql.execute(
         "select r.quantity from reservation r join checkout k on k.id = r.checkout_id where k.id = %s",
@@ -153,7 +153,7 @@ def test_two_shoppers_racing_for_the_last_unit_one_wins(make_user, make_product,
     for _ in range(15):
         product = make_product(stock=1)
         for owner in owners:
-            with _db() as db:
+            with _Db() as db:
                 db.run(lambda conn, o=owner: store.clear_lines(conn, o, ttl_days=90))
                 db.run(lambda conn, o=owner: store.add_line(
                     conn, o, product_id=uuid.UUID(product["id"]), variant_id=None, quantity=1, attributes={},
@@ -167,7 +167,7 @@ def test_two_shoppers_racing_for_the_last_unit_one_wins(make_user, make_product,
                 barrier.wait(timeout=10)
                 opened, _, _ = db.run(lambda conn: store.reserve_stock(conn, owner, max_line=99, minutes=15, accept_prices=False))
                 results.append(bool(opened))
-            except Exception as exc:  # noqa: BLE001 - reported below
+            except Exception as exc:
                 errors.append(exc)
             finally:
                 db.close()
@@ -185,7 +185,7 @@ def test_two_shoppers_racing_for_the_last_unit_one_wins(make_user, make_product,
         assert held["n"] == 1
 
 
-class _db:  # a Database that closes its connection when the block ends
+class _Db:  # a Database that closes its connection when the block ends
     def __enter__(self) -> Database:
         self.db = Database()
         return self.db
@@ -322,7 +322,7 @@ def test_if_match_star_means_no_precondition(shopper: Shopper) -> None:
 # --- Idempotency-Key ----------------------------------------------------------------------------
 
 
-def add_with_key(shopper: Shopper, key: str, quantity: int = 1):  # noqa: ANN201
+def add_with_key(shopper: Shopper, key: str, quantity: int = 1):
     return shopper.call("POST", "/cart/items", body={"productId": MUG, "quantity": quantity},
                         headers={"Idempotency-Key": key})
 
@@ -410,7 +410,7 @@ def test_concurrent_retries_with_one_key_apply_once(database_url, shopper: Shopp
     barrier, outcomes = threading.Barrier(2), []
 
     def deliver() -> None:
-        with _db() as db:
+        with _Db() as db:
             db.connection()
             barrier.wait(timeout=10)
             try:
@@ -424,7 +424,7 @@ def test_concurrent_retries_with_one_key_apply_once(database_url, shopper: Shopp
                         lambda _: [store.save_idempotent_response(scope, key, {"ok": True})],
                     )
                 outcomes.append(db.run(once))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 outcomes.append(type(exc).__name__)
 
     threads = [threading.Thread(target=deliver) for _ in range(2)]
@@ -439,10 +439,10 @@ def test_concurrent_retries_with_one_key_apply_once(database_url, shopper: Shopp
 # --- the expiry schedule and checkouts ------------------------------------------------------------
 
 
-def _sweep(database_url: str):  # noqa: ANN202
+def _sweep(database_url: str):
     from cart_common import lifecycle
 
-    with _db() as db:
+    with _Db() as db:
         return lifecycle.sweep(db, lambda: 60_000)
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import boto3
 import psycopg
 import pytest
+from cart_common.db import get_database
 from moto import mock_aws
 
-from cart_common.db import get_database
 from tests.conftest import MUG, POSTER, Shopper
 
 
@@ -140,7 +140,6 @@ def test_the_signing_key_can_come_from_ssm_and_rotate(aws, monkeypatch) -> None:
     token = shopper.token
 
     from aws_lambda_powertools.utilities import parameters
-
     from cart_common import session
 
     def reload_key(value: str) -> None:

@@ -42,6 +42,7 @@ def _sdk_tracing_enabled() -> bool:
     (POWERTOOLS_TRACE_DISABLED=false, the template's XRaySdkTracing parameter)."""
     return os.environ.get("POWERTOOLS_TRACE_DISABLED", "true").lower() in ("0", "false", "no")
 
+
 _STATUS_TEXT = {
     400: "Malformed request",
     401: "Not authenticated",
@@ -115,7 +116,9 @@ def _send_session(result: dict[str, Any], session: Session, *, changed: bool) ->
         result.setdefault("cookies", []).append(_guest_cookie("", 0))
     elif session.guest_token and not session.is_user and (session.is_new or changed):
         result.setdefault("headers", {})[HEADER_NAME] = session.guest_token
-        result.setdefault("cookies", []).append(_guest_cookie(session.guest_token, get_settings().session_cookie_max_age_s))
+        result.setdefault("cookies", []).append(
+            _guest_cookie(session.guest_token, get_settings().session_cookie_max_age_s)
+        )
 
 
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")

@@ -24,21 +24,20 @@ from cart_common.errors import (
 )
 from cart_common.models import (
     AddItem,
-    ApplyDiscountCode,
-    AppliedDiscount,
-    SavedItem,
     Alternative,
-    CheckoutRequest,
-    CompletedCheckout,
-    ValidationIssue,
+    AppliedDiscount,
+    ApplyDiscountCode,
     CappedLine,
     Cart,
     CartItem,
+    CheckoutRequest,
     CheckoutResult,
+    CompletedCheckout,
     MergeLine,
     MergeReport,
     MergeResult,
     RemovedLine,
+    SavedItem,
     SkippedLine,
     SyncCart,
     SyncConflict,
@@ -46,6 +45,7 @@ from cart_common.models import (
     Totals,
     UpdateItem,
     Validation,
+    ValidationIssue,
 )
 from cart_common.session import Owner, Session
 
@@ -90,10 +90,16 @@ def discount_amounts(discounts: Sequence[dict[str, Any]], subtotal: int, currenc
         wanted = 0 if reason else (subtotal * code["value"] // 100 if code["kind"] == "percent" else code["value"])
         amount = min(wanted, remaining)
         remaining -= amount
-        applied.append(AppliedDiscount(
-            code=code["code"], kind=code["kind"], value=code["value"], amount=amount,
-            applicable=reason is None, reason=reason,
-        ))
+        applied.append(
+            AppliedDiscount(
+                code=code["code"],
+                kind=code["kind"],
+                value=code["value"],
+                amount=amount,
+                applicable=reason is None,
+                reason=reason,
+            )
+        )
     return applied
 
 
@@ -314,7 +320,10 @@ def add_item(session: Session, body: AddItem) -> Cart:
 def update_item(session: Session, item_id: UUID, body: UpdateItem) -> Cart:
     settings = get_settings()
     common = {
-        "owner": session.owner, "item_id": item_id, "ttl_days": _ttl(session), "expected": session.expected_version,
+        "owner": session.owner,
+        "item_id": item_id,
+        "ttl_days": _ttl(session),
+        "expected": session.expected_version,
     }
     if body.quantity == 0:
         return _cart_op(session, store.remove_line, **common)
@@ -340,7 +349,11 @@ def update_item(session: Session, item_id: UUID, body: UpdateItem) -> Cart:
 
 def remove_item(session: Session, item_id: UUID) -> Cart:
     return _cart_op(
-        session, store.remove_line, owner=session.owner, item_id=item_id, ttl_days=_ttl(session),
+        session,
+        store.remove_line,
+        owner=session.owner,
+        item_id=item_id,
+        ttl_days=_ttl(session),
         expected=session.expected_version,
     )
 
@@ -353,21 +366,33 @@ def clear_cart(session: Session) -> Cart:
 
 def apply_discount_code(session: Session, body: ApplyDiscountCode) -> Cart:
     return _cart_op(
-        session, store.apply_discount, owner=session.owner, code=body.code, ttl_days=_ttl(session),
+        session,
+        store.apply_discount,
+        owner=session.owner,
+        code=body.code,
+        ttl_days=_ttl(session),
         expected=session.expected_version,
     )
 
 
 def remove_discount_code(session: Session, code: str) -> Cart:
     return _cart_op(
-        session, store.remove_discount, owner=session.owner, code=code, ttl_days=_ttl(session),
+        session,
+        store.remove_discount,
+        owner=session.owner,
+        code=code,
+        ttl_days=_ttl(session),
         expected=session.expected_version,
     )
 
 
 def save_for_later(session: Session, item_id: UUID) -> Cart:
     return _cart_op(
-        session, store.save_line, owner=session.owner, item_id=item_id, ttl_days=_ttl(session),
+        session,
+        store.save_line,
+        owner=session.owner,
+        item_id=item_id,
+        ttl_days=_ttl(session),
         expected=session.expected_version,
     )
 
@@ -430,7 +455,9 @@ def merge(session: Session) -> MergeResult:
             ),
             MergeResult,
         )
-    result = _execute(session, lambda conn: _merged(conn, session.owner, guest, settings), MergeResult, lazy_merge=False)
+    result = _execute(
+        session, lambda conn: _merged(conn, session.owner, guest, settings), MergeResult, lazy_merge=False
+    )
     session.merged = True
     return result
 
@@ -445,29 +472,53 @@ def readiness_issues(rows: Sequence[dict[str, Any]]) -> list[ValidationIssue]:
         item, available = row["item_id"], max(0, row["available"])
         alternatives = [Alternative.model_validate(a) for a in row["alternatives"]] if row.get("alternatives") else None
         if not row["active"]:
-            issues.append(ValidationIssue(
-                item_id=item, type="unavailable", message="This product is no longer sold", alternatives=alternatives,
-            ))
+            issues.append(
+                ValidationIssue(
+                    item_id=item,
+                    type="unavailable",
+                    message="This product is no longer sold",
+                    alternatives=alternatives,
+                )
+            )
             continue
         if available == 0:
-            issues.append(ValidationIssue(
-                item_id=item, type="out_of_stock", message="Out of stock", current_stock=0, alternatives=alternatives,
-            ))
+            issues.append(
+                ValidationIssue(
+                    item_id=item,
+                    type="out_of_stock",
+                    message="Out of stock",
+                    current_stock=0,
+                    alternatives=alternatives,
+                )
+            )
         elif row["quantity"] > available:
-            issues.append(ValidationIssue(
-                item_id=item, type="insufficient_stock", message=f"Only {available} available",
-                current_stock=available, alternatives=alternatives,
-            ))
+            issues.append(
+                ValidationIssue(
+                    item_id=item,
+                    type="insufficient_stock",
+                    message=f"Only {available} available",
+                    current_stock=available,
+                    alternatives=alternatives,
+                )
+            )
         if row["quantity"] > row["max_line"]:
-            issues.append(ValidationIssue(
-                item_id=item, type="limit_exceeded", message=f"At most {row['max_line']} per order",
-            ))
+            issues.append(
+                ValidationIssue(
+                    item_id=item,
+                    type="limit_exceeded",
+                    message=f"At most {row['max_line']} per order",
+                )
+            )
         if row["unit_price"] != row["price_at_add"]:
             direction = "dropped" if row["unit_price"] < row["price_at_add"] else "risen"
-            issues.append(ValidationIssue(
-                item_id=item, type="price_changed", message=f"The price has {direction} since it was added",
-                current_price=row["unit_price"],
-            ))
+            issues.append(
+                ValidationIssue(
+                    item_id=item,
+                    type="price_changed",
+                    message=f"The price has {direction} since it was added",
+                    current_price=row["unit_price"],
+                )
+            )
     return issues
 
 

@@ -35,7 +35,7 @@ class Settings(BaseModel):
     cognito_issuer: str | None = None
     cognito_jwks_url: str | None = None  # default: <issuer>/.well-known/jwks.json
     cognito_client_ids: str = ""  # comma-separated app client ids allowed to call the API
-    accepted_token_uses: str = "access,id"  # which Cognito tokens a Bearer may be
+    accepted_token_uses: str = "access,id"  # noqa: S105 - which Cognito tokens a Bearer may be
 
     # Cart rules.
     default_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"

@@ -99,7 +99,9 @@ def pipeline(conn: psycopg.Connection, statements: Sequence[Statement]) -> list[
 
 
 def exactly_once(
-    conn: psycopg.Connection, first: Sequence[Statement], work: Callable[[psycopg.Connection], T],
+    conn: psycopg.Connection,
+    first: Sequence[Statement],
+    work: Callable[[psycopg.Connection], T],
     last: Callable[[T], Sequence[Statement]],
 ) -> T:
     """``work`` in one explicit transaction that starts with ``first`` and ends with ``last(result)``:

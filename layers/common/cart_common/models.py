@@ -18,7 +18,9 @@ _MAX_REQUEST_QUANTITY = 1_000_000
 _NO_NUL = r"^[^\x00]*$"
 AttributeKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_NO_NUL)]
 AttributeValue = Annotated[str, StringConstraints(max_length=256, pattern=_NO_NUL)] | int | bool
-DiscountCodeText = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True, pattern=_NO_NUL)]
+DiscountCodeText = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True, pattern=_NO_NUL)
+]
 
 
 class WireModel(BaseModel):
@@ -154,9 +156,18 @@ class SyncConflict(WireModel):
     resolved: int = Field(description="What the cart holds now (0: no line)")
     reason: (
         Literal[
-            "product_not_found", "variant_required", "unavailable", "requires_auth", "currency_mismatch",
-            "incompatible", "out_of_stock", "insufficient_stock", "max_quantity_per_line", "max_per_customer",
-            "max_lines_per_cart", "max_cart_value",
+            "product_not_found",
+            "variant_required",
+            "unavailable",
+            "requires_auth",
+            "currency_mismatch",
+            "incompatible",
+            "out_of_stock",
+            "insufficient_stock",
+            "max_quantity_per_line",
+            "max_per_customer",
+            "max_lines_per_cart",
+            "max_cart_value",
         ]
         | None
     ) = Field(default=None, description="Why resolved is less than the strategy asked for")

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from cart_common.config import Settings, get_settings
 from cart_common.errors import IdentityUnavailable, InvalidToken
 
-TOKEN_VERSION = "v1"
+TOKEN_VERSION = "v1"  # noqa: S105 - a format tag, not a secret
 HEADER_NAME = "X-Cart-Session"
 _RANDOM_BYTES = 16
 
@@ -99,7 +99,9 @@ def _cached_keys(source: tuple[str | None, str | None, str | None]) -> tuple[byt
 
         raw = parameters.get_parameter(parameter, decrypt=True, max_age=300)
     else:
-        raise RuntimeError("No session signing key: set SESSION_SIGNING_KEY, SESSION_KEY_SECRET_ARN or SESSION_KEY_PARAMETER")
+        raise RuntimeError(
+            "No session signing key: set SESSION_SIGNING_KEY, SESSION_KEY_SECRET_ARN or SESSION_KEY_PARAMETER"
+        )
     keys = tuple(part.strip().encode("utf-8") for part in str(raw).split(",") if part.strip())
     if not keys or any(len(key) < 32 for key in keys):
         raise RuntimeError("Session signing keys must be at least 32 characters")

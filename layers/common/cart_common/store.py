@@ -113,8 +113,11 @@ def _views(owner: Owner) -> list[Statement]:
 # Step 1 of an add: the cart row, locked (created on a first add, in the product's currency),
 # version bumped, expiry slid, abandoned mark cleared. With If-Match (%(expected)s) a stale version
 # stops the whole change.
-ENSURE_CART = """
-with""" + _RELEASE_CHECKOUT + """,
+ENSURE_CART = (
+    """
+with"""
+    + _RELEASE_CHECKOUT
+    + """,
 ensured as (
     insert into cart ({owner_col}, currency, expires_at)
     values (%(owner)s,
@@ -136,10 +139,14 @@ select case
     else 0
 end as outcome
 """
+)
 
 # Step 1 of every other change.
-TOUCH_CART = """
-with""" + _RELEASE_CHECKOUT + """,
+TOUCH_CART = (
+    """
+with"""
+    + _RELEASE_CHECKOUT
+    + """,
 touched as (
     update cart
     set version = version + 1,
@@ -158,13 +165,15 @@ select case
     else raise_problem('version_conflict')
 end as outcome
 """
+)
 
 # The per-line maximum: the configured one, or the product's own when lower.
 _MAX_LINE = "least(%(max_line)s::int, coalesce(p.max_per_order, %(max_line)s::int))"
 
 # An empty cart takes the currency of the product being added (it was created in, or kept, the
 # currency of products it no longer holds).
-ADD_LINE = """
+ADD_LINE = (
+    """
 with cart_ as (
     select c.id,
            case when exists (select 1 from cart_item i where i.cart_id = c.id) then c.currency
@@ -179,7 +188,9 @@ product_ as (
     select p.id as product_id, v.id as variant_id, p.currency,
            coalesce(v.price, p.price) as price,
            coalesce(v.stock, p.stock) as stock,
-           """ + _MAX_LINE + """ as max_line,
+           """
+    + _MAX_LINE
+    + """ as max_line,
            p.requires_auth, p.max_per_customer, p.exclusive_group,
            exists (select 1 from product_variant x where x.product_id = p.id) as has_variants
     from product p
@@ -260,11 +271,15 @@ select case
     end from checked)
 end as outcome
 """
+)
 
-SET_QUANTITY = """
+SET_QUANTITY = (
+    """
 with line as (
     select i.id, i.quantity, coalesce(v.stock, p.stock) as stock, coalesce(v.price, p.price) as price,
-           """ + _MAX_LINE + """ as max_line,
+           """
+    + _MAX_LINE
+    + """ as max_line,
            p.active and coalesce(v.active, true) as active,
            p.max_per_customer,
            (select coalesce(sum(o.quantity), 0) from cart_item o
@@ -286,7 +301,8 @@ checked as (
                when %(quantity)s::int > max_line then 'line'
                when product_in_cart - quantity + %(quantity)s::int > max_per_customer then 'per_customer'
                when %(quantity)s::int > quantity
-                    and cart_value + price::numeric * (%(quantity)s::int - quantity) > %(max_value)s::bigint then 'value'
+                    and cart_value + price::numeric * (%(quantity)s::int - quantity) > %(max_value)s::bigint
+                   then 'value'
                when %(quantity)s::int > stock then 'stock'
            end as refused
     from line
@@ -313,10 +329,12 @@ select case
     end from checked)
 end as outcome
 """
+)
 
 # Switching a line to another variant of its product; when the cart already has a line of that
 # variant, this line is folded into it (quantities added) so there is still one line per variant.
-SWITCH_VARIANT = """
+SWITCH_VARIANT = (
+    """
 with line as (
     select i.id, i.cart_id, i.product_id, i.quantity
     from cart c
@@ -325,7 +343,9 @@ with line as (
 ),
 target as (
     select v.id as variant_id, coalesce(v.price, p.price) as price, v.stock,
-           """ + _MAX_LINE + """ as max_line
+           """
+    + _MAX_LINE
+    + """ as max_line
     from line
     join product p on p.id = line.product_id and p.active
     join product_variant v on v.product_id = p.id and v.id = %(variant_id)s::uuid and v.active
@@ -381,6 +401,7 @@ select case
         raise_problem('insufficient_stock', (select jsonb_build_object('maxAvailable', stock) from wanted))
 end as outcome
 """
+)
 
 REMOVE_LINE = """
 with removed as (
@@ -431,19 +452,23 @@ def add_line(
     max_value: int | None = None,
     expected: int | None = None,
 ) -> list[Row]:
-    ensure = _q(ENSURE_CART, owner), _params(
-        owner, product_id=product_id, ttl_days=ttl_days, default_currency=default_currency, expected=expected
+    ensure = (
+        _q(ENSURE_CART, owner),
+        _params(owner, product_id=product_id, ttl_days=ttl_days, default_currency=default_currency, expected=expected),
     )
-    add = _q(ADD_LINE, owner), _params(
-        owner,
-        product_id=product_id,
-        variant_id=variant_id,
-        quantity=quantity,
-        attributes=Jsonb(attributes),
-        max_line=max_line,
-        max_lines=max_lines,
-        max_value=max_value,
-        is_guest=owner.kind == "guest",
+    add = (
+        _q(ADD_LINE, owner),
+        _params(
+            owner,
+            product_id=product_id,
+            variant_id=variant_id,
+            quantity=quantity,
+            attributes=Jsonb(attributes),
+            max_line=max_line,
+            max_lines=max_lines,
+            max_value=max_value,
+            is_guest=owner.kind == "guest",
+        ),
     )
     return _change(conn, owner, ensure, add, creates=True)
 
@@ -459,8 +484,9 @@ def set_quantity(
     max_value: int | None = None,  # None: no limit
     expected: int | None = None,
 ) -> list[Row]:
-    change = _q(SET_QUANTITY, owner), _params(
-        owner, item_id=item_id, quantity=quantity, max_line=max_line, max_value=max_value
+    change = (
+        _q(SET_QUANTITY, owner),
+        _params(owner, item_id=item_id, quantity=quantity, max_line=max_line, max_value=max_value),
     )
     return _change(conn, owner, _touch(owner, ttl_days, expected), change)
 
@@ -476,8 +502,9 @@ def switch_variant(
     ttl_days: int,
     expected: int | None = None,
 ) -> list[Row]:
-    change = _q(SWITCH_VARIANT, owner), _params(
-        owner, item_id=item_id, variant_id=variant_id, quantity=quantity, max_line=max_line
+    change = (
+        _q(SWITCH_VARIANT, owner),
+        _params(owner, item_id=item_id, variant_id=variant_id, quantity=quantity, max_line=max_line),
     )
     return _change(conn, owner, _touch(owner, ttl_days, expected), change)
 
@@ -517,7 +544,8 @@ for update
 # guest line is folded into the user's cart by the strategy, capped at stock and the line maximum,
 # and the guest cart is marked merged (into which cart, when), so a replay finds nothing to do.
 # Returns one row: the outcome and every guest line with what became of it.
-MERGE_CARTS = """
+MERGE_CARTS = (
+    """
 with guest as (
     select id, currency from cart where session_id = %(guest)s and status = 'active'
 ),
@@ -538,7 +566,9 @@ guest_lines as (
            ui.id as user_item_id, coalesce(ui.quantity, 0) as user_quantity,
            p.active and coalesce(v.active, true) as active,
            coalesce(v.stock, p.stock) as stock,
-           """ + _MAX_LINE + """ as max_line,
+           """
+    + _MAX_LINE
+    + """ as max_line,
            g.currency = u.currency as same_currency
     from guest g
     join usr u on true
@@ -643,6 +673,7 @@ select
      from removed) as removed,
     (select count(*) from written) as written
 """
+)
 
 
 def merge_carts(
@@ -656,7 +687,11 @@ def merge_carts(
 ) -> tuple[Row, list[Row]]:
     """Merge ``guest``'s cart into ``user``'s; return the merge outcome row and the user's cart."""
     params = {
-        "user": user.key, "guest": guest.key, "strategy": strategy, "max_line": max_line, "user_ttl": user_ttl_days,
+        "user": user.key,
+        "guest": guest.key,
+        "strategy": strategy,
+        "max_line": max_line,
+        "user_ttl": user_ttl_days,
     }
     _, _, (outcome,), *views = pipeline(
         conn, [_lock_owner(user), (LOCK_MERGE_CARTS, params), (MERGE_CARTS, params), *_views(user)]
@@ -752,9 +787,16 @@ def restore_saved(
     max_value: int | None = None,
     expected: int | None = None,
 ) -> CartRows:
-    change = _q(RESTORE_SAVED, owner), _params(
-        owner, saved_id=saved_id, max_line=max_line, max_lines=max_lines, max_value=max_value,
-        is_guest=owner.kind == "guest",
+    change = (
+        _q(RESTORE_SAVED, owner),
+        _params(
+            owner,
+            saved_id=saved_id,
+            max_line=max_line,
+            max_lines=max_lines,
+            max_value=max_value,
+            is_guest=owner.kind == "guest",
+        ),
     )
     return _change(conn, owner, _touch(owner, ttl_days, expected), change)
 
@@ -769,7 +811,8 @@ def restore_saved(
 # variants, the cart's line and value limits), which the rows take from in turn.
 # Returns every row where the client and the server disagreed, or where the result is not what the
 # client held, with the quantity it got and the first cap that bound it.
-SYNC_LINES = """
+SYNC_LINES = (
+    """
 with recursive cart_ as (
     select c.id, c.currency from cart c where c.{owner_col} = %(owner)s and c.status = 'active'
 ),
@@ -794,8 +837,12 @@ keys as (
 lines as (
     select keys.*, p.currency, p.exclusive_group, p.max_per_customer,
            coalesce(v.price, p.price) as price,
-           greatest(0, least(coalesce(v.stock, p.stock), """ + _MAX_LINE + """)) as line_cap,
-           coalesce(v.stock, p.stock) as stock, """ + _MAX_LINE + """ as max_line,
+           greatest(0, least(coalesce(v.stock, p.stock), """
+    + _MAX_LINE
+    + """)) as line_cap,
+           coalesce(v.stock, p.stock) as stock, """
+    + _MAX_LINE
+    + """ as max_line,
            case %(strategy)s
                when 'sum' then server_qty + client_qty
                when 'max' then greatest(server_qty, client_qty)
@@ -912,6 +959,7 @@ select coalesce(jsonb_agg(jsonb_build_object(
        as conflicts
 from resolved
 """
+)
 
 
 def sync_lines(
@@ -929,12 +977,21 @@ def sync_lines(
 ) -> tuple[list[Row], CartRows]:
     """One round trip: the owner's cart locked (created for a guest's first sync), the client's
     lines merged in by ``strategy``; returns the conflicts and the cart."""
-    ensure = _q(ENSURE_CART, owner), _params(
-        owner, product_id=None, ttl_days=ttl_days, default_currency=default_currency, expected=expected
+    ensure = (
+        _q(ENSURE_CART, owner),
+        _params(owner, product_id=None, ttl_days=ttl_days, default_currency=default_currency, expected=expected),
     )
-    sync = _q(SYNC_LINES, owner), _params(
-        owner, items=Jsonb(items), strategy=strategy, max_line=max_line, max_lines=max_lines,
-        max_value=max_value, is_guest=owner.kind == "guest",
+    sync = (
+        _q(SYNC_LINES, owner),
+        _params(
+            owner,
+            items=Jsonb(items),
+            strategy=strategy,
+            max_line=max_line,
+            max_lines=max_lines,
+            max_value=max_value,
+            is_guest=owner.kind == "guest",
+        ),
     )
     _, _, (row,), *views = pipeline(conn, [_lock_owner(owner), ensure, sync, *_views(owner)])
     return row["conflicts"], CartRows(*views)
@@ -995,12 +1052,20 @@ select case when exists (select 1 from removed) then 0
 """
 
 
-def apply_discount(conn: psycopg.Connection, owner: Owner, *, code: str, ttl_days: int, expected: int | None = None) -> CartRows:
-    return _change(conn, owner, _touch(owner, ttl_days, expected), (_q(APPLY_DISCOUNT, owner), _params(owner, code=code)))
+def apply_discount(
+    conn: psycopg.Connection, owner: Owner, *, code: str, ttl_days: int, expected: int | None = None
+) -> CartRows:
+    return _change(
+        conn, owner, _touch(owner, ttl_days, expected), (_q(APPLY_DISCOUNT, owner), _params(owner, code=code))
+    )
 
 
-def remove_discount(conn: psycopg.Connection, owner: Owner, *, code: str, ttl_days: int, expected: int | None = None) -> CartRows:
-    return _change(conn, owner, _touch(owner, ttl_days, expected), (_q(REMOVE_DISCOUNT, owner), _params(owner, code=code)))
+def remove_discount(
+    conn: psycopg.Connection, owner: Owner, *, code: str, ttl_days: int, expected: int | None = None
+) -> CartRows:
+    return _change(
+        conn, owner, _touch(owner, ttl_days, expected), (_q(REMOVE_DISCOUNT, owner), _params(owner, code=code))
+    )
 
 
 # --- idempotency keys --------------------------------------------------------------------------
@@ -1051,15 +1116,18 @@ _HELD_BY_OTHERS = """coalesce((
       and r.product_id = {product} and r.variant_id is not distinct from {variant}), 0)"""
 
 # Each line of the owner's cart with what checkout needs to know about it now.
-_READINESS = """
+_READINESS = (
+    """
 lines as (
     select i.id as item_id, i.cart_id, i.product_id, i.variant_id, i.quantity, i.price_at_add,
            coalesce(v.price, p.price) as unit_price,
            p.active and coalesce(v.active, true) as active,
-           coalesce(v.stock, p.stock) - """ + _HELD_BY_OTHERS.format(
-    cart="i.cart_id", product="i.product_id", variant="i.variant_id"
-) + """ as available,
-           """ + _MAX_LINE + """ as max_line,
+           coalesce(v.stock, p.stock) - """
+    + _HELD_BY_OTHERS.format(cart="i.cart_id", product="i.product_id", variant="i.variant_id")
+    + """ as available,
+           """
+    + _MAX_LINE
+    + """ as max_line,
            exists (select 1 from product_variant x where x.product_id = p.id) as has_variants,
            i.created_at
     from cart c
@@ -1068,17 +1136,21 @@ lines as (
     left join product_variant v on v.id = i.variant_id
     where c.{owner_col} = %(owner)s and c.status = 'active'
 )"""
+)
 
-VALIDATE_CART = """
-with""" + _READINESS + """
+VALIDATE_CART = (
+    """
+with"""
+    + _READINESS
+    + """
 select l.*,
        case when l.has_variants and (not l.active or l.available < l.quantity) then (
            select coalesce(jsonb_agg(jsonb_build_object(
                'variantId', a.id, 'sku', a.sku, 'attributes', a.attributes,
                'unitPrice', coalesce(a.price, p.price), 'available', a.available) order by a.sku), '[]'::jsonb)
-           from (select x.*, x.stock - """ + _HELD_BY_OTHERS.format(
-    cart="l.cart_id", product="x.product_id", variant="x.id"
-) + """ as available
+           from (select x.*, x.stock - """
+    + _HELD_BY_OTHERS.format(cart="l.cart_id", product="x.product_id", variant="x.id")
+    + """ as available
                  from product_variant x where x.product_id = l.product_id and x.active
                    and x.id is distinct from l.variant_id) a
            join product p on p.id = a.product_id
@@ -1087,6 +1159,7 @@ select l.*,
 from lines l
 order by l.created_at, l.item_id
 """
+)
 
 # Checkout steps 1-3: the cart, then the catalog rows its lines draw on, locked in one global order
 # (variants, then products, each by id) so that two checkouts racing for the last unit queue up:
@@ -1120,8 +1193,11 @@ where i.cart_id = c.id and c.{owner_col} = %(owner)s and c.status = 'active' and
 """
 # Reserves every line when every line is ready; otherwise writes nothing (the readiness rows,
 # fetched in the same round trip, say why).
-RESERVE_STOCK = """
-with""" + _READINESS + """,
+RESERVE_STOCK = (
+    """
+with"""
+    + _READINESS
+    + """,
 opened as (
     insert into checkout (cart_id, expires_at)
     select c.id, now() + make_interval(mins => %(minutes)s::int)
@@ -1139,6 +1215,7 @@ reserved as (
 )
 select o.id as checkout_id, o.expires_at, (select count(*) from reserved) as lines from opened o
 """
+)
 
 
 def validate_cart(conn: psycopg.Connection, owner: Owner, *, max_line: int) -> tuple[list[Row], list[Row]]:
@@ -1301,12 +1378,15 @@ SWEEP_SPARES_RESERVED_CART = """not exists (
 # merged guest cart still points at waits for that guest cart to go first (it always expires
 # earlier with the default TTLs): deleting it would update the guest cart's merged_into, a row
 # another sweep may hold, and two sweeps holding each other's pairs would deadlock.
-EXPIRE_CARTS = """
+EXPIRE_CARTS = (
+    """
 with doomed as materialized (
     select c.id from cart c
     where c.expires_at < now()
       and not exists (select 1 from cart g where g.merged_into = c.id)
-      and """ + SWEEP_SPARES_RESERVED_CART + """
+      and """
+    + SWEEP_SPARES_RESERVED_CART
+    + """
     order by c.expires_at
     limit %(batch)s
     for update of c skip locked
@@ -1322,6 +1402,7 @@ select count(*) as expired,
        count(*) filter (where status <> 'active') as closed
 from gone
 """
+)
 
 # Checkouts whose reservation is over: expired while open, or released by a change to the cart.
 # Deleting them (reservations cascade) frees nothing that still counts (only open, unexpired
@@ -1493,17 +1574,21 @@ where c.status = 'active' and c.abandoned_at is not null
   and c.abandoned_at >= coalesce(%(since)s::timestamptz, '-infinity')
 """
 COUNT_ABANDONED = "select count(*) as total from cart c" + _ABANDONED_WHERE
-LIST_ABANDONED = """
+LIST_ABANDONED = (
+    """
 select c.id, c.currency, c.abandoned_items as items, c.abandoned_value as total_value,
        c.last_activity_at, c.abandoned_at,
        case when c.anonymised_at is null then c.user_id end as user_id,
        s.email as user_email
 from cart c
 left join shopper s on s.user_id = c.user_id and c.anonymised_at is null
-""" + _ABANDONED_WHERE + """
+"""
+    + _ABANDONED_WHERE
+    + """
 order by c.abandoned_value desc, c.last_activity_at desc, c.id
 limit %(limit)s offset %(offset)s
 """
+)
 
 
 def list_abandoned(
