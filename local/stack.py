@@ -300,7 +300,7 @@ def openapi_document() -> dict[str, Any]:
         load_function(route)  # registers the module
         module = sys.modules[f"fn_{route.function}_{route.handler.rsplit('.', 1)[0]}"]
         merge.add_schema(module.app.get_openapi_schema())
-    return merge.get_openapi_schema()
+    return json.loads(merge.get_openapi_json_schema())  # JSON-ready (enum values, not their reprs)
 
 
 def make_invoker(workers: int | None = None) -> InProcessInvoker | ProcessPoolInvoker:

@@ -5,7 +5,7 @@ from cart_common.models import Cart
 app = make_app()
 
 
-@app.delete("/cart", responses=responses())
+@app.delete("/cart", responses=responses(409))
 def clear_cart() -> Cart:
     return carts.clear_cart(app.session)
 

@@ -12,10 +12,12 @@ app = make_app()
 
 @app.get("/admin/carts/abandoned", responses=responses(401, 403))
 def list_abandoned_carts(
-    min_value: Annotated[int, Query(alias="minValue", ge=0, description="Only carts worth this much, minor units")] = 0,
+    min_value: Annotated[
+        int, Query(alias="minValue", ge=0, le=2**63 - 1, description="Only carts worth this much, minor units")
+    ] = 0,
     since: Annotated[datetime | None, Query(description="Only carts abandoned since, ISO 8601 (UTC default)")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> AbandonedCarts:
     require_admin(app)
     return lifecycle.list_abandoned(min_value=min_value, since=since, limit=limit, offset=offset)

@@ -7,7 +7,7 @@ from cart_common.models import Cart
 app = make_app()
 
 
-@app.delete("/cart/items/<itemId>", responses=responses(404))
+@app.delete("/cart/items/<itemId>", responses=responses(404, 409))
 def remove_item(itemId: UUID) -> Cart:  # noqa: N803 - the path's own name
     return carts.remove_item(app.session, itemId)
 

@@ -7,7 +7,7 @@ from cart_common.models import Cart
 app = make_app()
 
 
-@app.post("/cart/items/<itemId>/save", responses=responses(404))
+@app.post("/cart/items/<itemId>/save", responses=responses(404, 409))
 def save_item(itemId: UUID) -> Cart:  # noqa: N803 - the path's own name
     return carts.save_for_later(app.session, itemId)
 

@@ -5,7 +5,7 @@ from cart_common.models import SyncCart, SyncResult
 app = make_app()
 
 
-@app.post("/cart/sync", responses=responses())
+@app.post("/cart/sync", responses=responses(409))
 def sync_cart(body: SyncCart) -> SyncResult:
     return carts.sync_cart(app.session, body)
 

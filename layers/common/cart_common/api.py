@@ -56,14 +56,14 @@ _STATUS_TEXT = {
 
 def responses(*statuses: int) -> dict[int, dict[str, Any]]:
     """OpenAPI ``responses`` for a route: 200 with its return model, and the problem statuses it can
-    answer (every route can also answer 400/422 for a malformed request and 503 when the database
-    is down)."""
+    answer (every route can also answer 400/422 for a malformed request, 401 for an invalid bearer
+    token and 503 when the database is down)."""
     return {200: {"description": "The cart as it now is"}} | {
         status: {
             "description": _STATUS_TEXT[status],
             "content": {PROBLEM_CONTENT_TYPE: {"model": ProblemModel}},
         }
-        for status in sorted({*statuses, 400, 422, 503})
+        for status in sorted({*statuses, 400, 401, 422, 503})
     }
 
 
@@ -153,8 +153,9 @@ class CartResolver(APIGatewayHttpResolver):
                 if not _IDEMPOTENCY_KEY.fullmatch(key):
                     raise InvalidIdempotencyKey()
                 session.idempotency_key = key
+                # The body as API Gateway sent it (base64 when it is not text): hashing never decodes.
                 session.request_hash = hashlib.sha256(
-                    f"{event.http_method} {event.path}\n{event.decoded_body or ''}".encode()
+                    f"{event.http_method} {event.path}\n{event.body or ''}".encode()
                 ).hexdigest()
             if session.is_new:
                 metrics.add_metric(name="GuestSessionsStarted", unit=MetricUnit.Count, value=1)
@@ -183,6 +184,10 @@ def make_app() -> CartResolver:
         if exc.status >= 500:
             logger.warning("Request failed", extra={"code": exc.code, "cause": repr(exc.__cause__)})
         return problem_response(exc)
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_utf8(_: UnicodeDecodeError) -> Response:
+        return problem_response(MalformedJson("The request body is not UTF-8"))
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
