@@ -168,6 +168,15 @@ def test_layer_wheels_run_on_the_lambda_runtime(build_dir: Path) -> None:
         assert all(tag.startswith("cp311-") for tag in tags), f"{wheel.parent.name}: {tags}"
 
 
+def test_layer_ships_compiled_bytecode(build_dir: Path) -> None:
+    """/opt is read-only in Lambda: without shipped .pyc every cold start compiles the layer again."""
+    python = build_dir / "CommonLayer" / "python"
+    for package in ("cart_common", "psycopg", "pydantic", "aws_lambda_powertools"):
+        sources = list((python / package).rglob("*.py"))
+        compiled = list((python / package).rglob("__pycache__/*.cpython-311.pyc"))
+        assert sources and len(compiled) >= len(sources) * 0.9, (package, len(sources), len(compiled))
+
+
 def test_migrate_function_package(build_dir: Path) -> None:
     package = build_dir / "MigrateFunction"
     assert (package / "migrate.py").is_file()
