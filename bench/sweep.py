@@ -125,8 +125,15 @@ def add_loop(url: str, owners: list[str], product: str, stop: Any, results: Any,
             started = time.perf_counter()
             try:
                 store.add_line(
-                    conn, owner, product_id=uuid.UUID(product), variant_id=None, quantity=1, attributes={},
-                    max_line=10_000, ttl_days=30, default_currency="USD",
+                    conn,
+                    owner,
+                    product_id=uuid.UUID(product),
+                    variant_id=None,
+                    quantity=1,
+                    attributes={},
+                    max_line=10_000,
+                    ttl_days=30,
+                    default_currency="USD",
                 )
             except (Problem, psycopg.errors.RaiseException):
                 out.errors += 1  # a rule (never expected here); still a completed operation
@@ -288,9 +295,12 @@ def main() -> None:
     server, url = bench_database()
     os.environ.update(
         {
-            "DATABASE_URL": url, "SESSION_SIGNING_KEY": secrets.token_urlsafe(48),
-            "POWERTOOLS_SERVICE_NAME": "cart-api", "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "DATABASE_URL": url,
+            "SESSION_SIGNING_KEY": secrets.token_urlsafe(48),
+            "POWERTOOLS_SERVICE_NAME": "cart-api",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
         }
     )
     try:
