@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common"), str(ROOT / "db")]
 
 import migrate  # noqa: E402
+
 from local import cognito as local_cognito  # noqa: E402
 from local import postgres, stack, template  # noqa: E402
 

@@ -286,6 +286,13 @@ def _cart_op(session: Session, statement: Callable[..., list[dict[str, Any]]], *
     return _execute(session, lambda conn: build_cart(statement(conn, **params), settings), Cart)
 
 
+def _cart_change(session: Session, statement: Callable[..., list[dict[str, Any]]], **params: Any) -> Cart:
+    """A change to the caller's cart: its owner, its expiry and the If-Match come from the session."""
+    return _cart_op(
+        session, statement, owner=session.owner, ttl_days=_ttl(session), expected=session.expected_version, **params
+    )
+
+
 def _ttl(session: Session) -> int:
     return get_settings().cart_ttl_days(session.owner.kind)
 
@@ -300,47 +307,38 @@ def get_cart(session: Session) -> Cart:
 
 def add_item(session: Session, body: AddItem) -> Cart:
     settings = get_settings()
-    return _cart_op(
+    return _cart_change(
         session,
         store.add_line,
-        owner=session.owner,
         product_id=body.product_id,
         variant_id=body.variant_id,
         quantity=body.quantity,
         attributes=body.attributes,
         max_line=settings.max_quantity_per_line,
-        ttl_days=_ttl(session),
         default_currency=settings.default_currency,
         max_lines=settings.max_lines_per_cart,
         max_value=settings.max_cart_value,
-        expected=session.expected_version,
     )
 
 
 def update_item(session: Session, item_id: UUID, body: UpdateItem) -> Cart:
     settings = get_settings()
-    common = {
-        "owner": session.owner,
-        "item_id": item_id,
-        "ttl_days": _ttl(session),
-        "expected": session.expected_version,
-    }
     if body.quantity == 0:
-        return _cart_op(session, store.remove_line, **common)
+        return _cart_change(session, store.remove_line, item_id=item_id)
     if body.variant_id is not None:
-        return _cart_op(
+        return _cart_change(
             session,
             store.switch_variant,
-            **common,
+            item_id=item_id,
             variant_id=body.variant_id,
             quantity=body.quantity,
             max_line=settings.max_quantity_per_line,
         )
     assert body.quantity is not None  # guaranteed by UpdateItem's validator
-    return _cart_op(
+    return _cart_change(
         session,
         store.set_quantity,
-        **common,
+        item_id=item_id,
         quantity=body.quantity,
         max_line=settings.max_quantity_per_line,
         max_value=settings.max_cart_value,
@@ -348,68 +346,35 @@ def update_item(session: Session, item_id: UUID, body: UpdateItem) -> Cart:
 
 
 def remove_item(session: Session, item_id: UUID) -> Cart:
-    return _cart_op(
-        session,
-        store.remove_line,
-        owner=session.owner,
-        item_id=item_id,
-        ttl_days=_ttl(session),
-        expected=session.expected_version,
-    )
+    return _cart_change(session, store.remove_line, item_id=item_id)
 
 
 def clear_cart(session: Session) -> Cart:
-    return _cart_op(
-        session, store.clear_lines, owner=session.owner, ttl_days=_ttl(session), expected=session.expected_version
-    )
+    return _cart_change(session, store.clear_lines)
 
 
 def apply_discount_code(session: Session, body: ApplyDiscountCode) -> Cart:
-    return _cart_op(
-        session,
-        store.apply_discount,
-        owner=session.owner,
-        code=body.code,
-        ttl_days=_ttl(session),
-        expected=session.expected_version,
-    )
+    return _cart_change(session, store.apply_discount, code=body.code)
 
 
 def remove_discount_code(session: Session, code: str) -> Cart:
-    return _cart_op(
-        session,
-        store.remove_discount,
-        owner=session.owner,
-        code=code,
-        ttl_days=_ttl(session),
-        expected=session.expected_version,
-    )
+    return _cart_change(session, store.remove_discount, code=code)
 
 
 def save_for_later(session: Session, item_id: UUID) -> Cart:
-    return _cart_op(
-        session,
-        store.save_line,
-        owner=session.owner,
-        item_id=item_id,
-        ttl_days=_ttl(session),
-        expected=session.expected_version,
-    )
+    return _cart_change(session, store.save_line, item_id=item_id)
 
 
 def restore_saved_item(session: Session, saved_id: UUID) -> Cart:
     """Back into the cart by the rules of an add (and its problems); refused, it stays saved."""
     settings = get_settings()
-    return _cart_op(
+    return _cart_change(
         session,
         store.restore_saved,
-        owner=session.owner,
         saved_id=saved_id,
         max_line=settings.max_quantity_per_line,
-        ttl_days=_ttl(session),
         max_lines=settings.max_lines_per_cart,
         max_value=settings.max_cart_value,
-        expected=session.expected_version,
     )
 
 
