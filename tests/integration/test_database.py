@@ -160,3 +160,4 @@ def test_the_migrations_are_recorded_and_idempotent(database_url) -> None:
         assert migrate.migrate(conn, demo=True) == []  # already applied; the catalog is not empty
         versions = [v for (v,) in conn.execute("select version from schema_migrations order by version")]
     assert versions == sorted(p.name for p in Path(migrate.MIGRATIONS).glob("*.sql"))
+

@@ -8,6 +8,7 @@ RDS Proxy would answer by pinning the connection to one client.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -23,6 +24,17 @@ from cart_common.errors import DatabaseUnavailable, Problem, ValidationFailed
 
 T = TypeVar("T")
 Statement = tuple[sql.Composable | str, dict[str, Any]]
+
+class _AbortedPipelineNoise(logging.Filter):
+    """A statement that stops itself with ``raise_problem`` aborts the rest of its pipeline, and
+    psycopg then logs a warning for the pipeline it could not close cleanly while the problem
+    propagates: expected control flow here (a 4xx), not something for the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.msg == "error ignored terminating %r: %s" and "pipeline aborted" in str(record.args))
+
+
+logging.getLogger("psycopg").addFilter(_AbortedPipelineNoise())
 
 # SQLSTATEs that say the server ended the session before it read our statement, so trying again on a
 # new connection cannot apply a change twice: admin_shutdown (pg_terminate_backend, RDS Proxy or
