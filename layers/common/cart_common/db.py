@@ -25,6 +25,7 @@ from cart_common.errors import DatabaseUnavailable, Problem, ValidationFailed
 T = TypeVar("T")
 Statement = tuple[sql.Composable | str, dict[str, Any]]
 
+
 class _AbortedPipelineNoise(logging.Filter):
     """A statement that stops itself with ``raise_problem`` aborts the rest of its pipeline, and
     psycopg then logs a warning for the pipeline it could not close cleanly while the problem

@@ -51,7 +51,9 @@ class UpdateItem(RequestModel):
         return self
 
 
-class CartItem(WireModel):
+class ProductLine(WireModel):
+    """What a cart line and a saved item both show of the product they hold."""
+
     id: UUID
     product_id: UUID
     variant_id: UUID | None
@@ -61,6 +63,9 @@ class CartItem(WireModel):
     attributes: dict[str, Any]
     quantity: int
     unit_price: int = Field(description="Current price, minor units")
+
+
+class CartItem(ProductLine):
     price_at_add: int = Field(description="Price when the line was last added to, minor units")
     price_changed: bool
     price_drop: bool = Field(description="The current price is lower than when the line was added")
@@ -80,17 +85,8 @@ class Totals(WireModel):
     )
 
 
-class SavedItem(WireModel):
-    id: UUID
-    product_id: UUID
-    variant_id: UUID | None
-    sku: str | None
-    name: str
-    image_url: str | None
-    attributes: dict[str, Any]
-    quantity: int
+class SavedItem(ProductLine):
     price_at_save: int
-    unit_price: int
     price_dropped: bool = Field(description="Cheaper now than when it was saved")
     back_in_stock: bool = Field(description="Was out of stock when saved, in stock now")
     available: bool

@@ -429,8 +429,13 @@ def _change(
     return CartRows(*results[-3:])
 
 
-def _touch(owner: Owner, ttl_days: int, expected: int | None) -> Statement:
-    return _q(TOUCH_CART, owner), _params(owner, ttl_days=ttl_days, expected=expected)
+def _touched_change(
+    conn: psycopg.Connection, owner: Owner, statement: str, *, ttl_days: int, expected: int | None, **params: Any
+) -> CartRows:
+    """A change to an existing cart: TOUCH_CART (lock, version, expiry, If-Match), ``statement``
+    with ``params``, the views: one round trip."""
+    touch = _q(TOUCH_CART, owner), _params(owner, ttl_days=ttl_days, expected=expected)
+    return _change(conn, owner, touch, (_q(statement, owner), _params(owner, **params)))
 
 
 def cart_rows(conn: psycopg.Connection, owner: Owner) -> CartRows:
@@ -484,11 +489,10 @@ def set_quantity(
     max_value: int | None = None,  # None: no limit
     expected: int | None = None,
 ) -> list[Row]:
-    change = (
-        _q(SET_QUANTITY, owner),
-        _params(owner, item_id=item_id, quantity=quantity, max_line=max_line, max_value=max_value),
-    )
-    return _change(conn, owner, _touch(owner, ttl_days, expected), change)
+    return _touched_change(
+        conn, owner, SET_QUANTITY, ttl_days=ttl_days, expected=expected,
+        item_id=item_id, quantity=quantity, max_line=max_line, max_value=max_value,
+    )  # fmt: skip
 
 
 def switch_variant(
@@ -502,23 +506,20 @@ def switch_variant(
     ttl_days: int,
     expected: int | None = None,
 ) -> list[Row]:
-    change = (
-        _q(SWITCH_VARIANT, owner),
-        _params(owner, item_id=item_id, variant_id=variant_id, quantity=quantity, max_line=max_line),
-    )
-    return _change(conn, owner, _touch(owner, ttl_days, expected), change)
+    return _touched_change(
+        conn, owner, SWITCH_VARIANT, ttl_days=ttl_days, expected=expected,
+        item_id=item_id, variant_id=variant_id, quantity=quantity, max_line=max_line,
+    )  # fmt: skip
 
 
 def remove_line(
     conn: psycopg.Connection, owner: Owner, *, item_id: UUID, ttl_days: int, expected: int | None = None
 ) -> list[Row]:
-    change = _q(REMOVE_LINE, owner), _params(owner, item_id=item_id)
-    return _change(conn, owner, _touch(owner, ttl_days, expected), change)
+    return _touched_change(conn, owner, REMOVE_LINE, ttl_days=ttl_days, expected=expected, item_id=item_id)
 
 
 def clear_lines(conn: psycopg.Connection, owner: Owner, *, ttl_days: int, expected: int | None = None) -> list[Row]:
-    change = _q(CLEAR_LINES, owner), _params(owner)
-    return _change(conn, owner, _touch(owner, ttl_days, expected), change)
+    return _touched_change(conn, owner, CLEAR_LINES, ttl_days=ttl_days, expected=expected)
 
 
 # Whoever may create an owner's active cart (a first add; a merge adopting a guest cart for a
@@ -772,8 +773,7 @@ RESTORE_SAVED = _restore_statement(ADD_LINE)
 def save_line(
     conn: psycopg.Connection, owner: Owner, *, item_id: UUID, ttl_days: int, expected: int | None = None
 ) -> CartRows:
-    change = _q(SAVE_LINE, owner), _params(owner, item_id=item_id)
-    return _change(conn, owner, _touch(owner, ttl_days, expected), change)
+    return _touched_change(conn, owner, SAVE_LINE, ttl_days=ttl_days, expected=expected, item_id=item_id)
 
 
 def restore_saved(
@@ -787,18 +787,10 @@ def restore_saved(
     max_value: int | None = None,
     expected: int | None = None,
 ) -> CartRows:
-    change = (
-        _q(RESTORE_SAVED, owner),
-        _params(
-            owner,
-            saved_id=saved_id,
-            max_line=max_line,
-            max_lines=max_lines,
-            max_value=max_value,
-            is_guest=owner.kind == "guest",
-        ),
-    )
-    return _change(conn, owner, _touch(owner, ttl_days, expected), change)
+    return _touched_change(
+        conn, owner, RESTORE_SAVED, ttl_days=ttl_days, expected=expected,
+        saved_id=saved_id, max_line=max_line, max_lines=max_lines, max_value=max_value, is_guest=owner.kind == "guest",
+    )  # fmt: skip
 
 
 # Step 2 of a client sync (step 1 is ENSURE_CART: a guest syncing before any add gets a cart).
@@ -1055,17 +1047,13 @@ select case when exists (select 1 from removed) then 0
 def apply_discount(
     conn: psycopg.Connection, owner: Owner, *, code: str, ttl_days: int, expected: int | None = None
 ) -> CartRows:
-    return _change(
-        conn, owner, _touch(owner, ttl_days, expected), (_q(APPLY_DISCOUNT, owner), _params(owner, code=code))
-    )
+    return _touched_change(conn, owner, APPLY_DISCOUNT, ttl_days=ttl_days, expected=expected, code=code)
 
 
 def remove_discount(
     conn: psycopg.Connection, owner: Owner, *, code: str, ttl_days: int, expected: int | None = None
 ) -> CartRows:
-    return _change(
-        conn, owner, _touch(owner, ttl_days, expected), (_q(REMOVE_DISCOUNT, owner), _params(owner, code=code))
-    )
+    return _touched_change(conn, owner, REMOVE_DISCOUNT, ttl_days=ttl_days, expected=expected, code=code)
 
 
 # --- idempotency keys --------------------------------------------------------------------------
