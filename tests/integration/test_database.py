@@ -12,7 +12,7 @@ from pathlib import Path
 import boto3
 import psycopg
 import pytest
-from cart_common.db import get_database
+from cart_common.db import Database, connect, get_database
 from moto import mock_aws
 
 from tests.conftest import MUG, POSTER, Shopper
@@ -161,3 +161,34 @@ def test_the_migrations_are_recorded_and_idempotent(database_url) -> None:
         versions = [v for (v,) in conn.execute("select version from schema_migrations order by version")]
     assert versions == sorted(p.name for p in Path(migrate.MIGRATIONS).glob("*.sql"))
 
+
+
+def test_a_rotated_database_password_is_fetched_again_once(database_url) -> None:
+    """The cached secret is stale after a rotation: the first connect fails with InvalidPassword,
+    and the connection is opened again with the secret re-read (refresh_credentials)."""
+    calls: list[bool] = []
+
+    def connector(refresh_credentials: bool = False) -> psycopg.Connection:
+        calls.append(refresh_credentials)
+        if not refresh_credentials:
+            raise psycopg.errors.InvalidPassword("password authentication failed")
+        return connect()
+
+    database = Database(connector)
+    try:
+        assert database.run(lambda conn: conn.execute("select 1 as one").fetchone()["one"]) == 1
+    finally:
+        database.close()
+    assert calls == [False, True]
+
+
+def test_logs_carry_the_http_api_request_id_as_correlation_id(shopper: Shopper) -> None:
+    from cart_common.api import logger
+
+    from local import stack
+    from tests.conftest import http_event, routes
+
+    route = routes()[("GET", "/cart")]
+    event = http_event("GET", "/cart")
+    stack.load_function(route)(event, stack.LambdaContext(route.function, 10))
+    assert logger.get_correlation_id() == event["requestContext"]["requestId"]

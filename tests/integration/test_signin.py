@@ -88,7 +88,14 @@ def test_invalid_tokens_are_401_never_a_guest(user: User, cognito, case: str, ov
 
 
 def test_a_forged_token_for_the_right_claims_is_accepted_only_with_the_pools_key(user: User, cognito) -> None:
-    assert Shopper(bearer=forge(claims_for(user, cognito))).get().status == 200  # the helper itself is sound
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    claims = claims_for(user, cognito)
+    # with the pool's key the API accepts it: the negative cases here fail on their claims alone
+    assert Shopper(bearer=forge(claims)).get().status == 200
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    stranger = jwt.encode(claims, other_key, algorithm="RS256", headers={"kid": "dummy"})
+    assert_problem(Shopper(bearer=stranger).get(), 401, "invalid_token")
 
 
 def test_an_id_token_for_another_client_is_401(user: User, cognito) -> None:
