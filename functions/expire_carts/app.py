@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from cart_common import lifecycle
+from cart_common import init_done, lifecycle
 from cart_common.api import logger, metrics
 
 
@@ -10,3 +10,6 @@ from cart_common.api import logger, metrics
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return lifecycle.run(context).as_dict()
+
+
+init_done()  # the handler exists: resume garbage collection (see cart_common/__init__.py)

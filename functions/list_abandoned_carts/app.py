@@ -1,10 +1,9 @@
 from datetime import datetime
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from cart_common import lifecycle
 from cart_common.admin import require_admin
-from cart_common.api import handler_for, make_app, responses
+from cart_common.api import Query, handler_for, make_app, responses
 from cart_common.models import AbandonedCarts
 
 app = make_app()

@@ -212,7 +212,12 @@ class FakeLambdaContext:
 module_name, function_name = handler.rsplit(".", 1)
 with open(event_path) as f:
     event = json.load(f)
-response = getattr(importlib.import_module(module_name), function_name)(event, FakeLambdaContext())
+handler_module = importlib.import_module(module_name)
+import gc  # noqa: E402
+
+# cart_common pauses the collector during init in Lambda; the function must have resumed it.
+gc_after_init = gc.isenabled()
+response = getattr(handler_module, function_name)(event, FakeLambdaContext())
 
 # aws-xray-sdk is imported only when tracing is on (in Lambda); check that it and its own
 # dependencies import from the layer too.
@@ -241,6 +246,7 @@ with open(result_path, "w") as f:
             "psycopg_impl": psycopg.pq.__impl__,
             "jwt_has_crypto": jwt.algorithms.has_crypto,
             "outside": sorted(p for p in loaded if p and not allowed(p)),
+            "gc_after_init": gc_after_init,
         },
         f,
     )
@@ -261,6 +267,7 @@ def _invoke_built(
         "POWERTOOLS_SERVICE_NAME": "cart-api",
         "POWERTOOLS_METRICS_NAMESPACE": "CartApi",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "AWS_LAMBDA_FUNCTION_NAME": logical_id,  # Lambda always sets it
         **(extra_env or {}),
     }
     command = [
@@ -275,6 +282,7 @@ def _invoke_built(
     assert result["psycopg_impl"] == "binary", "psycopg-binary missing from the layer: Lambda has no libpq"
     assert result["jwt_has_crypto"] is True, "cryptography missing from the layer: PyJWT cannot verify RS256"
     assert result["outside"] == [], f"modules loaded from outside the package: {result['outside']}"
+    assert result["gc_after_init"] is True, "init left garbage collection paused (call cart_common.init_done())"
     return result["response"]
 
 

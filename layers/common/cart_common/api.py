@@ -14,10 +14,12 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query as Query  # for functions' query parameters
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
+from cart_common import init_done
 from cart_common.config import get_settings
 from cart_common.errors import (
     PROBLEM_CONTENT_TYPE,
@@ -221,4 +223,5 @@ def handler_for(app: CartResolver) -> Callable[[dict[str, Any], Any], dict[str, 
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return handle(event, context)
 
+    init_done()
     return lambda_handler
