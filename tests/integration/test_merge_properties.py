@@ -28,7 +28,7 @@ from cart_common.config import get_settings
 from cart_common.db import Database
 from cart_common.models import MergeResult
 from cart_common.session import Owner, hash_token, mint_token, signing_keys
-from hypothesis import HealthCheck, event, given, note, settings
+from hypothesis import HealthCheck, event, example, given, note, settings
 from hypothesis import strategies as st
 from psycopg.rows import dict_row
 
@@ -208,15 +208,16 @@ def predict(s: Scenario) -> Expected:
             "adopted", dict(s.guest.lines), {(e, g, 0, g) for e, g in s.guest.lines.items()}, set(), set(), set(), set()
         )
     user = s.user.lines
-    added, combined, capped, skipped = set(), set(), set(), set()
+    added, combined, capped = set(), set(), set()
+    not_carried: dict[int, str] = {}  # entry -> reason
     carried: dict[int, int] = {}
     for e, g in s.guest.lines.items():
         entry, u, had = ENTRIES[e], user.get(e, 0), e in user
         if s.guest.currency != s.user.currency:
-            skipped.add((e, g, u, 0, "currency_mismatch"))
+            not_carried[e] = "currency_mismatch"
             continue
         if not entry.active:
-            skipped.add((e, g, u, 0, "unavailable"))
+            not_carried[e] = "unavailable"
             continue
         line_max = min(s.max_line, entry.max_per_order or s.max_line)
         cap = max(0, min(entry.stock, line_max))
@@ -225,7 +226,7 @@ def predict(s: Scenario) -> Expected:
         if s.strategy != "replace" and had:
             got = max(got, u)  # a merge never lowers a line the user had
         if got == 0:
-            skipped.add((e, g, u, 0, "out_of_stock"))
+            not_carried[e] = "out_of_stock"
             continue
         carried[e] = got
         (combined if had else added).add((e, g, u, got))
@@ -237,12 +238,16 @@ def predict(s: Scenario) -> Expected:
             else:
                 reason = "insufficient_stock"
             capped.add((e, g, u, got, wanted, reason))
-    if s.strategy == "replace" and s.guest.lines:
+    # a replace needs something to replace with: a guest cart whose every line is skipped leaves the
+    # user's cart as it was
+    if s.strategy == "replace" and carried:
         lines = carried
         removed = {(e, q) for e, q in user.items() if e not in carried}
     else:
         lines = {**user, **carried}
         removed = set()
+    # a skipped line reports what the user's cart holds of it now (the user's own line, if kept)
+    skipped = {(e, s.guest.lines[e], user.get(e, 0), lines.get(e, 0), r) for e, r in not_carried.items()}
     return Expected("merged", lines, added, combined, capped, skipped, removed)
 
 
@@ -382,9 +387,22 @@ def reported(run: Run, ids: list[Ids]) -> dict[str, set[tuple]]:
 
 # --- the properties ------------------------------------------------------------------------------
 
+MUG, RETIRED, GONE = 0, 6, 8
+# Cases the rules single out, always run besides the generated ones: a replace whose every guest
+# line is skipped leaves the user's cart as it was; a skipped line the user also had reports the
+# quantity the user's cart still holds.
+NOTHING_TO_REPLACE_WITH = Scenario("replace", 99, CartSpec("USD", {MUG: 2}), CartSpec("USD", {GONE: 3}))
+SKIPPED_BUT_KEPT_BY_REPLACE = Scenario(
+    "replace", 99, CartSpec("USD", {RETIRED: 2, MUG: 1}), CartSpec("USD", {RETIRED: 3, GONE: 1})
+)
+SKIPPED_BUT_KEPT_BY_SUM = Scenario("sum", 99, CartSpec("USD", {RETIRED: 2}), CartSpec("USD", {RETIRED: 1}))
+
 
 @EXAMPLES
 @given(s=scenarios(user_cart=True))
+@example(s=NOTHING_TO_REPLACE_WITH)
+@example(s=SKIPPED_BUT_KEPT_BY_REPLACE)
+@example(s=SKIPPED_BUT_KEPT_BY_SUM)
 def test_property_merged_quantities_follow_the_strategy_and_the_caps(
     s: Scenario, ids, database, sql, merge_settings
 ) -> None:
@@ -398,15 +416,16 @@ def test_property_merged_quantities_follow_the_strategy_and_the_caps(
     # the cart the merge returned is the cart as it now is
     assert {entry_of(ids, i.product_id, i.variant_id): i.quantity for i in run.result.cart.items} == after
     assert run.result.cart.id == run.user_cart_before["id"]
+    replaced = s.strategy == "replace" and bool(expected.added or expected.combined)
     for e, quantity in after.items():
         entry = ENTRIES[e]
         cap = min(entry.stock, s.max_line, entry.max_per_order or s.max_line)
         before = s.user.lines.get(e, 0)
         # never above the caps, unless it is the user's own line, already above them and kept as it
-        # was (a replace keeps only the lines its guest cart did not have)
+        # was (a replace that carried something keeps only the lines its guest cart did not have)
         if quantity > cap:
             assert quantity == before, (entry.name, quantity, cap)
-            assert s.strategy != "replace" or e not in s.guest.lines, (entry.name, quantity, cap)
+            assert not replaced or e not in s.guest.lines, (entry.name, quantity, cap)
         assert entry.active or quantity == before, entry.name  # nothing is carried into an inactive line
     if s.strategy != "replace":
         for e, before in s.user.lines.items():
@@ -415,6 +434,9 @@ def test_property_merged_quantities_follow_the_strategy_and_the_caps(
 
 @EXAMPLES
 @given(s=scenarios())
+@example(s=NOTHING_TO_REPLACE_WITH)
+@example(s=SKIPPED_BUT_KEPT_BY_REPLACE)
+@example(s=SKIPPED_BUT_KEPT_BY_SUM)
 def test_property_no_guest_line_disappears_without_a_report_entry(
     s: Scenario, ids, database, sql, merge_settings
 ) -> None:

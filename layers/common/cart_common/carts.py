@@ -160,7 +160,7 @@ def merge_report(outcome: dict[str, Any], strategy: str) -> MergeReport:
     for line in outcome["lines"]:
         base = {k: line[k] for k in ("productId", "variantId", "guestQuantity", "userQuantity", "quantity")}
         reason = line.get("reason")
-        if reason in ("currency_mismatch", "unavailable") or line["quantity"] == 0:
+        if not line["carried"]:
             skipped.append(SkippedLine.model_validate(base | {"reason": reason or "out_of_stock"}))
             continue
         (combined if line["userHadLine"] else added).append(MergeLine.model_validate(base))

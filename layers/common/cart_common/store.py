@@ -606,10 +606,14 @@ decided as (
            end as reason
     from planned
 ),
+-- replace: the guest cart takes the user's cart's place only if at least one of its lines can be
+-- carried over; a guest cart whose every line is skipped leaves the user's cart as it was
+replacing as (
+    select %(strategy)s = 'replace' and exists (select 1 from decided where final > 0) as yes
+),
 removed as (
-    delete from cart_item ui using usr
-    where %(strategy)s = 'replace' and ui.cart_id = usr.id
-      and exists (select 1 from guest_lines)
+    delete from cart_item ui using usr, replacing
+    where replacing.yes and ui.cart_id = usr.id
       and not exists (select 1 from decided d where d.user_item_id = ui.id and d.final > 0)
     returning ui.product_id, ui.variant_id, ui.quantity
 ),
@@ -660,14 +664,23 @@ select
         when exists (select 1 from adopted) then (
             select coalesce(jsonb_agg(jsonb_build_object(
                 'productId', gi.product_id, 'variantId', gi.variant_id, 'guestQuantity', gi.quantity,
-                'userQuantity', 0, 'quantity', gi.quantity, 'userHadLine', false, 'reason', null)), '[]'::jsonb)
+                'userQuantity', 0, 'quantity', gi.quantity, 'carried', true, 'userHadLine', false,
+                'reason', null)), '[]'::jsonb)
             from guest g join cart_item gi on gi.cart_id = g.id)
         else (
+            -- quantity: what the user's cart holds now (a skipped line the user had is kept, unless
+            -- a replace removed it)
             select coalesce(jsonb_agg(jsonb_build_object(
                 'productId', product_id, 'variantId', variant_id, 'guestQuantity', quantity,
-                'userQuantity', user_quantity, 'quantity', final, 'wanted', wanted,
+                'userQuantity', user_quantity,
+                'quantity', case
+                    when final > 0 then final
+                    when user_item_id is not null and not replacing.yes then user_quantity
+                    else 0
+                end,
+                'carried', final > 0, 'wanted', wanted,
                 'userHadLine', user_item_id is not null, 'reason', reason)), '[]'::jsonb)
-            from decided)
+            from decided, replacing)
     end as lines,
     (select coalesce(jsonb_agg(jsonb_build_object(
         'productId', product_id, 'variantId', variant_id, 'quantity', quantity)), '[]'::jsonb)
