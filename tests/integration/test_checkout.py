@@ -309,6 +309,23 @@ def test_a_stale_if_match_is_409_with_the_current_cart_and_changes_nothing(shopp
     assert shopper.get().json["version"] == 2
 
 
+
+def test_checkout_honours_if_match_and_reserves_nothing_on_a_stale_version(user: User, make_product, sql) -> None:
+    product = make_product(stock=3)
+    shopper = Shopper(bearer=user.access_token)
+    shopper.add(product["id"], 1)
+    version = shopper.add(product["id"], 1).json["version"]  # the cart the shopper reviewed is older
+    stale = shopper.call("POST", "/cart/checkout", headers={"If-Match": f'"{version - 1}"'})
+    problem = assert_problem(stale, 409, "version_conflict")
+    assert problem["currentVersion"] == version and problem["cart"]["items"][0]["quantity"] == 2
+    open_checkouts = """select count(*) as n from checkout k join cart c on c.id = k.cart_id
+                        where c.user_id = %s and k.status = 'open'"""
+    assert sql.execute(open_checkouts, (user.sub,)).fetchone()["n"] == 0
+    current = shopper.call("POST", "/cart/checkout", headers={"If-Match": f'"{version}"'})
+    assert current.status == 200, current
+    assert current.json["cart"]["version"] == version
+    assert sql.execute(open_checkouts, (user.sub,)).fetchone()["n"] == 1
+
 @pytest.mark.parametrize("value", ['"abc"', '"-1"', "v3", '"1.5"'])
 def test_a_malformed_if_match_is_400(shopper: Shopper, value: str) -> None:
     assert_problem(shopper.call("DELETE", "/cart", headers={"If-Match": value}), 400, "invalid_precondition")

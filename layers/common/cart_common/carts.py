@@ -517,6 +517,7 @@ def checkout(session: Session, body: CheckoutRequest) -> CheckoutResult:
             max_line=settings.max_quantity_per_line,
             minutes=settings.checkout_reservation_minutes,
             accept_prices=body.accept_price_changes,
+            expected=session.expected_version,
         )
         cart = build_cart(view, settings)
         if not opened:

@@ -1166,6 +1166,18 @@ order by l.created_at, l.item_id
 # (variants, then products, each by id) so that two checkouts racing for the last unit queue up:
 # the second sees the first's reservation.
 LOCK_CART = "select id from cart where {owner_col} = %(owner)s and status = 'active' for update"
+# If-Match on checkout: the shopper checks out the cart they reviewed, or gets 409 version_conflict
+# (0 matches "no cart yet", as for the other changes). Runs after LOCK_CART, so the version cannot
+# move before the reservation.
+CHECK_VERSION = """
+select case
+    when %(expected)s::int is null
+      or exists (select 1 from cart where {owner_col} = %(owner)s and status = 'active' and version = %(expected)s::int)
+      or (%(expected)s::int = 0 and not exists (select 1 from cart where {owner_col} = %(owner)s and status = 'active'))
+    then 0
+    else raise_problem('version_conflict')
+end as outcome
+"""
 LOCK_VARIANTS = """
 select v.id from product_variant v
 where v.id in (select i.variant_id from cart c join cart_item i on i.cart_id = c.id
@@ -1226,13 +1238,20 @@ def validate_cart(conn: psycopg.Connection, owner: Owner, *, max_line: int) -> t
 
 
 def reserve_stock(
-    conn: psycopg.Connection, owner: Owner, *, max_line: int, minutes: int, accept_prices: bool
+    conn: psycopg.Connection,
+    owner: Owner,
+    *,
+    max_line: int,
+    minutes: int,
+    accept_prices: bool,
+    expected: int | None = None,
 ) -> tuple[list[Row], list[Row], list[Row]]:
-    """One round trip: lock, (accept prices), release the old checkout, reserve; return the opened
-    checkout (none when a line is not ready), each line's readiness, and the cart."""
-    params = _params(owner, max_line=max_line, minutes=minutes)
+    """One round trip: lock, check If-Match, (accept prices), release the old checkout, reserve;
+    return the opened checkout (none when a line is not ready), each line's readiness, and the cart."""
+    params = _params(owner, max_line=max_line, minutes=minutes, expected=expected)
     statements: list[Statement] = [
         (_q(LOCK_CART, owner), params),
+        (_q(CHECK_VERSION, owner), params),
         (_q(LOCK_VARIANTS, owner), params),
         (_q(LOCK_PRODUCTS, owner), params),
         (_q(RELEASE_OPEN_CHECKOUT, owner), params),
