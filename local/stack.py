@@ -300,7 +300,10 @@ def openapi_document() -> dict[str, Any]:
         load_function(route)  # registers the module
         module = sys.modules[f"fn_{route.function}_{route.handler.rsplit('.', 1)[0]}"]
         merge.add_schema(module.app.get_openapi_schema())
-    return json.loads(merge.get_openapi_json_schema())  # JSON-ready (enum values, not their reprs)
+    from cart_common.api import document_contract
+
+    # JSON-ready (enum values, not their reprs), then what the routes' signatures cannot say
+    return document_contract(json.loads(merge.get_openapi_json_schema()))
 
 
 def make_invoker(workers: int | None = None) -> InProcessInvoker | ProcessPoolInvoker:

@@ -209,6 +209,22 @@ def test_the_served_document_names_valid_parameter_locations(local_api: stack.Lo
     assert locations and all(where in {"path", "query", "header", "cookie"} for where in locations.values()), locations
 
 
+def test_the_served_document_names_who_may_call_and_the_change_headers(local_api: stack.LocalApi) -> None:
+    doc = served_document(local_api)
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes["cognito"] == {**schemes["cognito"], "type": "http", "scheme": "bearer"}
+    assert (schemes["guestSessionHeader"]["in"], schemes["guestSessionHeader"]["name"]) == ("header", "X-Cart-Session")
+    assert schemes["guestSessionCookie"]["in"] == "cookie"
+    assert {} in doc["security"], "anonymous callers are allowed (they get a guest session)"
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            for requirement in operation.get("security", doc["security"]):
+                assert set(requirement) <= set(schemes), (method, path, requirement)
+            headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+            assert headers == ({"If-Match", "Idempotency-Key"} if method != "get" else set()), (method, path)
+    assert doc["paths"]["/admin/carts/abandoned"]["get"]["security"] == [{"cognito": []}]
+
+
 @pytest.fixture(scope="module")
 def shop(local_api: stack.LocalApi, cognito: LocalCognito, database_url: str) -> Any:
     """A signed-in user with a stocked cart (lines, a saved item, a code), from the security tests'
@@ -220,8 +236,9 @@ def shop(local_api: stack.LocalApi, cognito: LocalCognito, database_url: str) ->
     return user, catalog, lambda: stock(user, catalog, catalog.codes[0])
 
 
-# Statuses that headers cause (the fuzzer sends no headers the document does not name): an invalid
-# bearer is 401 invalid_token on every route, a stale If-Match 409 version_conflict on every change.
+# Statuses that headers cause, each sent by hand as well (the fuzzer rarely hits a valid token with a
+# stale version): an invalid bearer is 401 invalid_token on every route, a stale If-Match 409
+# version_conflict on every change.
 def _header_cases() -> list[Any]:
     cases = []
     for method, path in ROUTES:
@@ -234,8 +251,7 @@ def _header_cases() -> list[Any]:
 def test_statuses_that_headers_cause_are_documented(
     local_api: stack.LocalApi, shop: Any, method: str, path: str, scenario: str, status: int
 ) -> None:
-    """The document names none of the headers every route reads, so the fuzzer never sends them:
-    each route gets a valid request with a bad header by hand, and what it answers must be
+    """Each route gets a valid request with a bad header by hand, and what it answers must be
     documented for it. (A route that ignores If-Match answers 2xx, which is documented.)"""
     from tests.e2e.test_security import request_for
 
