@@ -170,14 +170,29 @@ end as outcome
 # The per-line maximum: the configured one, or the product's own when lower.
 _MAX_LINE = "least(%(max_line)s::int, coalesce(p.max_per_order, %(max_line)s::int))"
 
-# An empty cart takes the currency of the product being added (it was created in, or kept, the
-# currency of products it no longer holds).
-ADD_LINE = (
-    """
-with cart_ as (
+# What an add works on, as one row: product, variant, quantity and attributes. An add takes them
+# from its parameters; a restore from the saved item (RESTORE_SAVED), so a restore keeps every rule
+# of an add and answers the same problems.
+_ADD_REQUEST = """request_ as (
+    select %(product_id)s::uuid as product_id, %(variant_id)s::uuid as variant_id,
+           %(quantity)s::int as quantity, %(attributes)s::jsonb as attributes
+)"""
+
+
+def _add_line(request: str, *, after_line: str = "", first_check: str = "") -> str:
+    """The add statement over ``request`` (a ``request_`` CTE of one row, or none); ``after_line``:
+    CTEs run once the line is written (they see ``line``); ``first_check``: a ``when ... then``
+    tested before every rule."""
+    return (
+        "with "
+        + request
+        + """,
+-- an empty cart takes the currency of the product being added (it was created in, or kept, the
+-- currency of products it no longer holds)
+cart_ as (
     select c.id,
            case when exists (select 1 from cart_item i where i.cart_id = c.id) then c.currency
-                else coalesce((select currency from product where id = %(product_id)s::uuid), c.currency)
+                else coalesce((select p.currency from product p join request_ r on r.product_id = p.id), c.currency)
            end as currency
     from cart c where c.{owner_col} = %(owner)s and c.status = 'active'
 ),
@@ -189,13 +204,14 @@ product_ as (
            coalesce(v.price, p.price) as price,
            coalesce(v.stock, p.stock) as stock,
            """
-    + _MAX_LINE
-    + """ as max_line,
+        + _MAX_LINE
+        + """ as max_line,
            p.requires_auth, p.max_per_customer, p.exclusive_group,
-           exists (select 1 from product_variant x where x.product_id = p.id) as has_variants
-    from product p
-    left join product_variant v on v.product_id = p.id and v.id = %(variant_id)s::uuid and v.active
-    where p.id = %(product_id)s::uuid and p.active
+           exists (select 1 from product_variant x where x.product_id = p.id) as has_variants,
+           r.quantity as adding, r.attributes
+    from request_ r
+    join product p on p.id = r.product_id and p.active
+    left join product_variant v on v.product_id = p.id and v.id = r.variant_id and v.active
 ),
 wanted as (
     select cart_.id as cart_id, cart_.currency as cart_currency, product_.*,
@@ -222,17 +238,17 @@ checked as (
                when requires_auth and %(is_guest)s::boolean then 'requires_auth'
                when cart_currency <> currency then 'currency'
                when conflicts_with is not null then 'incompatible'
-               when in_cart + %(quantity)s::int > max_line then 'line'
+               when in_cart + adding > max_line then 'line'
                when in_cart = 0 and lines >= %(max_lines)s::int then 'lines'
-               when product_in_cart + %(quantity)s::int > max_per_customer then 'per_customer'
-               when cart_value + price::numeric * %(quantity)s::int > %(max_value)s::bigint then 'value'
-               when in_cart + %(quantity)s::int > stock then 'stock'
+               when product_in_cart + adding > max_per_customer then 'per_customer'
+               when cart_value + price::numeric * adding > %(max_value)s::bigint then 'value'
+               when in_cart + adding > stock then 'stock'
            end as refused
     from wanted
 ),
 line as (
     insert into cart_item (cart_id, product_id, variant_id, quantity, price_at_add, selected_attributes)
-    select cart_id, product_id, variant_id, %(quantity)s::int, price, %(attributes)s
+    select cart_id, product_id, variant_id, adding, price, attributes
     from checked
     where (variant_id is not null) = has_variants and refused is null
     on conflict on constraint cart_item_line do update
@@ -241,15 +257,19 @@ line as (
         selected_attributes = cart_item.selected_attributes || excluded.selected_attributes,
         updated_at = now()
     returning id
-)
-select case
+)"""
+        + after_line
+        + """
+select case"""
+        + first_check
+        + """
     when not exists (select 1 from product_) then
-        raise_problem('product_not_found', jsonb_build_object('productId', %(product_id)s::text))
-    when %(variant_id)s::uuid is not null and (select variant_id from product_) is null then
-        raise_problem('product_not_found', jsonb_build_object(
-            'productId', %(product_id)s::text, 'variantId', %(variant_id)s::text))
-    when %(variant_id)s::uuid is null and (select has_variants from product_) then
-        raise_problem('variant_required', jsonb_build_object('productId', %(product_id)s::text))
+        raise_problem('product_not_found', (select jsonb_build_object('productId', product_id) from request_))
+    when (select variant_id from request_) is not null and (select variant_id from product_) is null then
+        raise_problem('product_not_found', (select jsonb_build_object(
+            'productId', product_id, 'variantId', variant_id) from request_))
+    when (select variant_id from request_) is null and (select has_variants from product_) then
+        raise_problem('variant_required', (select jsonb_build_object('productId', product_id) from request_))
     when exists (select 1 from line) then 0
     else (select case refused
         when 'requires_auth' then raise_problem('restricted', jsonb_build_object(
@@ -271,7 +291,10 @@ select case
     end from checked)
 end as outcome
 """
-)
+    )
+
+
+ADD_LINE = _add_line(_ADD_REQUEST)
 
 SET_QUANTITY = (
     """
@@ -750,37 +773,23 @@ end as outcome
 """
 
 
-def _restore_statement(add_line: str) -> str:
-    """Step 2 of restoring a saved item: ADD_LINE, with the product, variant, quantity and attributes
-    read from the saved item instead of the request, and the saved item deleted once its line was
-    written. Derived rather than copied, so a restore keeps every rule of an add and answers the
-    same problems (a refused restore leaves the saved item where it was)."""
-    saved = """with saved_ as (
-    select s.id, s.product_id, s.variant_id, s.quantity, s.selected_attributes
+# Step 2 of restoring a saved item: an add of the saved item's product, variant, quantity and
+# attributes, which deletes the saved item once its line is written (a refused restore leaves it
+# where it was).
+RESTORE_SAVED = _add_line(
+    """request_ as (
+    select s.id as saved_id, s.product_id, s.variant_id, s.quantity, s.selected_attributes as attributes
     from cart c join saved_item s on s.cart_id = c.id and s.id = %(saved_id)s::uuid
     where c.{owner_col} = %(owner)s and c.status = 'active'
-),
-cart_ as ("""
-    restored = """
-),
+)""",
+    after_line=""",
 restored as (
-    delete from saved_item s using saved_ where s.id = saved_.id and exists (select 1 from line)
+    delete from saved_item s using request_ r where s.id = r.saved_id and exists (select 1 from line)
+)""",
+    first_check="""
+    when not exists (select 1 from request_) then
+        raise_problem('saved_item_not_found', jsonb_build_object('savedId', %(saved_id)s::text))""",
 )
-select case
-    when not exists (select 1 from saved_) then
-        raise_problem('saved_item_not_found', jsonb_build_object('savedId', %(saved_id)s::text))
-"""
-    for anchor, replacement in (("with cart_ as (", saved), ("\n)\nselect case\n", restored)):
-        if add_line.count(anchor) != 1:
-            raise RuntimeError(f"ADD_LINE changed shape: restore cannot find {anchor!r}; update _restore_statement")
-        add_line = add_line.replace(anchor, replacement)
-    for name, column in (("product_id", "product_id"), ("variant_id", "variant_id"), ("quantity", "quantity"),
-                         ("attributes", "selected_attributes")):  # fmt: skip
-        add_line = add_line.replace(f"%({name})s", f"(select {column} from saved_)")
-    return add_line
-
-
-RESTORE_SAVED = _restore_statement(ADD_LINE)
 
 
 def save_line(
