@@ -158,3 +158,16 @@ def test_make_dev_serves_the_api_on_a_port(database_url: str) -> None:
         output, _ = server.communicate(timeout=30)
     assert f"http://127.0.0.1:{port}" in output
     assert "Database:" in output
+
+
+def test_disabled_metrics_are_never_printed(local_api: stack.LocalApi, monkeypatch, capsys) -> None:
+    """``make dev`` disables metrics so EMF lines don't drown the request log; Powertools alone would
+    still print them in a batch once 100 values piled up. (Its cold-start metric, one line per
+    function and worker, is printed regardless; the warm-up request takes it here.)"""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    client = Client(local_api)
+    assert client.get("/cart").status_code == 200
+    capsys.readouterr()
+    for _ in range(120):  # each request adds at least one value
+        assert client.get("/cart").status_code == 200
+    assert '"CloudWatchMetrics"' not in capsys.readouterr().out
