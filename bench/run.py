@@ -42,7 +42,7 @@ import time
 import urllib.request
 import uuid
 import warnings
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -833,51 +833,56 @@ def build_functions(target: Path) -> Path:
     return target / "build"
 
 
+def summarize_cold(of: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        key: statistics.median(s[key] for s in of)
+        for key in ("init_ms", "first_ms", "rss_init", "rss_peak", "process_ms", "modules")
+    } | {
+        "init_min_ms": min(s["init_ms"] for s in of),
+        "status": of[0]["status"],
+        "boto3": any(s["boto3"] for s in of),
+        "gc_ok": all(s["gc_ok"] for s in of),
+        "libpython_shared": of[0]["libpython_shared"],
+    }
+
+
 def cold_starts(runs: int, traced_function: str = "get_cart") -> dict[str, Any]:
     """Per function and interpreter (see ``interpreters``), the median of ``runs`` fresh processes
     (and the fastest import): the import of the handler module (Lambda's init phase; no network),
     with Lambda's environment variables; the first invocation with the sample event (opens the
     database connection); peak RSS (the process's own VmHWM); and the process's wall time. On the
-    ``sam build`` output. The interpreters take turns in every round, so background load weighs on
-    each alike. Then the required stack's own cost (``STACK_FLOOR``) on each interpreter, and where
-    ``traced_function``'s init goes (``import_costs``)."""
+    ``sam build`` output. Each round starts every function once on every interpreter, so a burst
+    of background load lands on one sample of many functions, not on many samples of one. Then the
+    required stack's own cost (``STACK_FLOOR``) on each interpreter, and where ``traced_function``'s
+    init goes (``import_costs``)."""
     runtime = runtime_client_path()
     pythons = interpreters()
-    functions: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as scratch:
         built = build_functions(Path(scratch))
         layer = str(built / "CommonLayer" / "python")
+        runnable = []
         for function, event in sampled_functions():
             module, attr = function.handler.rsplit(".", 1)
             path = [str(built / function.name), layer]
             code = COLD.format(path=path, runtime=runtime, event=str(event), module=module, attr=attr)
-            env = cold_env(function.name)
-            samples: dict[str, list[dict[str, Any]]] = {python.label: [] for python in pythons}
-            for _ in range(runs):
+            runnable.append((function, event, code, cold_env(function.name)))
+        samples: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        for _ in range(runs):
+            for _, event, code, env in runnable:
                 for python in pythons:
                     start = time.perf_counter()
                     out = run_fresh(python.executable, code, env)
                     process_ms = (time.perf_counter() - start) * 1000
-                    samples[python.label].append(
+                    samples[event.stem, python.label].append(
                         json.loads(out.stdout.strip().splitlines()[-1]) | {"process_ms": process_ms}
                     )
-            functions[event.stem] = {
+        functions = {
+            event.stem: {
                 "function": function.name,
-                "by_python": {
-                    label: {
-                        key: statistics.median(s[key] for s in of)
-                        for key in ("init_ms", "first_ms", "rss_init", "rss_peak", "process_ms", "modules")
-                    }
-                    | {
-                        "init_min_ms": min(s["init_ms"] for s in of),
-                        "status": of[0]["status"],
-                        "boto3": any(s["boto3"] for s in of),
-                        "gc_ok": all(s["gc_ok"] for s in of),
-                        "libpython_shared": of[0]["libpython_shared"],
-                    }
-                    for label, of in samples.items()
-                },
+                "by_python": {python.label: summarize_cold(samples[event.stem, python.label]) for python in pythons},
             }
+            for function, event, _, _ in runnable
+        }
         floor_code = STACK_FLOOR.format(path=[layer], runtime=runtime)
         floor: dict[str, list[float]] = {python.label: [] for python in pythons}
         for _ in range(max(runs, 5)):
