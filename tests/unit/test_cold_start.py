@@ -64,3 +64,24 @@ def test_every_function_imports_cart_common_before_any_other_library() -> None:
     for app in apps:
         imports = _third_party_imports(app.read_text())
         assert imports and imports[0] == "cart_common", f"{app.relative_to(ROOT)} imports {imports[:1]} first"
+
+
+_IMPORT_FUNCTION = r"""
+import gc, importlib, json, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+importlib.import_module("app")
+print(json.dumps([gc.isenabled(), gc.get_freeze_count() > 0]))
+"""
+
+
+def test_every_function_resumes_collection_at_the_end_of_its_init() -> None:
+    """In Lambda, each function module ends its init with the collector on and init's objects frozen
+    (a module that forgot ``init_done()`` would run with the collector off for good)."""
+    env = {**os.environ, "AWS_LAMBDA_FUNCTION_NAME": "cart-test"}
+    for app in sorted((ROOT / "functions").glob("*/app.py")):
+        proc = subprocess.run(
+            [sys.executable, "-c", _IMPORT_FUNCTION, str(app.parent), str(LAYER)],
+            capture_output=True, text=True, env=env, timeout=60,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert json.loads(proc.stdout.strip().splitlines()[-1]) == [True, True], app.relative_to(ROOT)
