@@ -14,7 +14,7 @@ from cart_common.db import Database, exactly_once
 from cart_common.errors import CheckoutExpired, CheckoutNotFound
 from cart_common.session import Owner
 
-from tests.conftest import MUG, Shopper, User
+from tests.conftest import MUG, POSTER, Shopper, User
 from tests.integration.test_cart_api import assert_problem
 from tests.integration.test_database import round_trips
 
@@ -351,6 +351,21 @@ def test_a_retry_after_a_lost_response_returns_the_first_response_without_adding
     retried = add_with_key(shopper, key, 2)
     assert retried.status == 200 and retried.json == lost.json
     assert shopper.get().json["items"][0]["quantity"] == 3  # added once
+
+
+def test_every_change_honours_its_idempotency_key(shopper: Shopper) -> None:
+    """Not only adds: a retried removal replays its first answer instead of a 404 for the line it
+    already removed (the OpenAPI document offers the header on every change)."""
+    shopper.add(MUG, 1)
+    item = next(line["id"] for line in shopper.add(POSTER, 1).json["items"] if line["productId"] == POSTER)
+    key = str(uuid.uuid4())
+    remove = lambda: shopper.call(  # noqa: E731
+        "DELETE", "/cart/items/{itemId}", path_params={"itemId": item}, headers={"Idempotency-Key": key}
+    )
+    first, retried = remove(), remove()
+    assert first.status == retried.status == 200 and retried.json == first.json
+    assert [line["productId"] for line in shopper.get().json["items"]] == [MUG]
+    assert shopper.call("DELETE", "/cart/items/{itemId}", path_params={"itemId": item}).status == 404  # no key
 
 
 def test_the_same_key_with_another_body_is_422(shopper: Shopper) -> None:
