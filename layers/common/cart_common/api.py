@@ -78,7 +78,7 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
                 "description": "A Cognito access or ID token of one of the allowed app clients"},
     "guestSessionHeader": {"type": "apiKey", "in": "header", "name": HEADER_NAME,
                            "description": "The guest session token a previous response handed out"},
-    "guestSessionCookie": {"type": "apiKey", "in": "cookie", "name": "cart_session",  # SESSION_COOKIE_NAME's
+    "guestSessionCookie": {"type": "apiKey", "in": "cookie", "name": "cart_session",  # document_contract: the setting
                            "description": "The same token, as the cookie a previous response set"},
 }  # fmt: skip
 ADMIN_SECURITY = [{"cognito": []}]  # and the `admin` group, checked by the route
