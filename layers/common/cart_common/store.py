@@ -69,6 +69,20 @@ released_lines as (
     delete from reservation r using released where r.checkout_id = released.id
 )"""
 
+
+def _if_match(matched: str) -> str:
+    """A change's If-Match outcome (``%(expected)s``; none: no precondition): ``matched`` is SQL true
+    when the cart had the expected version; 0 also matches "no cart yet". A stale version stops the
+    whole change with 409 version_conflict."""
+    return f"""select case
+    when %(expected)s::int is null or {matched} then 0
+    when %(expected)s::int = 0
+         and not exists (select 1 from cart where {{owner_col}} = %(owner)s and status = 'active') then 0
+    else raise_problem('version_conflict')
+end as outcome
+"""
+
+
 # The cart's saved-for-later items and applied discount codes travel in the same round trip as its
 # lines (see CartRows).
 SAVED_VIEW = """
@@ -158,13 +172,8 @@ touched as (
       and (%(expected)s::int is null or version = %(expected)s::int)
     returning version
 )
-select case
-    when %(expected)s::int is null or exists (select 1 from touched) then 0
-    when %(expected)s::int = 0
-         and not exists (select 1 from cart where {owner_col} = %(owner)s and status = 'active') then 0
-    else raise_problem('version_conflict')
-end as outcome
 """
+    + _if_match("exists (select 1 from touched)")
 )
 
 # The per-line maximum: the configured one, or the product's own when lower.
@@ -1175,18 +1184,6 @@ order by l.created_at, l.item_id
 # (variants, then products, each by id) so that two checkouts racing for the last unit queue up:
 # the second sees the first's reservation.
 LOCK_CART = "select id from cart where {owner_col} = %(owner)s and status = 'active' for update"
-# If-Match on checkout: the shopper checks out the cart they reviewed, or gets 409 version_conflict
-# (0 matches "no cart yet", as for the other changes). Runs after LOCK_CART, so the version cannot
-# move before the reservation.
-CHECK_VERSION = """
-select case
-    when %(expected)s::int is null
-      or exists (select 1 from cart where {owner_col} = %(owner)s and status = 'active' and version = %(expected)s::int)
-      or (%(expected)s::int = 0 and not exists (select 1 from cart where {owner_col} = %(owner)s and status = 'active'))
-    then 0
-    else raise_problem('version_conflict')
-end as outcome
-"""
 LOCK_VARIANTS = """
 select v.id from product_variant v
 where v.id in (select i.variant_id from cart c join cart_item i on i.cart_id = c.id
@@ -1199,14 +1196,17 @@ where p.id in (select i.product_id from cart c join cart_item i on i.cart_id = c
                where c.{owner_col} = %(owner)s and c.status = 'active' and i.variant_id is null)
 order by p.id for update
 """
-RELEASE_OPEN_CHECKOUT = """
-with released as (
-    update checkout k set status = 'released'
-    from cart c where k.cart_id = c.id and c.{owner_col} = %(owner)s and c.status = 'active' and k.status = 'open'
-    returning k.id
+# Checkout step 4: the previous checkout released, and If-Match checked (the shopper checks out the
+# cart they reviewed); the cart is locked since step 1, so its version cannot move meanwhile.
+RELEASE_OPEN_CHECKOUT = (
+    "with"
+    + _RELEASE_CHECKOUT
+    + "\n"
+    + _if_match(
+        "exists (select 1 from cart where {owner_col} = %(owner)s and status = 'active'"
+        " and version = %(expected)s::int)"
+    )
 )
-delete from reservation r using released where r.checkout_id = released.id
-"""
 ACCEPT_CURRENT_PRICES = """
 update cart_item i set price_at_add = coalesce(v.price, p.price), updated_at = now()
 from cart c, product p left join product_variant v on v.product_id = p.id
@@ -1255,12 +1255,11 @@ def reserve_stock(
     accept_prices: bool,
     expected: int | None = None,
 ) -> tuple[list[Row], list[Row], list[Row]]:
-    """One round trip: lock, check If-Match, (accept prices), release the old checkout, reserve;
+    """One round trip: lock, release the old checkout and check If-Match, (accept prices), reserve;
     return the opened checkout (none when a line is not ready), each line's readiness, and the cart."""
     params = _params(owner, max_line=max_line, minutes=minutes, expected=expected)
     statements: list[Statement] = [
         (_q(LOCK_CART, owner), params),
-        (_q(CHECK_VERSION, owner), params),
         (_q(LOCK_VARIANTS, owner), params),
         (_q(LOCK_PRODUCTS, owner), params),
         (_q(RELEASE_OPEN_CHECKOUT, owner), params),
