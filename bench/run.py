@@ -57,6 +57,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common"), str(ROOT / "db")]
 
 import migrate  # noqa: E402
 import psycopg  # noqa: E402
+from cart_common.config import Limits  # noqa: E402
 from psycopg.rows import dict_row  # noqa: E402
 
 from local import postgres, stack, template  # noqa: E402
@@ -69,6 +70,7 @@ OPERATIONS = ("get", "add", "update", "remove", "clear", "validate", "merge", "c
 # The bench environment's cart rules: the defaults, except room for the 500-line cart.
 MAX_LINES_PER_CART = 1000
 MAX_LINE, GUEST_TTL, USER_TTL = 99, 30, 90
+LIMITS = Limits(MAX_LINE, MAX_LINES_PER_CART, max_value=10_000_000)
 TIMES = "\u00d7"  # the ratio sign in the tables
 
 
@@ -188,11 +190,9 @@ class FloorClient:
             variant_id=None,
             quantity=1,
             attributes={},
-            max_line=MAX_LINE,
+            limits=LIMITS,
             ttl_days=self.ttl,
             default_currency="USD",
-            max_lines=MAX_LINES_PER_CART,
-            max_value=10_000_000,
         )
         return str(next(r["item_id"] for r in rows if str(r["product_id"]) == product))
 
@@ -202,9 +202,8 @@ class FloorClient:
             self.owner,
             item_id=uuid.UUID(item),
             quantity=2,
-            max_line=MAX_LINE,
+            limits=LIMITS,
             ttl_days=self.ttl,
-            max_value=10_000_000,
         )
 
     def remove(self, item: str) -> None:
@@ -214,17 +213,17 @@ class FloorClient:
         self.store.clear_lines(self.conn, self.owner, ttl_days=self.ttl)
 
     def validate(self) -> None:
-        self.store.validate_cart(self.conn, self.owner, max_line=MAX_LINE)
+        self.store.validate_cart(self.conn, self.owner, limits=LIMITS)
 
     def merge(self, guest: Guest) -> None:
         outcome, _ = self.store.merge_carts(
-            self.conn, self.owner, guest.owner, strategy="sum", max_line=MAX_LINE, user_ttl_days=USER_TTL
+            self.conn, self.owner, guest.owner, strategy="sum", limits=LIMITS, user_ttl_days=USER_TTL
         )
         assert outcome["outcome"] == "merged", outcome
 
     def checkout(self) -> None:
         opened, _, _ = self.store.reserve_stock(
-            self.conn, self.owner, max_line=MAX_LINE, minutes=15, accept_prices=False
+            self.conn, self.owner, limits=LIMITS, minutes=15, accept_prices=False
         )
         assert opened, "the checkout did not open"
 

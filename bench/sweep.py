@@ -114,6 +114,7 @@ def add_loop(url: str, owners: list[str], product: str, stop: Any, results: Any,
     """Adds through the data-access module, timed one by one, until ``stop`` is set; the
     latencies go back through ``results`` (a pipe). Runs in a process of its own."""
     from cart_common import store
+    from cart_common.config import Limits
     from cart_common.errors import Problem
     from cart_common.session import Owner
 
@@ -131,7 +132,7 @@ def add_loop(url: str, owners: list[str], product: str, stop: Any, results: Any,
                     variant_id=None,
                     quantity=1,
                     attributes={},
-                    max_line=10_000,
+                    limits=Limits(10_000),
                     ttl_days=30,
                     default_currency="USD",
                 )

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 from cart_common import carts, store
+from cart_common.config import Limits
 from cart_common.db import Database, exactly_once
 from cart_common.errors import CheckoutExpired, CheckoutNotFound
 from cart_common.session import Owner
@@ -157,7 +158,7 @@ def test_two_shoppers_racing_for_the_last_unit_one_wins(make_user, make_product,
                 db.run(lambda conn, o=owner: store.clear_lines(conn, o, ttl_days=90))
                 db.run(lambda conn, o=owner: store.add_line(
                     conn, o, product_id=uuid.UUID(product["id"]), variant_id=None, quantity=1, attributes={},
-                    max_line=99, ttl_days=90, default_currency="USD"))
+                    limits=Limits(99), ttl_days=90, default_currency="USD"))
         barrier, results, errors = threading.Barrier(len(owners)), [], []
 
         def race(owner: Owner) -> None:
@@ -165,7 +166,7 @@ def test_two_shoppers_racing_for_the_last_unit_one_wins(make_user, make_product,
             try:
                 db.connection()
                 barrier.wait(timeout=10)
-                opened, _, _ = db.run(lambda conn: store.reserve_stock(conn, owner, max_line=99, minutes=15, accept_prices=False))
+                opened, _, _ = db.run(lambda conn: store.reserve_stock(conn, owner, limits=Limits(99), minutes=15, accept_prices=False))
                 results.append(bool(opened))
             except Exception as exc:
                 errors.append(exc)
@@ -451,7 +452,7 @@ def test_concurrent_retries_with_one_key_apply_once(database_url, shopper: Shopp
                         conn,
                         [store.claim_idempotency_key(scope, key, "h")],
                         lambda c: store.add_line(c, owner, product_id=uuid.UUID(MUG), variant_id=None, quantity=1,
-                                                 attributes={}, max_line=99, ttl_days=30, default_currency="USD")
+                                                 attributes={}, limits=Limits(99), ttl_days=30, default_currency="USD")
                         and "applied",
                         lambda _: [store.save_idempotent_response(scope, key, {"ok": True})],
                     )

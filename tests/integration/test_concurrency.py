@@ -23,7 +23,7 @@ from uuid import UUID
 import psycopg
 import pytest
 from cart_common import store
-from cart_common.config import get_settings
+from cart_common.config import Limits, get_settings
 from cart_common.db import Database
 from cart_common.errors import InsufficientStock
 from cart_common.session import Owner, hash_token
@@ -50,7 +50,7 @@ def add(database: Database, owner: Owner, product_id: str, quantity: int = 1, va
             variant_id=UUID(variant_id) if variant_id else None,
             quantity=quantity,
             attributes={},
-            max_line=settings.max_quantity_per_line,
+            limits=Limits(settings.max_quantity_per_line),
             ttl_days=settings.guest_cart_ttl_days,
             default_currency=settings.default_currency,
         )
@@ -66,7 +66,7 @@ def set_quantity(database: Database, owner: Owner, item_id: str, quantity: int) 
             owner=owner,
             item_id=UUID(item_id),
             quantity=quantity,
-            max_line=settings.max_quantity_per_line,
+            limits=Limits(settings.max_quantity_per_line),
             ttl_days=settings.guest_cart_ttl_days,
         )
     )

@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 import pytest
 from cart_common import carts, store
-from cart_common.config import get_settings
+from cart_common.config import Limits, get_settings
 from cart_common.db import Database
 from cart_common.models import MergeResult
 from cart_common.session import Owner, hash_token, mint_token, signing_keys
@@ -289,7 +289,7 @@ def build(db: Database, ids: list[Ids], owner: Owner, spec: CartSpec) -> None:
         store.add_line,
         owner=owner,
         attributes={},
-        max_line=settings_.max_quantity_per_line,
+        limits=Limits(settings_.max_quantity_per_line),
         ttl_days=settings_.cart_ttl_days(owner.kind),
         default_currency=settings_.default_currency,
     )

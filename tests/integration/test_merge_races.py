@@ -25,7 +25,7 @@ from typing import Any
 import psycopg
 import pytest
 from cart_common import carts, store, trigger
-from cart_common.config import get_settings
+from cart_common.config import Limits, get_settings
 from cart_common.db import Database
 from cart_common.session import Owner, hash_token, mint_token, signing_keys
 from psycopg.rows import dict_row
@@ -68,7 +68,7 @@ def add(database: Database, owner: Owner, product_id: str, quantity: int) -> lis
             variant_id=None,
             quantity=quantity,
             attributes={},
-            max_line=settings.max_quantity_per_line,
+            limits=Limits(settings.max_quantity_per_line),
             ttl_days=settings.cart_ttl_days(owner.kind),
             default_currency=settings.default_currency,
         )
@@ -81,7 +81,7 @@ def add_in(conn: psycopg.Connection, owner: Owner, product_id: str, quantity: in
     settings = get_settings()
     store.add_line(
         conn, owner, product_id=product_id, variant_id=None, quantity=quantity, attributes={},
-        max_line=settings.max_quantity_per_line, ttl_days=settings.cart_ttl_days(owner.kind),
+        limits=Limits(settings.max_quantity_per_line), ttl_days=settings.cart_ttl_days(owner.kind),
         default_currency=settings.default_currency,
     )
 

@@ -183,7 +183,7 @@ def _merge_on(conn: psycopg.Connection, user: Owner, guest: Owner, settings: Set
         user,
         guest,
         strategy=settings.merge_strategy,
-        max_line=settings.max_quantity_per_line,
+        limits=settings.limits,
         user_ttl_days=settings.user_cart_ttl_days,
     )
 
@@ -314,35 +314,22 @@ def add_item(session: Session, body: AddItem) -> Cart:
         variant_id=body.variant_id,
         quantity=body.quantity,
         attributes=body.attributes,
-        max_line=settings.max_quantity_per_line,
+        limits=settings.limits,
         default_currency=settings.default_currency,
-        max_lines=settings.max_lines_per_cart,
-        max_value=settings.max_cart_value,
     )
 
 
 def update_item(session: Session, item_id: UUID, body: UpdateItem) -> Cart:
-    settings = get_settings()
     if body.quantity == 0:
         return _cart_change(session, store.remove_line, item_id=item_id)
+    limits = get_settings().limits
     if body.variant_id is not None:
         return _cart_change(
-            session,
-            store.switch_variant,
-            item_id=item_id,
-            variant_id=body.variant_id,
-            quantity=body.quantity,
-            max_line=settings.max_quantity_per_line,
-        )
+            session, store.switch_variant, item_id=item_id, variant_id=body.variant_id, quantity=body.quantity,
+            limits=limits,
+        )  # fmt: skip
     assert body.quantity is not None  # guaranteed by UpdateItem's validator
-    return _cart_change(
-        session,
-        store.set_quantity,
-        item_id=item_id,
-        quantity=body.quantity,
-        max_line=settings.max_quantity_per_line,
-        max_value=settings.max_cart_value,
-    )
+    return _cart_change(session, store.set_quantity, item_id=item_id, quantity=body.quantity, limits=limits)
 
 
 def remove_item(session: Session, item_id: UUID) -> Cart:
@@ -367,15 +354,7 @@ def save_for_later(session: Session, item_id: UUID) -> Cart:
 
 def restore_saved_item(session: Session, saved_id: UUID) -> Cart:
     """Back into the cart by the rules of an add (and its problems); refused, it stays saved."""
-    settings = get_settings()
-    return _cart_change(
-        session,
-        store.restore_saved,
-        saved_id=saved_id,
-        max_line=settings.max_quantity_per_line,
-        max_lines=settings.max_lines_per_cart,
-        max_value=settings.max_cart_value,
-    )
+    return _cart_change(session, store.restore_saved, saved_id=saved_id, limits=get_settings().limits)
 
 
 def sync_cart(session: Session, body: SyncCart) -> SyncResult:
@@ -389,11 +368,9 @@ def sync_cart(session: Session, body: SyncCart) -> SyncResult:
             session.owner,
             items=[line.model_dump(mode="json") for line in body.items],
             strategy=settings.sync_strategy,
-            max_line=settings.max_quantity_per_line,
+            limits=settings.limits,
             ttl_days=_ttl(session),
             default_currency=settings.default_currency,
-            max_lines=settings.max_lines_per_cart,
-            max_value=settings.max_cart_value,
             expected=session.expected_version,
         )
         return SyncResult(
@@ -492,7 +469,7 @@ def validate(session: Session) -> Validation:
     settings = get_settings()
 
     def op(conn: psycopg.Connection) -> Validation:
-        readiness, view = store.validate_cart(conn, session.owner, max_line=settings.max_quantity_per_line)
+        readiness, view = store.validate_cart(conn, session.owner, limits=settings.limits)
         cart, issues = build_cart(view, settings), readiness_issues(readiness)
         return Validation(valid=bool(cart.items) and not issues, issues=issues, cart=cart)
 
@@ -514,7 +491,7 @@ def checkout(session: Session, body: CheckoutRequest) -> CheckoutResult:
         opened, readiness, view = store.reserve_stock(
             conn,
             session.owner,
-            max_line=settings.max_quantity_per_line,
+            limits=settings.limits,
             minutes=settings.checkout_reservation_minutes,
             accept_prices=body.accept_price_changes,
             expected=session.expected_version,

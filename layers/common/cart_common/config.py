@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 import os
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The cart limits the rule-checking statements read: ``max_line`` per line (a product's own
+    ``max_per_order`` may be lower), ``max_lines`` per cart and ``max_value`` of a cart in minor
+    units (None: no limit)."""
+
+    max_line: int
+    max_lines: int | None = None
+    max_value: int | None = None
+
+    def params(self) -> dict[str, int | None]:
+        """As statement parameters: %(max_line)s, %(max_lines)s, %(max_value)s."""
+        return asdict(self)
 
 
 class Settings(BaseModel):
@@ -78,6 +94,10 @@ class Settings(BaseModel):
         if self.cognito_jwks_url:
             return self.cognito_jwks_url
         return f"{self.cognito_issuer.rstrip('/')}/.well-known/jwks.json" if self.cognito_issuer else None
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.max_quantity_per_line, self.max_lines_per_cart, self.max_cart_value)
 
     def cart_ttl_days(self, owner_kind: str) -> int:
         return self.user_cart_ttl_days if owner_kind == "user" else self.guest_cart_ttl_days

@@ -22,6 +22,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from cart_common.config import Limits
 from cart_common.db import Statement, pipeline
 from cart_common.session import Owner
 
@@ -482,11 +483,9 @@ def add_line(
     variant_id: UUID | None,
     quantity: int,
     attributes: dict[str, Any],
-    max_line: int,
+    limits: Limits,
     ttl_days: int,
     default_currency: str,
-    max_lines: int | None = None,  # None: no limit
-    max_value: int | None = None,
     expected: int | None = None,
 ) -> list[Row]:
     ensure = (
@@ -501,10 +500,8 @@ def add_line(
             variant_id=variant_id,
             quantity=quantity,
             attributes=Jsonb(attributes),
-            max_line=max_line,
-            max_lines=max_lines,
-            max_value=max_value,
             is_guest=owner.kind == "guest",
+            **limits.params(),
         ),
     )
     return _change(conn, owner, ensure, add, creates=True)
@@ -516,14 +513,13 @@ def set_quantity(
     *,
     item_id: UUID,
     quantity: int,
-    max_line: int,
+    limits: Limits,
     ttl_days: int,
-    max_value: int | None = None,  # None: no limit
     expected: int | None = None,
 ) -> list[Row]:
     return _touched_change(
         conn, owner, SET_QUANTITY, ttl_days=ttl_days, expected=expected,
-        item_id=item_id, quantity=quantity, max_line=max_line, max_value=max_value,
+        item_id=item_id, quantity=quantity, **limits.params(),
     )  # fmt: skip
 
 
@@ -534,13 +530,13 @@ def switch_variant(
     item_id: UUID,
     variant_id: UUID,
     quantity: int | None,
-    max_line: int,
+    limits: Limits,
     ttl_days: int,
     expected: int | None = None,
 ) -> list[Row]:
     return _touched_change(
         conn, owner, SWITCH_VARIANT, ttl_days=ttl_days, expected=expected,
-        item_id=item_id, variant_id=variant_id, quantity=quantity, max_line=max_line,
+        item_id=item_id, variant_id=variant_id, quantity=quantity, **limits.params(),
     )  # fmt: skip
 
 
@@ -728,17 +724,11 @@ def merge_carts(
     guest: Owner,
     *,
     strategy: str,
-    max_line: int,
+    limits: Limits,
     user_ttl_days: int,
 ) -> tuple[Row, list[Row]]:
     """Merge ``guest``'s cart into ``user``'s; return the merge outcome row and the user's cart."""
-    params = {
-        "user": user.key,
-        "guest": guest.key,
-        "strategy": strategy,
-        "max_line": max_line,
-        "user_ttl": user_ttl_days,
-    }
+    params = {"user": user.key, "guest": guest.key, "strategy": strategy, "user_ttl": user_ttl_days, **limits.params()}
     _, _, (outcome,), *views = pipeline(
         conn, [_lock_owner(user), (LOCK_MERGE_CARTS, params), (MERGE_CARTS, params), *_views(user)]
     )
@@ -812,15 +802,13 @@ def restore_saved(
     owner: Owner,
     *,
     saved_id: UUID,
-    max_line: int,
+    limits: Limits,
     ttl_days: int,
-    max_lines: int | None = None,  # None: no limit
-    max_value: int | None = None,
     expected: int | None = None,
 ) -> CartRows:
     return _touched_change(
         conn, owner, RESTORE_SAVED, ttl_days=ttl_days, expected=expected,
-        saved_id=saved_id, max_line=max_line, max_lines=max_lines, max_value=max_value, is_guest=owner.kind == "guest",
+        saved_id=saved_id, is_guest=owner.kind == "guest", **limits.params(),
     )  # fmt: skip
 
 
@@ -991,11 +979,9 @@ def sync_lines(
     *,
     items: list[dict[str, Any]],  # product_id, variant_id, quantity
     strategy: str,
-    max_line: int,
+    limits: Limits,
     ttl_days: int,
     default_currency: str,
-    max_lines: int | None = None,  # None: no limit
-    max_value: int | None = None,
     expected: int | None = None,
 ) -> tuple[list[Row], CartRows]:
     """One round trip: the owner's cart locked (created for a guest's first sync), the client's
@@ -1010,10 +996,8 @@ def sync_lines(
             owner,
             items=Jsonb(items),
             strategy=strategy,
-            max_line=max_line,
-            max_lines=max_lines,
-            max_value=max_value,
             is_guest=owner.kind == "guest",
+            **limits.params(),
         ),
     )
     _, _, (row,), *views = pipeline(conn, [_lock_owner(owner), ensure, sync, *_views(owner)])
@@ -1240,9 +1224,9 @@ select o.id as checkout_id, o.expires_at, (select count(*) from reserved) as lin
 )
 
 
-def validate_cart(conn: psycopg.Connection, owner: Owner, *, max_line: int) -> tuple[list[Row], list[Row]]:
+def validate_cart(conn: psycopg.Connection, owner: Owner, *, limits: Limits) -> tuple[list[Row], list[Row]]:
     """The readiness of every line, and the cart."""
-    readiness, *views = pipeline(conn, [(_q(VALIDATE_CART, owner), _params(owner, max_line=max_line)), *_views(owner)])
+    readiness, *views = pipeline(conn, [(_q(VALIDATE_CART, owner), _params(owner, **limits.params())), *_views(owner)])
     return readiness, CartRows(*views)
 
 
@@ -1250,14 +1234,14 @@ def reserve_stock(
     conn: psycopg.Connection,
     owner: Owner,
     *,
-    max_line: int,
+    limits: Limits,
     minutes: int,
     accept_prices: bool,
     expected: int | None = None,
 ) -> tuple[list[Row], list[Row], list[Row]]:
     """One round trip: lock, release the old checkout and check If-Match, (accept prices), reserve;
     return the opened checkout (none when a line is not ready), each line's readiness, and the cart."""
-    params = _params(owner, max_line=max_line, minutes=minutes, expected=expected)
+    params = _params(owner, minutes=minutes, expected=expected, **limits.params())
     statements: list[Statement] = [
         (_q(LOCK_CART, owner), params),
         (_q(LOCK_VARIANTS, owner), params),
