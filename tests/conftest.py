@@ -129,6 +129,21 @@ def sql(database_url: str) -> Iterator[psycopg.Connection]:
         yield conn
 
 
+def own_products(database_url: str, label: str, *, count: int = 3, stock: int = 1_000_000) -> list[str]:
+    """``count`` products of a test module's own, in USD with ample stock, so what the module does
+    to stock or prices never touches the demo catalogue other tests rely on."""
+    tag = uuid.uuid4().hex[:8]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        return [
+            conn.execute(
+                "insert into product (name, slug, price, currency, stock) values (%s, %s, %s, 'USD', %s)"
+                " returning id::text",
+                (f"{label} {tag} {i}", f"{label.lower()}-{tag}-{i}", 100 + i, stock),
+            ).fetchone()[0]
+            for i in range(count)
+        ]
+
+
 @pytest.fixture
 def make_product(sql: psycopg.Connection):
     """Insert a product of the test's own (optionally with variants) so tests that change stock or

@@ -28,6 +28,7 @@ from werkzeug.test import Client
 
 from local import stack, template
 from local.cognito import LocalCognito
+from tests.conftest import own_products
 
 ROUTES = sorted((r.method, r.path) for r in template.routes())
 IDENTITIES = ("guest", "user", "admin")
@@ -87,16 +88,9 @@ def schema(local_api: stack.LocalApi) -> Any:
 def catalog(database_url: str) -> Iterator[tuple[list[str], list[str]]]:
     """Products and discount codes of this module's own, with ample stock: a fuzzed checkout
     reserves stock, which must never touch the demo catalog other tests rely on."""
+    products = own_products(database_url, "Fuzz")
     tag = uuid.uuid4().hex[:8]
     with psycopg.connect(database_url, autocommit=True) as conn:
-        products = [
-            conn.execute(
-                "insert into product (name, slug, price, currency, stock) values (%s, %s, %s, 'USD', 100000)"
-                " returning id::text",
-                (f"Fuzz {tag} {i}", f"fuzz-{tag}-{i}", 100 + i),
-            ).fetchone()[0]
-            for i in range(3)
-        ]
         codes = [f"FUZZ{tag}".upper(), f"FUZZFIX{tag}".upper()]
         conn.execute("insert into discount_code (code, kind, value) values (%s, 'percent', 10)", (codes[0],))
         conn.execute(

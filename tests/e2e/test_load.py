@@ -27,6 +27,7 @@ import psycopg
 import pytest
 
 from local import stack
+from tests.conftest import own_products
 from tests.e2e.test_faults import call, serve
 
 WORKERS = 4  # execution environments
@@ -35,17 +36,7 @@ TIME_BOUND_S = 60
 
 @pytest.fixture(scope="module")
 def products(database_url: str) -> list[str]:
-    """Products of this module's own with ample stock (no other test's stock moves)."""
-    tag = uuid.uuid4().hex[:8]
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        return [
-            conn.execute(
-                "insert into product (name, slug, price, currency, stock) values (%s, %s, %s, 'USD', 1000000)"
-                " returning id::text",
-                (f"Load {tag} {i}", f"load-{tag}-{i}", 100 + i),
-            ).fetchone()[0]
-            for i in range(3)
-        ]
+    return own_products(database_url, "Load")
 
 
 def deadlocks(database_url: str) -> int:

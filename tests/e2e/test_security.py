@@ -32,7 +32,7 @@ from werkzeug.test import Client, TestResponse
 
 from local import stack, template
 from local.cognito import LocalCognito
-from tests.conftest import SIGNING_KEY
+from tests.conftest import SIGNING_KEY, own_products
 from tests.integration.test_signin import MOTO_KEY, claims_for, forge
 
 ROUTES = sorted((r.method, r.path) for r in template.routes())
@@ -53,16 +53,9 @@ class Catalog:
 
 
 def make_catalog(database_url: str, *, products: int = 3, codes: int = 6) -> Catalog:
+    ids = own_products(database_url, "Sec", count=products)
     tag = uuid.uuid4().hex[:8]
     with psycopg.connect(database_url, autocommit=True) as conn:
-        ids = [
-            conn.execute(
-                "insert into product (name, slug, price, currency, stock) values (%s, %s, %s, 'USD', 1000000)"
-                " returning id::text",
-                (f"Sec {tag} {i}", f"sec-{tag}-{i}", 100 + i),
-            ).fetchone()[0]
-            for i in range(products)
-        ]
         names = [f"SEC{tag}{i}".upper() for i in range(codes)]
         for name in names:
             conn.execute("insert into discount_code (code, kind, value) values (%s, 'percent', 5)", (name,))

@@ -398,11 +398,15 @@ SKIPPED_BUT_KEPT_BY_REPLACE = Scenario(
 SKIPPED_BUT_KEPT_BY_SUM = Scenario("sum", 99, CartSpec("USD", {RETIRED: 2}), CartSpec("USD", {RETIRED: 1}))
 
 
+def with_singled_out_cases(test: Any) -> Any:
+    for case in (SKIPPED_BUT_KEPT_BY_SUM, SKIPPED_BUT_KEPT_BY_REPLACE, NOTHING_TO_REPLACE_WITH):
+        test = example(s=case)(test)
+    return test
+
+
 @EXAMPLES
 @given(s=scenarios(user_cart=True))
-@example(s=NOTHING_TO_REPLACE_WITH)
-@example(s=SKIPPED_BUT_KEPT_BY_REPLACE)
-@example(s=SKIPPED_BUT_KEPT_BY_SUM)
+@with_singled_out_cases
 def test_property_merged_quantities_follow_the_strategy_and_the_caps(
     s: Scenario, ids, database, sql, merge_settings
 ) -> None:
@@ -434,9 +438,7 @@ def test_property_merged_quantities_follow_the_strategy_and_the_caps(
 
 @EXAMPLES
 @given(s=scenarios())
-@example(s=NOTHING_TO_REPLACE_WITH)
-@example(s=SKIPPED_BUT_KEPT_BY_REPLACE)
-@example(s=SKIPPED_BUT_KEPT_BY_SUM)
+@with_singled_out_cases
 def test_property_no_guest_line_disappears_without_a_report_entry(
     s: Scenario, ids, database, sql, merge_settings
 ) -> None:
