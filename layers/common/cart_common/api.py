@@ -73,21 +73,14 @@ def responses(*statuses: int) -> dict[int, dict[str, Any]]:
 # call (a Cognito bearer token, or a guest session by header or cookie; anonymous callers get a new
 # guest session) and the request headers the resolver reads for every change. ``document_contract``
 # adds them to a merged document (the local stack serves it at /openapi.json).
-SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
-    "cognito": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                "description": "A Cognito access or ID token of one of the allowed app clients"},
-    "guestSessionHeader": {"type": "apiKey", "in": "header", "name": HEADER_NAME,
-                           "description": "The guest session token a previous response handed out"},
-    "guestSessionCookie": {"type": "apiKey", "in": "cookie", "name": "cart_session",  # document_contract: the setting
-                           "description": "The same token, as the cookie a previous response set"},
-}  # fmt: skip
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, no spaces
 ADMIN_SECURITY = [{"cognito": []}]  # and the `admin` group, checked by the route
 CHANGE_HEADERS = [
     {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
      "description": 'The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no '
                     "cart yet); a stale one is 409 version_conflict"},
     {"name": "Idempotency-Key", "in": "header", "required": False,
-     "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
+     "schema": {"type": "string", "pattern": f"^{_IDEMPOTENCY_KEY.pattern}$"},
      "description": "Retrying with the same key (within 24 h) replays the first response instead of changing "
                     "the cart again; the same key with another body is 422 idempotency_key_reused"},
 ]  # fmt: skip
@@ -95,8 +88,14 @@ CHANGE_HEADERS = [
 
 def document_contract(document: dict[str, Any]) -> dict[str, Any]:
     """``document`` with the security schemes, who may call each operation, and the change headers."""
-    cookie = SECURITY_SCHEMES["guestSessionCookie"] | {"name": get_settings().session_cookie_name}
-    document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES | {"guestSessionCookie": cookie}
+    document.setdefault("components", {})["securitySchemes"] = {
+        "cognito": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                    "description": "A Cognito access or ID token of one of the allowed app clients"},
+        "guestSessionHeader": {"type": "apiKey", "in": "header", "name": HEADER_NAME,
+                               "description": "The guest session token a previous response handed out"},
+        "guestSessionCookie": {"type": "apiKey", "in": "cookie", "name": get_settings().session_cookie_name,
+                               "description": "The same token, as the cookie a previous response set"},
+    }  # fmt: skip
     document["security"] = [{}, {"cognito": []}, {"guestSessionHeader": []}, {"guestSessionCookie": []}]
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
@@ -159,9 +158,6 @@ def _send_session(result: dict[str, Any], session: Session, *, changed: bool) ->
         result.setdefault("cookies", []).append(
             _guest_cookie(session.guest_token, get_settings().session_cookie_max_age_s)
         )
-
-
-_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 def _if_match(value: str | None) -> int | None:
