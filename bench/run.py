@@ -1005,6 +1005,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--seconds", type=float, help="seconds per concurrency level (default 10; quick 2)")
     parser.add_argument("--workers", type=int, default=4, help="local-stack worker processes for the load levels")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where the results go (default bench/RESULTS.md)")
     parser.add_argument(
         "--carts", type=int, help="carts in the database at the large scaling point (default 1,000,000; quick 100,000)"
     )
@@ -1099,9 +1100,9 @@ def main() -> None:
         "server_kind": server_kind,
     }
     text = render(report)
-    RESULTS.write_text(text + (SWEEP.read_text() if SWEEP.exists() else ""))
+    args.output.write_text(text + (SWEEP.read_text() if SWEEP.exists() else ""))
     print(text)
-    print(f"Wrote {RESULTS.relative_to(ROOT)} in {report['elapsed_s']:.0f} s", file=sys.stderr)
+    print(f"Wrote {args.output} in {report['elapsed_s']:.0f} s", file=sys.stderr)
 
 
 # --- the report ------------------------------------------------------------------------------------
