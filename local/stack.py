@@ -96,28 +96,8 @@ def _worker_init(timeout_s: int) -> None:
         _worker_functions[function.name] = load_function(function)
 
 
-def _call(handler: Callable[[dict[str, Any], Any], dict[str, Any]], function: str, event: dict[str, Any],
-          timeout_s: int) -> dict[str, Any]:  # fmt: skip
-    try:
-        return handler(event, LambdaContext(function, timeout_s))
-    finally:
-        _drop_unpublished_metrics()
-
-
-def _drop_unpublished_metrics() -> None:
-    """With POWERTOOLS_METRICS_DISABLED (``make dev`` sets it), Powertools skips each invocation's
-    flush but keeps what it skipped, and prints the whole batch as EMF once 100 values pile up:
-    drop them after each invocation, as the flush would have."""
-    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
-
-    if is_metrics_disabled():
-        from cart_common.api import metrics
-
-        metrics.clear_metrics()
-
-
 def _worker_invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
-    return _call(_worker_functions[function], function, event, _worker_timeout_s)
+    return _worker_functions[function](event, LambdaContext(function, _worker_timeout_s))
 
 
 class InProcessInvoker:
@@ -130,7 +110,7 @@ class InProcessInvoker:
 
     def invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
-            return _call(self._functions[function], function, event, self._timeout_s)
+            return self._functions[function](event, LambdaContext(function, self._timeout_s))
 
     def close(self) -> None:
         pass

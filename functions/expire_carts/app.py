@@ -2,14 +2,10 @@
 
 from typing import Any
 
-from cart_common import init_done, lifecycle
-from cart_common.api import logger, metrics
+from cart_common import lifecycle
+from cart_common.api import observed
 
 
-@logger.inject_lambda_context(correlation_id_path="id", log_event=False)  # the scheduled event's id
-@metrics.log_metrics(capture_cold_start_metric=True)
+@observed(correlation_id_path="id")  # the scheduled event's id
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return lifecycle.run(context).as_dict()
-
-
-init_done()  # the handler exists: resume garbage collection (see cart_common/__init__.py)

@@ -282,7 +282,7 @@ def _invoke_built(
     assert result["psycopg_impl"] == "binary", "psycopg-binary missing from the layer: Lambda has no libpq"
     assert result["jwt_has_crypto"] is True, "cryptography missing from the layer: PyJWT cannot verify RS256"
     assert result["outside"] == [], f"modules loaded from outside the package: {result['outside']}"
-    assert result["gc_after_init"] is True, "init left garbage collection paused (call cart_common.init_done())"
+    assert result["gc_after_init"] is True, "init left garbage collection paused (wear cart_common.api.observed)"
     return result["response"]
 
 

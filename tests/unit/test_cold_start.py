@@ -76,7 +76,7 @@ print(json.dumps([gc.isenabled(), gc.get_freeze_count() > 0]))
 
 def test_every_function_resumes_collection_at_the_end_of_its_init() -> None:
     """In Lambda, each function module ends its init with the collector on and init's objects frozen
-    (a module that forgot ``init_done()`` would run with the collector off for good)."""
+    (a module whose entry point is not ``api.observed`` would run with the collector off for good)."""
     env = {**os.environ, "AWS_LAMBDA_FUNCTION_NAME": "cart-test"}
     for app in sorted((ROOT / "functions").glob("*/app.py")):
         proc = subprocess.run(

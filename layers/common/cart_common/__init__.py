@@ -7,9 +7,9 @@ always set there) collection therefore waits until the handler is built. ``init_
 freezes what init built, so later collections skip it, and turns the collector back on. About a
 third of those objects are init's garbage; collecting them first would cost ~27 ms and leave RSS
 where it is (48 MB either way, measured), so they are frozen with the rest and their few MB stay
-allocated for the life of the environment. Every function module calls
-``init_done()`` once its handler exists (``api.handler_for`` does for the HTTP functions) and imports
-``cart_common`` before any other library; tests check both. Outside Lambda nothing changes.
+allocated for the life of the environment. Every entry point wears ``api.observed``, which calls
+``init_done()`` once the handler exists, and every function imports ``cart_common`` before any
+other library; tests check both. Outside Lambda nothing changes.
 """
 
 import gc

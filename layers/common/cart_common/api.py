@@ -3,6 +3,7 @@ validation, the caller's session, observability, and the one place errors become
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Query as Query  # for functions' query parameters
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 from cart_common import init_done
@@ -241,21 +243,41 @@ def make_app() -> CartResolver:
     return app
 
 
-def handler_for(app: CartResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The Lambda entry point for ``app``: correlation id from the HTTP API request id, metrics
-    flushed per invocation, tracing (when enabled) innermost. Events are never logged (they carry
-    tokens)."""
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
+
+def observed(correlation_id_path: str) -> Callable[[Handler], Handler]:
+    """Every function's Lambda entry point: the Logger's correlation id from ``correlation_id_path``
+    in the event (events themselves are never logged: they carry tokens), and metrics flushed per
+    invocation, with the cold-start metric. With ``POWERTOOLS_METRICS_DISABLED`` Powertools skips
+    the flush but keeps the values, and prints them once 100 pile up: they are dropped instead.
+    Decorating the handler ends the function's init (``init_done``)."""
+
+    def decorate(handle: Handler) -> Handler:
+        logged = logger.inject_lambda_context(correlation_id_path=correlation_id_path, log_event=False)(
+            metrics.log_metrics(capture_cold_start_metric=True)(handle)
+        )
+
+        @functools.wraps(handle)
+        def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            try:
+                return logged(event, context)
+            finally:
+                if is_metrics_disabled():
+                    metrics.clear_metrics()
+
+        init_done()
+        return lambda_handler
+
+    return decorate
+
+
+def handler_for(app: CartResolver) -> Handler:
+    """The Lambda entry point for ``app``: ``observed``, with the correlation id from the HTTP API
+    request id and tracing (when enabled) innermost."""
     handle = app.handle
     if _sdk_tracing_enabled():
         from aws_lambda_powertools import Tracer
 
         handle = Tracer(service="cart-api", auto_patch=False).capture_lambda_handler(handle, capture_response=False)
-
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
-    @metrics.log_metrics(capture_cold_start_metric=True)
-    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return handle(event, context)
-
-    init_done()
-    return lambda_handler
+    return observed(correlation_paths.API_GATEWAY_HTTP)(handle)
