@@ -471,6 +471,15 @@ def _touched_change(
     return _change(conn, owner, touch, (_q(statement, owner), _params(owner, **params)))
 
 
+def _ensure_cart(
+    owner: Owner, product_id: UUID | None, *, ttl_days: int, default_currency: str, expected: int | None
+) -> Statement:
+    """ENSURE_CART for a change that may create the cart (in ``product_id``'s currency, if any)."""
+    return _q(ENSURE_CART, owner), _params(
+        owner, product_id=product_id, ttl_days=ttl_days, default_currency=default_currency, expected=expected
+    )
+
+
 def cart_rows(conn: psycopg.Connection, owner: Owner) -> CartRows:
     return CartRows(*pipeline(conn, _views(owner)))
 
@@ -488,10 +497,7 @@ def add_line(
     default_currency: str,
     expected: int | None = None,
 ) -> list[Row]:
-    ensure = (
-        _q(ENSURE_CART, owner),
-        _params(owner, product_id=product_id, ttl_days=ttl_days, default_currency=default_currency, expected=expected),
-    )
+    ensure = _ensure_cart(owner, product_id, ttl_days=ttl_days, default_currency=default_currency, expected=expected)
     add = (
         _q(ADD_LINE, owner),
         _params(
@@ -986,10 +992,7 @@ def sync_lines(
 ) -> tuple[list[Row], CartRows]:
     """One round trip: the owner's cart locked (created for a guest's first sync), the client's
     lines merged in by ``strategy``; returns the conflicts and the cart."""
-    ensure = (
-        _q(ENSURE_CART, owner),
-        _params(owner, product_id=None, ttl_days=ttl_days, default_currency=default_currency, expected=expected),
-    )
+    ensure = _ensure_cart(owner, None, ttl_days=ttl_days, default_currency=default_currency, expected=expected)
     sync = (
         _q(SYNC_LINES, owner),
         _params(
