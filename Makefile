@@ -2,27 +2,49 @@
 # Both create the virtualenv and install everything from PyPI on a fresh machine.
 
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The Lambda runtime is set once, in template.yaml's Globals (Runtime: pythonX.Y); the virtualenv,
+# the tests, the local stack and `sam build` all run that version.
+RUNTIME_VERSION := $(shell sed -n 's/^    Runtime: python\([0-9.]*\)$$/\1/p' template.yaml)
+# That interpreter: pyenv's build of it (the machine image ships pyenv's 3.11-3.13; its shims answer
+# only for the selected version), else python$(RUNTIME_VERSION) on PATH.
+PYTHON ?= $(firstword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/$(RUNTIME_VERSION).*/bin/python$(RUNTIME_VERSION)) \
+	$(shell command -v python$(RUNTIME_VERSION)))
 VENV := .venv
 BIN := $(VENV)/bin
-INSTALLED := $(VENV)/.installed
+INSTALLED := $(VENV)/.installed-python$(RUNTIME_VERSION)
+# checkov pins its own versions of libraries the project pins too: it gets a virtualenv of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+CHECKOV_VERSION := 3.3.30
 
-.PHONY: venv install dev test test-fast lint migrate build bench bench-sweep clean
+.PHONY: venv install dev test test-fast lint migrate build invoke bench bench-sweep clean
 
 $(INSTALLED): requirements-dev.txt layers/common/requirements.txt
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is needed (Lambda python3.11), found {sys.version}"'
+	@test -n "$(RUNTIME_VERSION)" || { echo "template.yaml's Globals name no Runtime: pythonX.Y" >&2; exit 1; }
+	@test -x "$(PYTHON)" || { echo "Python $(RUNTIME_VERSION) (the Lambda runtime in template.yaml) was not found:" \
+		"put python$(RUNTIME_VERSION) on PATH, install it with pyenv, or run make PYTHON=/path/to/python$(RUNTIME_VERSION)" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; v = "%d.%d" % sys.version_info[:2]; assert v == "$(RUNTIME_VERSION)", \
+		f"$(PYTHON) is Python {v}; the Lambda runtime is python$(RUNTIME_VERSION)"'
+	@if [ -x $(BIN)/python ] && ! $(BIN)/python -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(RUNTIME_VERSION)")'; then \
+		echo "$(VENV) is another Python version: recreating it"; rm -rf $(VENV); fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(INSTALLED)
 
-venv install: $(INSTALLED)
+$(CHECKOV): Makefile
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $(CHECKOV)
+
+venv install: $(INSTALLED) $(CHECKOV)
 
 dev: $(INSTALLED)  ## the local stack: embedded PostgreSQL (unless DATABASE_URL), migrations, demo catalog, API on :3000
 	$(BIN)/python local/dev.py
 
-test: $(INSTALLED)  ## every test, including sam validate --lint / sam build
-	$(BIN)/python -m pytest
+test: $(INSTALLED) $(CHECKOV)  ## every test, including sam validate --lint, cfn-lint, checkov and sam build
+	CHECKOV="$(CURDIR)/$(CHECKOV)" $(BIN)/python -m pytest
 
 test-fast: $(INSTALLED)  ## every test but the SAM packaging ones
 	$(BIN)/python -m pytest -m "not packaging"
@@ -35,6 +57,13 @@ migrate: $(INSTALLED)  ## apply migrations to DATABASE_URL
 
 build: $(INSTALLED)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build
+
+# The `sam build` output of one function, run as `sam local invoke` would run it, without Docker
+# (local/invoke.py; BUILD_DIR=an existing build skips `sam build`):
+#   make invoke FN=AddItemFunction EVENT=events/add_item.json
+invoke: $(INSTALLED)
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=AddItemFunction EVENT=events/add_item.json" >&2; exit 2; }
+	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python local/invoke.py $(FN) $(EVENT) $(if $(BUILD_DIR),--build-dir $(BUILD_DIR))
 
 bench: $(INSTALLED)  ## benchmarks against the raw-SQL floor; writes bench/RESULTS.md
 	$(BIN)/python bench/run.py

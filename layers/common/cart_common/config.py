@@ -37,12 +37,23 @@ class Settings(BaseModel):
     db_connect_timeout_s: Annotated[int, Field(ge=1, le=30)] = 3
     db_statement_timeout_ms: Annotated[int, Field(ge=100)] = 5000
     db_sslmode: str = "prefer"
+    # verify-full checks the server's certificate against this bundle (default: the Amazon Root CAs the
+    # layer ships, which RDS Proxy's ACM certificates chain to).
+    db_sslrootcert: str | None = None
+    # IAM authentication (the created RDS Proxy): db_user signs in with a 15-minute token generated
+    # locally from the function's role, instead of a password from db_secret_arn.
+    db_iam_auth: bool = False
+    db_user: str | None = None
+    # The migrations' own statement timeout (the API's db_statement_timeout_ms is 5 s).
+    migration_statement_timeout_ms: Annotated[int, Field(ge=1000)] = 600_000
 
     # Guest sessions: the HMAC key comes from the environment locally, or from
     # Secrets Manager (an ARN) / SSM Parameter Store (a parameter name) in AWS.
     session_signing_key: str | None = None
     session_key_secret_arn: str | None = None
     session_key_parameter: str | None = None
+    # Keys are read again after this long, so a rotated key reaches every warm environment.
+    session_key_max_age_s: Annotated[int, Field(ge=0, le=3600)] = 300
     session_cookie_name: str = "cart_session"
     session_cookie_max_age_s: int = 30 * 24 * 3600
 
