@@ -2,15 +2,20 @@
 when the catalog is empty).
 
 Run it from a machine that can reach the database (``make migrate``), or deploy it as the
-``MigrateFunction`` Lambda, which runs inside the VPC and takes its credentials from the same secret
-as the cart functions. Each migration runs in its own transaction and is recorded in
-``schema_migrations``; an advisory lock makes concurrent runs wait for each other.
+``MigrateFunction`` Lambda, which runs inside the VPC with the cart functions' database access. On
+AWS it runs on every deploy as the ``Migrations`` custom resource (CloudFormation's request, answered
+on its pre-signed URL), before any function's new version exists. The migrations run in one
+transaction, with their own statement timeout (``MIGRATION_STATEMENT_TIMEOUT_MS``, not the API's
+5 s); each is recorded in ``schema_migrations``, so a re-run applies nothing twice, and an advisory
+lock makes concurrent runs wait for each other.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +28,16 @@ if __package__ in (None, "") and str(HERE.parent / "layers" / "common") not in s
     sys.path.insert(0, str(HERE.parent / "layers" / "common"))  # run as a script from a checkout
 
 
-def migrate(conn: Any, *, demo: bool = False) -> list[str]:
-    """Apply what is missing; return the names applied."""
+def migrate(conn: Any, *, demo: bool = False, statement_timeout_ms: int | None = None) -> list[str]:
+    """Apply what is missing; return the names applied. ``statement_timeout_ms`` replaces the
+    connection's statement timeout for this transaction (0: none)."""
     from psycopg.rows import tuple_row
 
     applied: list[str] = []
     cur = conn.cursor(row_factory=tuple_row)
     with conn.transaction():
+        if statement_timeout_ms is not None:
+            cur.execute("select set_config('statement_timeout', %s, true)", (str(statement_timeout_ms),))
         cur.execute("select pg_advisory_xact_lock(%s)", (_LOCK_ID,))
         cur.execute(
             "create table if not exists schema_migrations ("
@@ -50,12 +58,70 @@ def migrate(conn: Any, *, demo: bool = False) -> list[str]:
     return applied
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The MigrateFunction: ``{"demo": true}`` also loads the demo catalog into an empty catalog."""
+# Seconds kept back from the Lambda timeout, so a migration that runs out of time still reports
+# its failure to CloudFormation (which would otherwise wait an hour for an answer).
+_REPORT_MARGIN_MS = 30_000
+
+
+def _statement_timeout_ms(context: Any) -> int:
+    from cart_common.config import get_settings
+
+    configured = get_settings().migration_statement_timeout_ms
+    remaining = context.get_remaining_time_in_millis() - _REPORT_MARGIN_MS if context else configured
+    return max(1000, min(configured, remaining))
+
+
+def _apply(event: dict[str, Any], context: Any) -> list[str]:
     from cart_common.db import connect
 
     with connect() as conn:
-        return {"applied": migrate(conn, demo=bool((event or {}).get("demo")))}
+        return migrate(conn, demo=bool(event.get("demo")), statement_timeout_ms=_statement_timeout_ms(context))
+
+
+def _respond(event: dict[str, Any], status: str, reason: str, data: dict[str, str]) -> None:
+    """CloudFormation's custom-resource answer: a PUT of this JSON to the request's pre-signed S3 URL.
+    (The cfn-response module exists only for inline code, and crhelper imports boto3, which the
+    layer leaves to the runtime, at import: the protocol is this one request.)"""
+    body = json.dumps(
+        {
+            "Status": status,
+            "Reason": reason[:1000],
+            "PhysicalResourceId": event.get("PhysicalResourceId") or "cart-api-migrations",
+            "StackId": event["StackId"],
+            "RequestId": event["RequestId"],
+            "LogicalResourceId": event["LogicalResourceId"],
+            "Data": data,
+        }
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 - CloudFormation's https URL (http only in tests)
+        event["ResponseURL"], data=body, method="PUT", headers={"Content-Type": "", "Content-Length": str(len(body))}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        response.read()
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The MigrateFunction. As the ``Migrations`` custom resource: Create and Update apply the
+    migrations (a failure fails the deploy, which rolls back); Delete keeps the schema. Invoked
+    directly: ``{"demo": true}`` also loads the demo catalog into an empty catalog."""
+    from aws_lambda_powertools import Logger
+
+    logger = Logger(service="cart-api")
+    event = event or {}
+    if "RequestType" not in event:
+        return {"applied": _apply(event, context)}
+    if event["RequestType"] == "Delete":
+        _respond(event, "SUCCESS", "The schema is kept when the stack or resource goes", {"Applied": ""})
+        return {"applied": []}
+    try:
+        applied = _apply({}, context)
+    except Exception as exc:
+        logger.exception("Migrations failed")
+        _respond(event, "FAILED", f"Migrations failed: {type(exc).__name__}: {exc}", {})
+        return {"error": type(exc).__name__}
+    logger.info("Migrations applied", extra={"applied": applied})
+    _respond(event, "SUCCESS", f"applied {len(applied)}", {"Applied": ",".join(applied)})
+    return {"applied": applied}
 
 
 def main() -> None:

@@ -105,7 +105,7 @@ def _reset_layer_state() -> None:
     from cart_common.config import get_settings
 
     get_settings.cache_clear()
-    session._cached_keys.cache_clear()
+    session.forget_signing_keys()
     if db._database is not None:
         db._database.close()
     db._database = None

@@ -220,6 +220,17 @@ def remember_email(conn: psycopg.Connection, user: Owner, email: str | None) -> 
 Response = TypeVar("Response", Cart, MergeResult, CheckoutResult, Validation, SyncResult)
 
 
+# --- business metrics (the dashboard and the cart design's alarms in template.yaml) --------------------
+_STOCK_ISSUES = frozenset({"out_of_stock", "insufficient_stock"})
+
+
+def _count(name: str, value: float = 1, unit: str = "Count") -> None:
+    # Powertools' Metrics share one metric set per process, flushed by the function's entry point.
+    from aws_lambda_powertools import Metrics
+
+    Metrics().add_metric(name=name, unit=unit, value=value)
+
+
 def _cart_of(response: BaseModel) -> Cart:
     return response if isinstance(response, Cart) else response.cart  # type: ignore[attr-defined]
 
@@ -288,9 +299,12 @@ def _cart_op(session: Session, statement: Callable[..., list[dict[str, Any]]], *
 
 def _cart_change(session: Session, statement: Callable[..., list[dict[str, Any]]], **params: Any) -> Cart:
     """A change to the caller's cart: its owner, its expiry and the If-Match come from the session."""
-    return _cart_op(
+    cart = _cart_op(
         session, statement, owner=session.owner, ttl_days=_ttl(session), expected=session.expected_version, **params
     )
+    if cart.items:
+        _count("CartValue", cart.subtotal, "None")  # minor units; the dashboard shows its average
+    return cart
 
 
 def _ttl(session: Session) -> int:
@@ -377,7 +391,16 @@ def sync_cart(session: Session, body: SyncCart) -> SyncResult:
             cart=build_cart(rows, settings), conflicts=[SyncConflict.model_validate(c) for c in conflicts]
         )
 
-    return _execute(session, op, SyncResult)
+    # A sync fails when it is refused, or when a line could not end as the client held it.
+    _count("SyncRequests")
+    try:
+        result = _execute(session, op, SyncResult)
+    except Exception:
+        _count("SyncFailures")
+        raise
+    if any(conflict.reason for conflict in result.conflicts):
+        _count("SyncFailures")
+    return result
 
 
 def merge(session: Session) -> MergeResult:
@@ -471,6 +494,8 @@ def validate(session: Session) -> Validation:
     def op(conn: psycopg.Connection) -> Validation:
         readiness, view = store.validate_cart(conn, session.owner, limits=settings.limits)
         cart, issues = build_cart(view, settings), readiness_issues(readiness)
+        if any(issue.type in _STOCK_ISSUES for issue in issues):
+            _count("StockValidationFailures")
         return Validation(valid=bool(cart.items) and not issues, issues=issues, cart=cart)
 
     if session.is_new:
@@ -501,6 +526,8 @@ def checkout(session: Session, body: CheckoutRequest) -> CheckoutResult:
             if not cart.items:
                 raise CartEmpty()
             issues = readiness_issues(readiness)
+            if any(issue.type in _STOCK_ISSUES for issue in issues):
+                _count("StockValidationFailures")
             raise CheckoutBlocked(
                 count=len(issues),
                 issues=[issue.model_dump(mode="json", by_alias=True) for issue in issues],
@@ -508,7 +535,9 @@ def checkout(session: Session, body: CheckoutRequest) -> CheckoutResult:
             )
         return CheckoutResult(checkout_id=opened[0]["checkout_id"], expires_at=opened[0]["expires_at"], cart=cart)
 
-    return _execute(session, op, CheckoutResult)
+    result = _execute(session, op, CheckoutResult)
+    _count("CheckoutsReserved")
+    return result
 
 
 def complete_checkout(checkout_id: UUID, database: Database | None = None) -> CompletedCheckout:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
 import weakref
 from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
@@ -23,6 +26,8 @@ from cart_common.config import Settings, get_settings
 from cart_common.errors import DatabaseUnavailable, Problem, ValidationFailed
 
 T = TypeVar("T")
+# The Amazon Root CAs (certs/README): what RDS Proxy's certificates chain to, for verify-full.
+CA_BUNDLE = Path(__file__).resolve().parent / "certs" / "amazon-root-ca.pem"
 Statement = tuple[sql.Composable | str, dict[str, Any]]
 
 
@@ -43,12 +48,35 @@ logging.getLogger("psycopg").addFilter(_AbortedPipelineNoise())
 _SESSION_ENDED = {"57P01", "57P02", "57P03"}
 
 
+@lru_cache(maxsize=1)
+def _rds_client() -> Any:
+    # Imported here so only a cold start that really signs in with IAM pays for boto3.
+    import boto3
+
+    return boto3.client("rds")
+
+
 def _credentials(settings: Settings, refresh: bool) -> dict[str, str]:
+    if settings.db_iam_auth:
+        # A token signed locally with the function's role (no network call), valid for 15 minutes:
+        # only the connection's sign-in needs it.
+        token = _rds_client().generate_db_auth_token(
+            DBHostname=settings.db_host, Port=settings.db_port, DBUsername=settings.db_user
+        )
+        return {"user": settings.db_user, "password": token}
     # Imported here so only a cold start that really reads the secret pays for boto3.
     from aws_lambda_powertools.utilities import parameters
 
     secret = parameters.get_secret(settings.db_secret_arn, transform="json", max_age=300, force_fetch=refresh)
     return {"user": secret["username"], "password": secret["password"]}
+
+
+def tls_options(settings: Settings) -> dict[str, str]:
+    """sslmode, and for verify-ca/verify-full the CA bundle the server's certificate must chain to."""
+    options = {"sslmode": settings.db_sslmode}
+    if settings.db_sslmode in ("verify-ca", "verify-full"):
+        options["sslrootcert"] = settings.db_sslrootcert or str(CA_BUNDLE)
+    return options
 
 
 def connect(settings: Settings | None = None, *, refresh_credentials: bool = False) -> psycopg.Connection:
@@ -63,13 +91,13 @@ def connect(settings: Settings | None = None, *, refresh_credentials: bool = Fal
     }
     if settings.database_url:
         return psycopg.connect(settings.database_url, **options)
-    if not (settings.db_host and settings.db_secret_arn):
-        raise RuntimeError("Set DATABASE_URL, or DB_HOST and DB_SECRET_ARN")
+    if not (settings.db_host and (settings.db_secret_arn or (settings.db_iam_auth and settings.db_user))):
+        raise RuntimeError("Set DATABASE_URL, or DB_HOST and DB_SECRET_ARN (or DB_IAM_AUTH and DB_USER)")
     return psycopg.connect(
         host=settings.db_host,
         port=settings.db_port,
         dbname=settings.db_name,
-        sslmode=settings.db_sslmode,
+        **tls_options(settings),
         **_credentials(settings, refresh_credentials),
         **options,
     )
@@ -131,12 +159,26 @@ def exactly_once(
     return result
 
 
+def _count_unavailable() -> None:
+    # The metric behind the DatabaseUnavailableAlarm; Powertools' Metrics share one metric set per
+    # process, flushed by the function's entry point.
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    Metrics().add_metric(name="DatabaseUnavailable", unit=MetricUnit.Count, value=1)
+
+
+# Every Database of this process, so a SnapStart restore can drop their connections.
+_instances: weakref.WeakSet[Database] = weakref.WeakSet()
+
+
 class Database:
     def __init__(self, connector: Callable[..., psycopg.Connection] = connect) -> None:
         self._connector = connector
         self._conn: psycopg.Connection | None = None
         # The local HTTP stack serves threads from one process; Lambda runs one request at a time.
         self._lock = threading.Lock()
+        _instances.add(self)
 
     def connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
@@ -174,6 +216,7 @@ class Database:
                         self.close()
                     if attempt == 1 and broken and (exc.sqlstate in _SESSION_ENDED or exc.sqlstate is None):
                         continue
+                    _count_unavailable()
                     raise DatabaseUnavailable() from exc
             raise AssertionError("unreachable")
 
@@ -186,3 +229,33 @@ def get_database() -> Database:
     if _database is None:
         _database = Database()
     return _database
+
+
+# --- Lambda SnapStart ----------------------------------------------------------------------------
+# A published version's execution environment is snapshotted after init and restored, maybe many
+# times, into new environments. Nothing of a connection survives that (its socket, its TLS session, an
+# IAM token's clock), and every restored copy would draw the same numbers from ``random``'s captured
+# state. ``secrets`` and ``uuid.uuid4`` (guest tokens, ids) read the OS's randomness on every call.
+
+
+def before_snapshot() -> None:
+    """No connection goes into the snapshot."""
+    for database in list(_instances):
+        database.close()
+
+
+def after_restore() -> None:
+    """Connections and randomness are made anew in each restored environment."""
+    for database in list(_instances):
+        database.close()  # a connection opened before the snapshot (e.g. by a priming invoke)
+    _rds_client.cache_clear()  # its credentials were the snapshotted environment's
+    random.seed()  # from os.urandom: this environment's own sequence
+
+
+try:  # the Lambda runtime (python3.12 and later) provides it; elsewhere nothing is ever restored
+    from snapshot_restore_py import register_after_restore, register_before_snapshot
+except ImportError:  # pragma: no cover - outside Lambda, without the package
+    pass
+else:
+    register_before_snapshot(before_snapshot)
+    register_after_restore(after_restore)

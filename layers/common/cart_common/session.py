@@ -17,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -84,33 +85,91 @@ def verify_token(token: str, keys: tuple[bytes, ...]) -> bool:
     return any(hmac.compare_digest(_signature(key, body), signature) for key in keys)
 
 
-@lru_cache(maxsize=1)
-def _cached_keys(source: tuple[str | None, str | None, str | None]) -> tuple[bytes, ...]:
+# --- signing keys: loading and rotation -----------------------------------------------------------
+# Tokens verify against every current key: the key(s) of the secret's AWSCURRENT version (the first
+# signs), then its AWSPREVIOUS version's, so after a rotation the tokens signed before it still hold
+# (and an SSM parameter or SESSION_SIGNING_KEY lists "new,previous" by hand). The keys are read again
+# after ``session_key_max_age_s``; a token that no cached key signed makes this environment read them
+# again at once (at most every ``_REFRESH_INTERVAL_S``), so a warm environment that still holds the old
+# keys accepts what a fresher one already signs with the new key.
+
+_REFRESH_INTERVAL_S = 10.0
+_PREVIOUS_STAGE = "AWSPREVIOUS"
+
+
+def _split_keys(raw: str | None) -> list[bytes]:
+    return [part.strip().encode("utf-8") for part in str(raw or "").split(",") if part.strip()]
+
+
+def _secret_version(secret_arn: str, stage: str | None) -> str | None:
+    # Imported here so a cold start that never needs AWS does not pay for boto3. Powertools' cache is
+    # by name only, so the two stages are read uncached here and cached below, together.
+    from aws_lambda_powertools.utilities import parameters
+
+    if stage is None:
+        return parameters.get_secret(secret_arn, force_fetch=True)
+    try:
+        return parameters.get_secret(secret_arn, force_fetch=True, VersionStage=stage)
+    except parameters.exceptions.GetParameterError:
+        return None  # never rotated: no previous version
+
+
+def _load_keys(source: tuple[str | None, str | None, str | None]) -> tuple[bytes, ...]:
     inline, secret_arn, parameter = source
     if inline:
-        raw = inline
+        keys = _split_keys(inline)
     elif secret_arn:
-        # Imported here so a cold start that never needs AWS does not pay for boto3.
-        from aws_lambda_powertools.utilities import parameters
-
-        raw = parameters.get_secret(secret_arn, max_age=300)
+        current, previous = _secret_version(secret_arn, None), _secret_version(secret_arn, _PREVIOUS_STAGE)
+        keys = _split_keys(current) + _split_keys(previous)
     elif parameter:
         from aws_lambda_powertools.utilities import parameters
 
-        raw = parameters.get_parameter(parameter, decrypt=True, max_age=300)
+        keys = _split_keys(parameters.get_parameter(parameter, decrypt=True, force_fetch=True))
     else:
         raise RuntimeError(
             "No session signing key: set SESSION_SIGNING_KEY, SESSION_KEY_SECRET_ARN or SESSION_KEY_PARAMETER"
         )
-    keys = tuple(part.strip().encode("utf-8") for part in str(raw).split(",") if part.strip())
     if not keys or any(len(key) < 32 for key in keys):
         raise RuntimeError("Session signing keys must be at least 32 characters")
-    return keys
+    return tuple(dict.fromkeys(keys))  # in order, each once
 
 
-def signing_keys(settings: Settings | None = None) -> tuple[bytes, ...]:
-    settings = settings or get_settings()
-    return _cached_keys((settings.session_signing_key, settings.session_key_secret_arn, settings.session_key_parameter))
+@dataclass
+class _KeyRing:
+    source: tuple[str | None, str | None, str | None] | None = None
+    keys: tuple[bytes, ...] = ()
+    loaded_at: float = float("-inf")
+
+    def get(self, settings: Settings, *, refresh: bool = False) -> tuple[bytes, ...]:
+        source = (settings.session_signing_key, settings.session_key_secret_arn, settings.session_key_parameter)
+        now = time.monotonic()
+        stale = now - self.loaded_at >= settings.session_key_max_age_s
+        if source != self.source or stale or (refresh and now - self.loaded_at >= _REFRESH_INTERVAL_S):
+            self.keys, self.source, self.loaded_at = _load_keys(source), source, now
+        return self.keys
+
+
+_key_ring = _KeyRing()
+
+
+def forget_signing_keys() -> None:
+    """The next use reads the keys again (tests change the settings between cases)."""
+    _key_ring.source, _key_ring.keys, _key_ring.loaded_at = None, (), float("-inf")
+
+
+def signing_keys(settings: Settings | None = None, *, refresh: bool = False) -> tuple[bytes, ...]:
+    """This environment's keys (the first signs), read again once ``session_key_max_age_s`` old, or
+    with ``refresh`` when the last read is over ``_REFRESH_INTERVAL_S`` old."""
+    return _key_ring.get(settings or get_settings(), refresh=refresh)
+
+
+def _verified(token: str, settings: Settings) -> bool:
+    """The token's signature holds under the keys, read again if none of the cached ones signed it
+    (a key rotated since they were read)."""
+    if verify_token(token, signing_keys(settings)):
+        return True
+    before = _key_ring.keys
+    return signing_keys(settings, refresh=True) != before and verify_token(token, _key_ring.keys)
 
 
 def _presented_tokens(headers: dict[str, str], cookies: list[str], cookie_name: str) -> list[str]:
@@ -129,16 +188,15 @@ def _presented_tokens(headers: dict[str, str], cookies: list[str], cookie_name: 
 
 
 def _valid_guest_token(headers: dict[str, str], cookies: list[str], settings: Settings) -> str | None:
-    keys = signing_keys(settings)
     for token in _presented_tokens(headers, cookies, settings.session_cookie_name):
-        if verify_token(token, keys):
+        if _verified(token, settings):
             return token
     return None
 
 
 def guest_owner(token: str | None, settings: Settings | None = None) -> Owner | None:
     """The guest a token names, when its signature holds (the Cognito trigger's cartSession)."""
-    if not token or not verify_token(token, signing_keys(settings or get_settings())):
+    if not token or not _verified(token, settings or get_settings()):
         return None
     return Owner("guest", hash_token(token))
 
