@@ -61,11 +61,13 @@ from cart_common.config import Limits  # noqa: E402
 from psycopg.rows import dict_row  # noqa: E402
 
 from local import postgres, stack, template  # noqa: E402
+from local.invoke import host_layer  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SWEEP = ROOT / "bench" / "SWEEP.md"
 LAYER = ROOT / "layers" / "common"
 INIT_BUDGET_MS = 150
+RUNTIME = f"{sys.version_info[0]}.{sys.version_info[1]}"  # the venv's, which is template.yaml's runtime
 OPERATIONS = ("get", "add", "update", "remove", "clear", "validate", "merge", "checkout")
 # The bench environment's cart rules: the defaults, except room for the 500-line cart.
 MAX_LINES_PER_CART = 1000
@@ -746,14 +748,16 @@ class Interpreter:
 
 
 def interpreters() -> list[Interpreter]:
-    """The CPython 3.11 builds cold starts are timed on: this run's own (the virtualenv's base) and,
-    where the machine has a different one, the distribution's /usr/bin/python3.11. How each was
+    """The CPython builds of the runtime's version cold starts are timed on: this run's own (the
+    virtualenv's base) and, where the machine has one, the distribution's /usr/bin/python3.X. How each was
     built matters: a default pyenv build (this machine's) has no profile-guided or link-time
     optimization and a shared libpython; Debian builds its python3.11 with PGO and LTO and links
     libpython into the executable (its changelog: "Enable LTO/PGO builds on some architectures"),
     as production CPython builds are optimized."""
     found, seen = [], set()
-    for label, candidate in (("this run's", sys.executable), ("Debian's", "/usr/bin/python3.11")):
+    runtime = list(sys.version_info[:2])  # the venv's: template.yaml's runtime (the Makefile checks)
+    debian = f"/usr/bin/python{runtime[0]}.{runtime[1]}"
+    for label, candidate in (("this run's", sys.executable), ("Debian's", debian)):
         if not Path(candidate).exists():
             continue
         probe = subprocess.run(
@@ -765,7 +769,7 @@ def interpreters() -> list[Interpreter]:
         if probe.returncode != 0:
             continue
         real, version, full_version = json.loads(probe.stdout)
-        if version != [3, 11] or real in seen:
+        if version != runtime or real in seen:
             continue
         seen.add(real)
         found.append(Interpreter(f"{label} {full_version}", candidate, real))
@@ -858,7 +862,8 @@ def cold_starts(runs: int, traced_function: str = "get_cart") -> dict[str, Any]:
     pythons = interpreters()
     with tempfile.TemporaryDirectory() as scratch:
         built = build_functions(Path(scratch))
-        layer = str(built / "CommonLayer" / "python")
+        # The built layer's wheels are Lambda's (arm64): the same layer for this machine's architecture.
+        layer = str(host_layer(built))
         runnable = []
         for function, event in sampled_functions():
             module, attr = function.handler.rsplit(".", 1)
@@ -1222,8 +1227,8 @@ def render(r: dict[str, Any]) -> str:
     labels = [python["label"] for python in cold["interpreters"]]
     lines += [
         f"Budget: import (init) ≤ {INIT_BUDGET_MS} ms, judged on the median of {args['cold_runs']} fresh "
-        f"process{'es' if args['cold_runs'] != 1 else ''} on each CPython 3.11 build this machine has (the fastest "
-        "one is shown too: the least disturbed by other load). Init runs as in Lambda: after the runtime "
+        f"process{'es' if args['cold_runs'] != 1 else ''} on each CPython {RUNTIME} build this machine has "
+        "(the fastest one is shown too: the least disturbed by other load). Init runs as in Lambda: after the runtime "
         "interface client's own imports (awslambdaric, which the managed runtime bundles), with "
         "`AWS_LAMBDA_FUNCTION_NAME` and template.yaml's `PYDANTIC_DISABLE_PLUGINS` set.",
         "",
@@ -1242,9 +1247,13 @@ def render(r: dict[str, Any]) -> str:
     gap = f" (the required stack imports {1 - floors[1] / floors[0]:.0%} faster on it)" if len(floors) == 2 else ""
     lines += [
         "",
-        "This machine's default interpreter is a pyenv build without profile-guided or link-time optimization; "
-        f"Debian's python3.11 is built with both, as distributions' builds usually are{gap}. Both are shown; "
-        "neither is Lambda's own build.",
+        "This machine's default interpreter is a pyenv build without profile-guided or link-time optimization"
+        + (
+            f"; Debian's python{RUNTIME} is built with both, as distributions' builds usually are{gap}. Both are "
+            "shown; neither is Lambda's own build."
+            if len(floors) == 2
+            else f" (Debian has no python{RUNTIME}); it is not Lambda's own build."
+        ),
     ]
     lines += [
         "",
