@@ -84,8 +84,9 @@ def host_layer(build_dir: Path) -> Path:
     if not stamp.exists() or stamp.stat().st_mtime < built.stat().st_mtime:
         arch = {"x86_64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine()]
         shutil.rmtree(target, ignore_errors=True)
-        subprocess.run(  # noqa: S603 - make from PATH, fixed arguments
-            ["make",  # noqa: S607 "--no-print-directory", "-C", str(ROOT / "layers" / "common"), "build-CommonLayer",
+        make = shutil.which("make") or "make"
+        subprocess.run(  # noqa: S603 - make, fixed arguments
+            [make, "--no-print-directory", "-C", str(ROOT / "layers" / "common"), "build-CommonLayer",
              f"ARTIFACTS_DIR={target}", f"ARCH={arch}", f"PYTHON={sys.executable}"],
             check=True, stdout=sys.stderr,
         )  # fmt: skip

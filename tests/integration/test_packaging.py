@@ -1,6 +1,8 @@
-"""What ships: the SAM template validates and lints, ``sam build`` builds it without Docker, and each
-built function runs on nothing but its own folder, the built layer and the standard library, as it
-will in Lambda.
+"""What ships: the SAM template validates and lints, ``sam build`` builds it for arm64 without Docker
+(the layer's native wheels for Lambda's aarch64 and glibc), and each built function runs on nothing but
+its own folder, the layer and the standard library, as it will in Lambda. This machine is x86_64, so
+the functions run on the same layer built for it (layers/common/Makefile with ARCH=x86_64: the same
+pins and the same ``cart_common``), which is also what ``make invoke`` runs.
 
 The handlers run in fresh ``python -I -S`` subprocesses, so nothing installed in the test
 environment (boto3 included, which Lambda provides) can hide a dependency missing from the layer.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -24,7 +27,11 @@ pytestmark = pytest.mark.packaging
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 EVENTS = ROOT / "events"
-BIN = Path(sys.executable).parent  # the venv's bin: sam, and the python3.11 that sam build uses
+BIN = Path(sys.executable).parent  # the venv's bin: sam, and the runtime's python that sam build uses
+RUNTIME = (sys.version_info[0], sys.version_info[1])  # the venv's: template.yaml's runtime (test_template checks)
+CPYTHON_TAG = f"cp{RUNTIME[0]}{RUNTIME[1]}"
+# Lambda's python3.12+ runtimes run on Amazon Linux 2023: glibc 2.34, on arm64 (aarch64).
+LAMBDA_GLIBC = (2, 34)
 
 # Logical id -> (operation, method, path): code in functions/<operation>/, event in events/<operation>.json.
 CART_FUNCTIONS = {
@@ -59,7 +66,7 @@ INVOKE_TIMEOUT_S = 60
 
 
 def _sam_env() -> dict[str, str]:
-    """Offline SAM: a region and dummy credentials, no telemetry, the venv's python3.11 first."""
+    """Offline SAM: a region and dummy credentials, no telemetry, the venv's python first."""
     env = {k: v for k, v in os.environ.items() if k not in {"AWS_PROFILE", "AWS_SESSION_TOKEN"}}
     env.update(
         PATH=os.pathsep.join([str(BIN), env.get("PATH", "")]),
@@ -148,24 +155,49 @@ def test_layer_holds_cart_common_and_its_dependencies(build_dir: Path) -> None:
     assert not (layer / "boto3").exists(), "boto3 comes with the Lambda runtime; keep it out of the layer"
 
 
+def _fits_lambda(platform: str) -> bool:
+    if platform in {"manylinux2014_aarch64"}:
+        return True
+    match = re.fullmatch(r"manylinux_(\d+)_(\d+)_aarch64", platform)
+    return bool(match) and (int(match[1]), int(match[2])) <= LAMBDA_GLIBC
+
+
 def test_layer_wheels_run_on_the_lambda_runtime(build_dir: Path) -> None:
-    """Compiled wheels must be x86_64 manylinux for glibc <= 2.26 (python3.11 runs on Amazon Linux 2)."""
+    """Compiled wheels must be aarch64 manylinux for glibc <= 2.34, built for the runtime's CPython
+    (or its stable ABI)."""
+    native = 0
     for wheel in sorted((build_dir / "CommonLayer" / "python").glob("*.dist-info/WHEEL")):
         tags = [line.split(":", 1)[1].strip() for line in wheel.read_text().splitlines() if line.startswith("Tag:")]
         platforms = {tag.rsplit("-", 1)[1] for tag in tags}
         if platforms == {"any"}:
             continue
+        native += 1
+        assert any(_fits_lambda(p) for p in platforms), f"{wheel.parent.name}: {sorted(platforms)}"
+        for tag in tags:
+            python, abi, _ = tag.split("-")
+            stable = abi == "abi3" and python.startswith("cp3") and int(python[3:]) <= RUNTIME[1]
+            assert python == CPYTHON_TAG or stable, f"{wheel.parent.name}: {tags}"
+    assert native >= 4, "psycopg-binary, pydantic-core, cryptography and cffi are native"
 
-        def fits(platform: str) -> bool:
-            if platform in {"manylinux1_x86_64", "manylinux2010_x86_64", "manylinux2014_x86_64"}:
-                return True
-            if platform.startswith("manylinux_") and platform.endswith("_x86_64"):
-                major, minor = platform.split("_")[1:3]
-                return (int(major), int(minor)) <= (2, 26)
-            return False
 
-        assert any(fits(p) for p in platforms), f"{wheel.parent.name}: {sorted(platforms)}"
-        assert all(tag.startswith("cp311-") for tag in tags), f"{wheel.parent.name}: {tags}"
+_ELF_AARCH64 = 183  # e_machine
+
+
+def test_layer_native_code_is_aarch64_for_lambdas_glibc(build_dir: Path) -> None:
+    """Every shared object (the wheels' and the libraries they bundle, libpq and OpenSSL among them) is
+    an aarch64 ELF that asks for no glibc symbol version newer than Amazon Linux 2023's."""
+    objects = [p for p in (build_dir / "CommonLayer" / "python").rglob("*.so*") if p.is_file()]
+    names = {p.name.split(".")[0] for p in objects}
+    for expected in ("_psycopg", "_pydantic_core", "_rust", "_cffi_backend"):
+        assert any(n.startswith(expected) for n in names), f"{expected} missing from the built layer"
+    newest = (0, 0)
+    for path in objects:
+        data = path.read_bytes()
+        assert data[:4] == b"\x7fELF" and data[4] == 2, path  # ELF, 64-bit
+        assert int.from_bytes(data[18:20], "little") == _ELF_AARCH64, f"{path.name} is not aarch64"
+        for major, minor in re.findall(rb"GLIBC_(\d+)\.(\d+)", data):
+            newest = max(newest, (int(major), int(minor)))
+    assert (2, 17) <= newest <= LAMBDA_GLIBC, newest
 
 
 def test_layer_ships_compiled_bytecode(build_dir: Path) -> None:
@@ -173,8 +205,13 @@ def test_layer_ships_compiled_bytecode(build_dir: Path) -> None:
     python = build_dir / "CommonLayer" / "python"
     for package in ("cart_common", "psycopg", "pydantic", "aws_lambda_powertools"):
         sources = list((python / package).rglob("*.py"))
-        compiled = list((python / package).rglob("__pycache__/*.cpython-311.pyc"))
+        compiled = list((python / package).rglob(f"__pycache__/*.cpython-{RUNTIME[0]}{RUNTIME[1]}.pyc"))
         assert sources and len(compiled) >= len(sources) * 0.9, (package, len(sources), len(compiled))
+
+
+def test_layer_ships_the_amazon_root_cas(build_dir: Path) -> None:
+    bundle = build_dir / "CommonLayer" / "python" / "cart_common" / "certs" / "amazon-root-ca.pem"
+    assert bundle.read_text().count("-----BEGIN CERTIFICATE-----") == 5
 
 
 def test_migrate_function_package(build_dir: Path) -> None:
@@ -257,6 +294,9 @@ def _invoke_built(
     build_dir: Path, logical_id: str, handler: str, event: Path, database_url: str, tmp: Path,
     extra_env: dict[str, str] | None = None,
 ) -> dict:  # fmt: skip
+    from local.invoke import host_layer
+
+    layer = host_layer(build_dir)
     """Run ``handler`` of the built function ``logical_id`` on ``event`` in an isolated interpreter."""
     result_path = tmp / f"{logical_id}.{event.stem}.result.json"
     env = {
@@ -272,12 +312,12 @@ def _invoke_built(
     }
     command = [
         sys.executable, "-I", "-S", "-c", _INVOKE,
-        str(build_dir / logical_id), str(build_dir / "CommonLayer" / "python"), handler, str(event), str(result_path),
+        str(build_dir / logical_id), str(layer), handler, str(event), str(result_path),
     ]  # fmt: skip
     proc = subprocess.run(command, cwd=tmp, env=env, capture_output=True, text=True, timeout=INVOKE_TIMEOUT_S)
     assert proc.returncode == 0, _output(proc)
     result = json.loads(result_path.read_text())
-    assert result["python"] == [3, 11], "the runtime is python3.11"
+    assert tuple(result["python"]) == RUNTIME, "the runtime's Python"
     assert not result["boto3_importable"], "boto3 leaked into the isolated interpreter"
     assert result["psycopg_impl"] == "binary", "psycopg-binary missing from the layer: Lambda has no libpq"
     assert result["jwt_has_crypto"] is True, "cryptography missing from the layer: PyJWT cannot verify RS256"
@@ -444,3 +484,45 @@ def test_built_lifecycle_functions_run_on_their_packages_and_the_layer(
     response = _invoke_built(build_dir, "ListAbandonedCartsFunction", CART_HANDLER, event_file, database_url, tmp_path)
     assert response["statusCode"] == 401, response
     assert json.loads(response["body"])["code"] == "invalid_token"
+
+
+# --- make invoke: every sample event on its built function -------------------------------------------
+
+SAMPLE_EVENTS = {
+    **{operation: logical_id for logical_id, (operation, _, _) in CART_FUNCTIONS.items()},
+    "merge_cart_post_auth": "MergeCartFunction",
+    "list_abandoned_carts": "ListAbandonedCartsFunction",
+    "expire_carts": "ExpireCartsFunction",
+    "migrate": "MigrateFunction",
+}
+
+
+def test_every_sample_event_has_a_function() -> None:
+    samples = {p.stem for p in EVENTS.glob("*.json")} - {"env"}
+    assert samples == set(SAMPLE_EVENTS)
+
+
+@pytest.mark.parametrize("event", sorted(SAMPLE_EVENTS))
+def test_make_invoke_runs_the_built_function_on_its_sample_event(build_dir: Path, database_url: str, event: str) -> None:
+    """``make invoke FN=... EVENT=...``: the built function, with events/env.json, on the local database,
+    prints the function's response."""
+    logical_id = SAMPLE_EVENTS[event]
+    env = {**os.environ, "DATABASE_URL": database_url}
+    proc = subprocess.run(
+        ["make", "--no-print-directory", "invoke", f"FN={logical_id}", f"EVENT=events/{event}.json",
+         f"BUILD_DIR={build_dir}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=INVOKE_TIMEOUT_S * 3,
+    )  # fmt: skip
+    assert proc.returncode == 0, _output(proc)
+    response = json.loads(proc.stdout.strip().splitlines()[-1])
+    if event == "migrate":
+        assert response == {"applied": []}
+    elif event == "expire_carts":
+        assert response["complete"] is True
+    elif event == "merge_cart_post_auth":
+        assert response == json.loads((EVENTS / f"{event}.json").read_text())  # the trigger answers its event
+    else:
+        assert 200 <= response["statusCode"] < 500, response
+        if response["statusCode"] >= 400:
+            assert _headers(response)["content-type"] == "application/problem+json"
+        assert "code" in json.loads(response["body"]) or response["statusCode"] == 200
