@@ -14,8 +14,9 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed-python$(RUNTIME_VERSION)
 # checkov pins its own versions of libraries the project pins too: it gets a virtualenv of its own.
 CHECKOV_VENV := .venv-checkov
-CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_VERSION := 3.3.30
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)-python$(RUNTIME_VERSION)
 
 .PHONY: venv install dev test test-fast lint migrate build invoke bench bench-sweep clean
 
@@ -32,18 +33,19 @@ $(INSTALLED): requirements-dev.txt layers/common/requirements.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(INSTALLED)
 
-$(CHECKOV): Makefile
+$(CHECKOV_INSTALLED):
+	rm -rf $(CHECKOV_VENV)
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
-	touch $(CHECKOV)
+	touch $(CHECKOV_INSTALLED)
 
-venv install: $(INSTALLED) $(CHECKOV)
+venv install: $(INSTALLED) $(CHECKOV_INSTALLED)
 
 dev: $(INSTALLED)  ## the local stack: embedded PostgreSQL (unless DATABASE_URL), migrations, demo catalog, API on :3000
 	$(BIN)/python local/dev.py
 
-test: $(INSTALLED) $(CHECKOV)  ## every test, including sam validate --lint, cfn-lint, checkov and sam build
+test: $(INSTALLED) $(CHECKOV_INSTALLED)  ## every test, including sam validate --lint, cfn-lint, checkov and sam build
 	CHECKOV="$(CURDIR)/$(CHECKOV)" $(BIN)/python -m pytest
 
 test-fast: $(INSTALLED)  ## every test but the SAM packaging ones
