@@ -349,7 +349,7 @@ def remove_discount_code(session: Session, code: str) -> Cart:
 
 
 def save_for_later(session: Session, item_id: UUID) -> Cart:
-    return _cart_change(session, store.save_line, item_id=item_id)
+    return _cart_change(session, store.save_line, item_id=item_id, limits=get_settings().limits)
 
 
 def restore_saved_item(session: Session, saved_id: UUID) -> Cart:

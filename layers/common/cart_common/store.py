@@ -43,7 +43,7 @@ def _params(owner: Owner, **params: Any) -> dict[str, Any]:
 CART_VIEW = """
 select c.id as cart_id, c.version, c.currency,
        i.id as item_id, i.product_id, i.variant_id, v.sku, p.name, p.image_url,
-       coalesce(v.attributes, '{{}}'::jsonb) || i.selected_attributes as attributes,
+       i.selected_attributes || coalesce(v.attributes, '{{}}'::jsonb) as attributes,
        i.quantity, i.price_at_add,
        coalesce(v.price, p.price) as unit_price,
        p.active and coalesce(v.active, true) as active,
@@ -88,7 +88,7 @@ end as outcome
 # lines (see CartRows).
 SAVED_VIEW = """
 select s.id, s.product_id, s.variant_id, v.sku, p.name, p.image_url,
-       coalesce(v.attributes, '{{}}'::jsonb) || s.selected_attributes as attributes,
+       s.selected_attributes || coalesce(v.attributes, '{{}}'::jsonb) as attributes,
        s.quantity, s.price_at_save, coalesce(v.price, p.price) as unit_price,
        s.stock_at_save, coalesce(v.stock, p.stock) as stock,
        p.active and coalesce(v.active, true) as active, s.saved_at
@@ -218,7 +218,11 @@ product_ as (
         + """ as max_line,
            p.requires_auth, p.max_per_customer, p.exclusive_group,
            exists (select 1 from product_variant x where x.product_id = p.id) as has_variants,
-           r.quantity as adding, r.attributes
+           r.quantity as adding,
+           -- the variant's own attributes win: a contradiction is refused, an agreement not stored
+           attribute_conflict(r.attributes, v.attributes) as attribute_conflict,
+           v.attributes -> attribute_conflict(r.attributes, v.attributes) as catalog_value,
+           own_attributes(r.attributes, v.attributes) as attributes
     from request_ r
     join product p on p.id = r.product_id and p.active
     left join product_variant v on v.product_id = p.id and v.id = r.variant_id and v.active
@@ -228,6 +232,10 @@ wanted as (
            coalesce((select i.quantity from cart_item i
                      where i.cart_id = cart_.id and i.product_id = product_.product_id
                        and i.variant_id is not distinct from product_.variant_id), 0) as in_cart,
+           coalesce((select i.selected_attributes from cart_item i
+                     where i.cart_id = cart_.id and i.product_id = product_.product_id
+                       and i.variant_id is not distinct from product_.variant_id), '{{}}'::jsonb)
+               || product_.attributes as line_attributes,
            (select count(*) from cart_item i where i.cart_id = cart_.id) as lines,
            (select coalesce(sum(i.quantity), 0) from cart_item i
             where i.cart_id = cart_.id and i.product_id = product_.product_id) as product_in_cart,
@@ -245,6 +253,9 @@ checked as (
     -- the first rule the add would break, in the order a shopper should hear about them
     select *,
            case
+               when attribute_conflict is not null then 'attribute'
+               when not attributes_fit(line_attributes, %(max_attributes)s::int, %(max_attribute_bytes)s::int)
+                   then 'attributes'
                when requires_auth and %(is_guest)s::boolean then 'requires_auth'
                when cart_currency <> currency then 'currency'
                when conflicts_with is not null then 'incompatible'
@@ -282,6 +293,12 @@ select case"""
         raise_problem('variant_required', (select jsonb_build_object('productId', product_id) from request_))
     when exists (select 1 from line) then 0
     else (select case refused
+        when 'attribute' then raise_problem('attribute_conflict', jsonb_build_object(
+            'attribute', attribute_conflict, 'catalogValue', catalog_value, 'productId', product_id,
+            'variantId', variant_id))
+        when 'attributes' then raise_problem('limit_exceeded', jsonb_build_object(
+            'limit', 'lineAttributes', 'allowed',
+            format('%%s keys and %%s bytes', %(max_attributes)s::int, %(max_attribute_bytes)s::int)))
         when 'requires_auth' then raise_problem('restricted', jsonb_build_object(
             'reason', 'requires_auth', 'productId', product_id))
         when 'currency' then raise_problem('currency_mismatch', jsonb_build_object(
@@ -598,7 +615,7 @@ adopted as (
 ),
 guest_lines as (
     select gi.product_id, gi.variant_id, gi.quantity, gi.price_at_add, gi.selected_attributes,
-           ui.id as user_item_id, coalesce(ui.quantity, 0) as user_quantity,
+           gi.created_at as guest_added_at, ui.id as user_item_id, coalesce(ui.quantity, 0) as user_quantity,
            p.active and coalesce(v.active, true) as active,
            coalesce(v.stock, p.stock) as stock,
            """
@@ -622,7 +639,7 @@ planned as (
            end as wanted
     from guest_lines
 ),
-decided as (
+uncapped as (
     select *,
            case
                when not same_currency or not active then 0
@@ -639,6 +656,23 @@ decided as (
                when wanted > stock then 'insufficient_stock'
            end as reason
     from planned
+),
+-- lines new to the user's cart take what is left of its line limit, in the guest cart's order
+ranked as (
+    select *,
+           case when user_item_id is null and final > 0
+                then row_number() over (partition by user_item_id is null and final > 0
+                                        order by guest_added_at, product_id, variant_id) end as new_n,
+           (select count(*) from usr u join cart_item ui on ui.cart_id = u.id) as user_lines
+    from uncapped
+),
+decided as (
+    select product_id, variant_id, quantity, price_at_add, selected_attributes, user_item_id, user_quantity, wanted,
+           case when over_lines then 0 else final end as final,
+           case when over_lines then 'max_lines_per_cart' else reason end as reason
+    from (select *, new_n is not null and %(strategy)s <> 'replace' and %(max_lines)s::int is not null
+                    and user_lines + new_n > %(max_lines)s::int as over_lines
+          from ranked) r
 ),
 -- replace: the guest cart takes the user's cart's place only if at least one of its lines can be
 -- carried over; a guest cart whose every line is skipped leaves the user's cart as it was
@@ -658,7 +692,8 @@ written as (
     where d.final > 0
     on conflict on constraint cart_item_line do update
     set quantity = excluded.quantity,
-        selected_attributes = cart_item.selected_attributes || excluded.selected_attributes,
+        selected_attributes = joined_attributes(cart_item.selected_attributes, excluded.selected_attributes,
+                                                %(max_attributes)s::int, %(max_attribute_bytes)s::int),
         updated_at = now()
     returning id
 ),
@@ -666,9 +701,18 @@ written as (
 saved_moved as (
     insert into saved_item (cart_id, product_id, variant_id, quantity, price_at_save, stock_at_save,
                             selected_attributes, saved_at)
-    select u.id, s.product_id, s.variant_id, s.quantity, s.price_at_save, s.stock_at_save,
+    select s.user_cart_id, s.product_id, s.variant_id, s.quantity, s.price_at_save, s.stock_at_save,
            s.selected_attributes, s.saved_at
-    from guest g join usr u on true join saved_item s on s.cart_id = g.id
+    from (
+        -- a saved item new to the user takes what is left of the saved list's limit (max_lines)
+        select u.id as user_cart_id, s.*, h.user_has,
+               row_number() over (partition by h.user_has order by s.saved_at desc, s.id) as n,
+               (select count(*) from saved_item us where us.cart_id = u.id) as user_saved
+        from guest g join usr u on true join saved_item s on s.cart_id = g.id
+        cross join lateral (select exists (select 1 from saved_item us where us.cart_id = u.id
+            and us.product_id = s.product_id and us.variant_id is not distinct from s.variant_id) as user_has) h
+    ) s
+    where s.user_has or %(max_lines)s::int is null or s.user_saved + s.n <= %(max_lines)s::int
     on conflict on constraint saved_item_line do update
     set quantity = greatest(saved_item.quantity, excluded.quantity)
 ),
@@ -763,16 +807,24 @@ saved as (
     insert into saved_item (cart_id, product_id, variant_id, quantity, price_at_save, stock_at_save,
                             selected_attributes)
     select cart_id, product_id, variant_id, quantity, price, stock, selected_attributes from line
+    -- the saved list holds at most as many items as a cart may hold lines
+    where %(max_lines)s::int is null
+       or exists (select 1 from saved_item s where s.cart_id = line.cart_id and s.product_id = line.product_id
+                                              and s.variant_id is not distinct from line.variant_id)
+       or (select count(*) from saved_item s where s.cart_id = line.cart_id) < %(max_lines)s::int
     on conflict on constraint saved_item_line do update
     set quantity = saved_item.quantity + excluded.quantity,
         price_at_save = excluded.price_at_save,
         stock_at_save = excluded.stock_at_save,
-        selected_attributes = saved_item.selected_attributes || excluded.selected_attributes,
+        selected_attributes = joined_attributes(saved_item.selected_attributes, excluded.selected_attributes,
+                                                %(max_attributes)s::int, %(max_attribute_bytes)s::int),
         saved_at = now()
     returning id
 )
 select case
     when exists (select 1 from saved) then 0
+    when exists (select 1 from line) then
+        raise_problem('limit_exceeded', jsonb_build_object('limit', 'maxSavedItems', 'allowed', %(max_lines)s::int))
     else raise_problem('item_not_found', jsonb_build_object('itemId', %(item_id)s::text))
 end as outcome
 """
@@ -798,9 +850,17 @@ restored as (
 
 
 def save_line(
-    conn: psycopg.Connection, owner: Owner, *, item_id: UUID, ttl_days: int, expected: int | None = None
+    conn: psycopg.Connection,
+    owner: Owner,
+    *,
+    item_id: UUID,
+    limits: Limits,
+    ttl_days: int,
+    expected: int | None = None,
 ) -> CartRows:
-    return _touched_change(conn, owner, SAVE_LINE, ttl_days=ttl_days, expected=expected, item_id=item_id)
+    return _touched_change(
+        conn, owner, SAVE_LINE, ttl_days=ttl_days, expected=expected, item_id=item_id, **limits.params()
+    )
 
 
 def restore_saved(
@@ -1041,7 +1101,8 @@ applied as (
     returning 1
 )
 select case
-    when not exists (select 1 from c) then raise_problem('cart_empty')
+    -- a cart without lines (never filled, cleared, or every line saved for later) takes no code
+    when not exists (select 1 from c join cart_item i on i.cart_id = c.id) then raise_problem('cart_empty')
     when not exists (select 1 from d) then
         raise_problem('discount_code_invalid', jsonb_build_object('discountCode', upper(%(code)s), 'reason', 'unknown'))
     when (select refused from checked) is not null then
