@@ -398,3 +398,20 @@ def test_the_reported_cases_over_http(local_api: Any, name: str, value: str, sta
         assert reply.json["code"] == code
     deep = local_api.post("/cart/items", data="[" * 10_000 + "]" * 10_000, headers={"Content-Type": "application/json"})
     assert deep.status_code == 400 and deep.json["code"] == "malformed_json"
+
+
+def test_the_run_wide_guard_sees_a_server_fault(server_faults: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guard in conftest fails the run on any 500: here one is caused on purpose, seen, and
+    then taken off its list (the only 500 the run is allowed)."""
+    from cart_common import carts
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("a defect")
+
+    monkeypatch.setattr(carts, "get_cart", broken)
+    seen = len(server_faults.faults)
+    result = invoke("GET", "/cart")
+    assert result["statusCode"] == 500 and json.loads(result["body"])["code"] == "internal_error"
+    assert "a defect" not in result["body"]  # no stack trace reaches the client
+    assert len(server_faults.faults) == seen + 1 and "RuntimeError: a defect" in server_faults.faults[-1]
+    del server_faults.faults[seen:]

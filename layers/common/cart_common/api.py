@@ -69,13 +69,13 @@ _STATUS_TEXT = {
 def responses(*statuses: int) -> dict[int, dict[str, Any]]:
     """OpenAPI ``responses`` for a route: 200 with its return model, and the problem statuses it can
     answer (every route can also answer 400/422 for a malformed request, 401 for an invalid bearer
-    token and 503 when the database is down)."""
+    token, 413/415 for a body too large or not JSON, and 503 when the database is down)."""
     return {200: {"description": "The cart as it now is"}} | {
         status: {
             "description": _STATUS_TEXT[status],
             "content": {PROBLEM_CONTENT_TYPE: {"model": ProblemModel}},
         }
-        for status in sorted({*statuses, 400, 401, 422, 503})
+        for status in sorted({*statuses, 400, 401, 413, 415, 422, 503})
     }
 
 
