@@ -38,8 +38,8 @@ from cart_common.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from cart_common.request import MAX_BODY_BYTES, media_type_problem, read_json
 from cart_common.models import Problem as ProblemModel
+from cart_common.request import MAX_BODY_BYTES, media_type_problem, read_json
 from cart_common.session import HEADER_NAME, Session, resolve
 
 logger = Logger(service="cart-api")

@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
 # What one line's own attributes may hold, accumulated over every add (a variant's attributes come
 # from the catalog and do not count). With at most max_lines_per_cart lines and as many saved items
 # these bound a cart's size (the README's limits table).
