@@ -67,7 +67,7 @@ class FloorClient:
         return self.store.cart_rows(self.conn, self.owner)
 
     def add(self, product: str) -> str:
-        rows = self.store.add_line(
+        rows = self.store.add_item(
             self.conn,
             self.owner,
             product_id=uuid.UUID(product),
@@ -91,16 +91,16 @@ class FloorClient:
         )
 
     def remove(self, item: str) -> None:
-        self.store.remove_line(self.conn, self.owner, item_id=uuid.UUID(item), ttl_days=self.ttl)
+        self.store.remove_item(self.conn, self.owner, item_id=uuid.UUID(item), ttl_days=self.ttl)
 
     def clear(self) -> None:
-        self.store.clear_lines(self.conn, self.owner, ttl_days=self.ttl)
+        self.store.clear_cart(self.conn, self.owner, ttl_days=self.ttl)
 
     def validate(self) -> None:
         self.store.validate_cart(self.conn, self.owner, limits=LIMITS)
 
     def merge(self, guest: Guest) -> None:
-        outcome, _ = self.store.merge_carts(
+        outcome, _ = self.store.merge_cart(
             self.conn, self.owner, guest.owner, strategy="sum", limits=LIMITS, user_ttl_days=USER_TTL
         )
         assert outcome["outcome"] == "merged", outcome
