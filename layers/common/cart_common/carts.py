@@ -132,6 +132,7 @@ def _execute(
     try:
         response = database.run(once if session.idempotency_key else work)
     except IdempotencyReplay:
+        assert session.idempotency_key is not None  # only a keyed change is ever replayed
         stored = database.run(partial(store.idempotent_response, scope=scope, key=session.idempotency_key))
         if stored is None or stored["request_hash"] != session.request_hash:
             raise IdempotencyKeyReused() from None
