@@ -64,7 +64,7 @@ class FloorClient:
         self.ttl = USER_TTL if self.owner.kind == "user" else GUEST_TTL
 
     def get(self) -> list[dict[str, Any]]:
-        return list(self.store.cart_rows(self.conn, self.owner).lines)
+        return self.store.cart_rows(self.conn, self.owner).lines
 
     def add(self, product: str) -> str:
         rows = self.store.add_item(
