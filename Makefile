@@ -18,7 +18,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)-python$(RUNTIME_VERSION)
 
-.PHONY: venv install dev test test-fast lint migrate build invoke bench bench-sweep clean
+.PHONY: venv install dev test test-fast lint lint-types migrate build invoke bench bench-sweep clean
 
 $(INSTALLED): requirements-dev.txt layers/common/requirements.txt
 	@test -n "$(RUNTIME_VERSION)" || { echo "template.yaml's Globals name no Runtime: pythonX.Y" >&2; exit 1; }
@@ -51,8 +51,14 @@ test: $(INSTALLED) $(CHECKOV_INSTALLED)  ## every test, including sam validate -
 test-fast: $(INSTALLED)  ## every test but the SAM packaging ones
 	$(BIN)/python -m pytest -m "not packaging"
 
-lint: $(INSTALLED)
+lint: $(INSTALLED)  ## ruff check, ruff format --check, mypy (strict on the layer): CI runs it before the tests
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory lint-types
+
+lint-types: $(INSTALLED)
+	$(BIN)/mypy --strict layers/common/cart_common
+	$(BIN)/mypy functions local db bench
 
 migrate: $(INSTALLED)  ## apply migrations to DATABASE_URL
 	$(BIN)/python db/migrate.py

@@ -5,7 +5,7 @@ For each batch size: a fresh fleet of expired guest carts (two lines each, expir
 last month) plus live carts with lines (half of them idle for two days, so the sweep marks them
 abandoned); ``ANALYZE``; then the sweep (``cart_common.lifecycle.sweep``, as the scheduled function
 runs it, on its own connection, runs of 300 s until one says it is complete) while two loops run
-``store.add_line``, each in a process and on a connection of its own, as other execution
+``store.add_item``, each in a process and on a connection of its own, as other execution
 environments would:
 
 - **live shoppers**: adds to live carts (never candidates for deletion), back to back;
@@ -37,11 +37,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common"), str(ROOT / "db"), str(ROOT / "bench")]
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common"), str(ROOT / "db")]
 
 import psycopg  # noqa: E402
 from psycopg.rows import dict_row  # noqa: E402
-from run import bench_database, drop_database  # noqa: E402 - bench/run.py: a scratch database like make bench's
+
+from bench.environment import bench_database, drop_database  # noqa: E402 - a scratch database like make bench's
 
 SWEEP = ROOT / "bench" / "SWEEP.md"
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -49,9 +50,16 @@ HEADING = "## Expiry sweep"
 LAMBDA_TIMEOUT_MS = 300_000  # ExpireCartsFunction's Timeout
 
 
-def connect(url: str) -> psycopg.Connection:
+def connect(url: str) -> psycopg.Connection[Any]:
     """A connection as the functions open theirs (autocommit, no server-side prepares, dict rows)."""
     return psycopg.connect(url, autocommit=True, prepare_threshold=None, row_factory=dict_row)
+
+
+def value(conn: psycopg.Connection[Any], query: str, column: str) -> Any:
+    """``column`` of the one row ``query`` returns."""
+    row = conn.execute(query).fetchone()
+    assert row is not None, query
+    return row[column]
 
 
 def percentile(samples: list[float], q: int) -> float:
@@ -70,7 +78,7 @@ class Latencies:
         return f"{len(s)} | {percentile(s, 50):.2f} | {percentile(s, 99):.2f} | {max(s, default=0):.1f}"
 
 
-def build_fleet(conn: psycopg.Connection, product: str, expired: int, live: int) -> tuple[list[str], list[str]]:
+def build_fleet(conn: psycopg.Connection[Any], product: str, expired: int, live: int) -> tuple[list[str], list[str]]:
     """``expired`` expired guest carts with two lines each and ``live`` live ones (half idle two
     days); returns the owners (session hashes) of the expired and of the live-and-active carts."""
     conn.execute(
@@ -125,7 +133,7 @@ def add_loop(url: str, owners: list[str], product: str, stop: Any, results: Any,
             owner = Owner("guest", rng.choice(owners))
             started = time.perf_counter()
             try:
-                store.add_line(
+                store.add_item(
                     conn,
                     owner,
                     product_id=uuid.UUID(product),
@@ -205,11 +213,13 @@ def measure(url: str, batch: int, expired: int, live: int) -> dict:
         database.close()
 
     with connect(url) as conn:
-        left = conn.execute("select count(*) as n from cart where expires_at < now()").fetchone()["n"]
-        kept = conn.execute(
+        left = value(conn, "select count(*) as n from cart where expires_at < now()", "n")
+        kept = value(
+            conn,
             "select count(*) as n from cart"
-            " where session_id like 'expired-%%' and created_at < now() - interval '1 day'"
-        ).fetchone()["n"]
+            " where session_id like 'expired-%%' and created_at < now() - interval '1 day'",
+            "n",
+        )
     deleted = sum(r.expired for r in runs)
     assert left == 0, f"{left} expired carts left after a complete sweep"
     assert deleted + kept == expired, (deleted, kept, expired)
@@ -252,7 +262,7 @@ def section(results: list[dict], expired: int, live: int, pg_version: str) -> st
         )
     lines += [
         "",
-        "Concurrent `add_line` latency (ms):",
+        "Concurrent `add_item` latency (ms):",
         "",
         "| batch | loop | operations | p50 | p99 | longest wait |",
         "|---|---|---|---|---|---|",
@@ -306,7 +316,7 @@ def main() -> None:
     )
     try:
         with connect(url) as conn:
-            pg_version = conn.execute("show server_version").fetchone()["server_version"]
+            pg_version = value(conn, "show server_version", "server_version")
         results = []
         for batch in batches:
             print(f"batch {batch}: building {args.carts:,} expired carts ...", flush=True)

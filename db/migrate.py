@@ -104,9 +104,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The MigrateFunction. As the ``Migrations`` custom resource: Create and Update apply the
     migrations (a failure fails the deploy, which rolls back); Delete keeps the schema. Invoked
     directly: ``{"demo": true}`` also loads the demo catalog into an empty catalog."""
-    from aws_lambda_powertools import Logger
+    from cart_common.api import logger  # the layer's one Powertools Logger (JSON lines, no events logged)
 
-    logger = Logger(service="cart-api")
     event = event or {}
     if "RequestType" not in event:
         return {"applied": _apply(event, context)}

@@ -266,9 +266,7 @@ def test_a_rotation_logs_nobody_out_and_reaches_warm_environments_after_max_age(
     assert before.get().json["itemCount"] == 0 and before.token != token  # K1's token: a new guest now
 
 
-def test_a_warm_environment_accepts_a_token_signed_with_a_key_it_has_not_read_yet(
-    secrets, monkeypatch, clock
-) -> None:
+def test_a_warm_environment_accepts_a_token_signed_with_a_key_it_has_not_read_yet(secrets, monkeypatch, clock) -> None:
     """Another environment read the rotated secret first and signed a token with the new key: this
     one reads the keys again instead of treating the shopper as a stranger."""
     from cart_common import session
@@ -387,7 +385,9 @@ def test_iam_sign_in_uses_a_locally_signed_token(monkeypatch) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     db._rds_client.cache_clear()
-    settings = Settings(db_host="cart-proxy.proxy-abc.us-east-1.rds.amazonaws.com", db_iam_auth=True, db_user="cart_admin")
+    settings = Settings(
+        db_host="cart-proxy.proxy-abc.us-east-1.rds.amazonaws.com", db_iam_auth=True, db_user="cart_admin"
+    )
     credentials = db._credentials(settings, refresh=False)
     assert credentials["user"] == "cart_admin"
     token = credentials["password"]

@@ -109,7 +109,9 @@ def test_cfn_lint_with_informational_checks_is_clean(tmp_path: Path, mode: str) 
     # W1030 is template.yaml's own skip (its reason is there), which a command-line list replaces.
     cloudformation = tmp_path / f"translated-{mode}.json"
     cloudformation.write_text(json.dumps(_translate(variant)))
-    proc = _run([str(BIN / "cfn-lint"), "--include-checks", "I", "--ignore-checks", "W2001", "W1030", "--", str(cloudformation)])
+    proc = _run(
+        [str(BIN / "cfn-lint"), "--include-checks", "I", "--ignore-checks", "W2001", "W1030", "--", str(cloudformation)]
+    )
     assert proc.returncode == 0, _report(proc)
 
 
@@ -197,9 +199,10 @@ def test_the_alarms_watch_the_right_metrics(translated: dict[str, Any]) -> None:
     alarms = _alarms(translated)
     assert _metric(alarms["ApiServerErrorRateAlarm"], "errors") == ("AWS/ApiGateway", "5xx", API)
     assert _metric(alarms["ApiServerErrorRateAlarm"], "requests") == ("AWS/ApiGateway", "Count", API)
-    assert "errors / requests" in next(q for q in alarms["ApiServerErrorRateAlarm"]["Metrics"] if q["Id"] == "rate")[
-        "Expression"
-    ]
+    assert (
+        "errors / requests"
+        in next(q for q in alarms["ApiServerErrorRateAlarm"]["Metrics"] if q["Id"] == "rate")["Expression"]
+    )
     latency = alarms["ApiLatencyP95Alarm"]
     assert _metric(latency) == ("AWS/ApiGateway", "Latency", API) and latency["ExtendedStatistic"] == "p95"
     assert _metric(alarms["SweepDeadLetterAlarm"]) == (

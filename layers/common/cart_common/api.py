@@ -14,8 +14,12 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.params import Query as Query  # for functions' query parameters
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
@@ -29,11 +33,14 @@ from cart_common.errors import (
     InvalidIdempotencyKey,
     InvalidPrecondition,
     MalformedJson,
+    PayloadTooLarge,
     Problem,
     RouteNotFound,
+    UnsupportedMediaType,
     ValidationFailed,
 )
 from cart_common.models import Problem as ProblemModel
+from cart_common.request import MAX_BODY_BYTES, media_type_problem, read_json
 from cart_common.session import HEADER_NAME, Session, resolve
 
 logger = Logger(service="cart-api")
@@ -49,6 +56,8 @@ def _sdk_tracing_enabled() -> bool:
 
 _STATUS_TEXT = {
     400: "Malformed request",
+    413: "The request body is larger than the API accepts",
+    415: "The request body is not application/json",
     401: "Not authenticated",
     403: "Forbidden",
     404: "Not found",
@@ -58,16 +67,17 @@ _STATUS_TEXT = {
 }
 
 
-def responses(*statuses: int) -> dict[int, dict[str, Any]]:
+def responses(*statuses: int) -> dict[int, OpenAPIResponse]:
     """OpenAPI ``responses`` for a route: 200 with its return model, and the problem statuses it can
     answer (every route can also answer 400/422 for a malformed request, 401 for an invalid bearer
-    token and 503 when the database is down)."""
-    return {200: {"description": "The cart as it now is"}} | {
+    token, 413/415 for a body too large or not JSON, and 503 when the database is down)."""
+    ok: dict[int, OpenAPIResponse] = {200: {"description": "The cart as it now is"}}
+    return ok | {
         status: {
             "description": _STATUS_TEXT[status],
             "content": {PROBLEM_CONTENT_TYPE: {"model": ProblemModel}},
         }
-        for status in sorted({*statuses, 400, 401, 422, 503})
+        for status in sorted({*statuses, 400, 401, 413, 415, 422, 503})
     }
 
 
@@ -76,7 +86,7 @@ def responses(*statuses: int) -> dict[int, dict[str, Any]]:
 # guest session) and the request headers the resolver reads for every change. ``document_contract``
 # adds them to a merged document (the local stack serves it at /openapi.json).
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, no spaces
-ADMIN_SECURITY = [{"cognito": []}]  # and the `admin` group, checked by the route
+ADMIN_SECURITY: list[dict[str, list[str]]] = [{"cognito": []}]  # and the `admin` group, checked by the route
 CHANGE_HEADERS = [
     {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
      "description": 'The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no '
@@ -108,7 +118,7 @@ def document_contract(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def problem_response(problem: Problem) -> Response:
+def problem_response(problem: Problem) -> Response[str]:
     return Response(
         status_code=problem.status,
         content_type=PROBLEM_CONTENT_TYPE,
@@ -117,10 +127,18 @@ def problem_response(problem: Problem) -> Response:
     )
 
 
+# A problem names the fields it refuses, but a field name is the client's own text (an unknown key):
+# it is echoed cut short, and only the first few errors are listed, so a problem stays small
+# whatever the request held.
+_ECHOED_NAME_CHARS = 64
+_LISTED_ERRORS = 10
+
+
 def _field(loc: tuple[Any, ...]) -> str:
     """``("body", "quantity")`` -> ``quantity``; ``("path", "itemId")`` -> ``itemId``."""
     parts = [str(part) for part in loc[1:] if not isinstance(part, int)] or [str(loc[0])]
-    return ".".join(parts)
+    name = ".".join(parts)
+    return name if len(name) <= _ECHOED_NAME_CHARS else name[: _ECHOED_NAME_CHARS - 1] + "…"
 
 
 def _validation_problem(exc: RequestValidationError) -> Problem:
@@ -129,10 +147,11 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
         return MalformedJson()
     fields = [
         {"field": _field(tuple(error.get("loc", ()))), "type": error.get("type"), "message": error.get("msg")}
-        for error in errors
+        for error in errors[:_LISTED_ERRORS]
     ]
     names = ", ".join(dict.fromkeys(f["field"] for f in fields))
-    return ValidationFailed(f"Invalid field(s): {names}", errors=fields)
+    more = f" and {len(errors) - _LISTED_ERRORS} more" if len(errors) > _LISTED_ERRORS else ""
+    return ValidationFailed(f"Invalid field(s): {names}{more}", errors=fields)
 
 
 def _guest_cookie(value: str, max_age: int) -> str:
@@ -162,29 +181,49 @@ def _send_session(result: dict[str, Any], session: Session, *, changed: bool) ->
         )
 
 
+# A cart version as ETag sends it: ASCII digits only (``str.isdigit`` would take "²" or "٣").
+_IF_MATCH = re.compile(r'(?:W/)?"?([0-9]{1,9})"?')
+
+
 def _if_match(value: str | None) -> int | None:
-    """``"3"`` (as sent in ETag), ``W/"3"`` or ``3`` -> 3; ``*`` or absent -> no precondition."""
+    """``"3"`` (as sent in ETag), ``W/"3"`` or ``3`` -> 3; ``*`` or absent -> no precondition;
+    anything else is 400 ``invalid_precondition``."""
     if value is None or value.strip() == "*":
         return None
-    text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit() or len(text) > 9:
+    match = _IF_MATCH.fullmatch(value.strip())
+    if match is None:
         raise InvalidPrecondition()
-    return int(text)
+    return int(match.group(1))
+
+
+Guard = Callable[["CartResolver"], Any]
 
 
 class CartResolver(APIGatewayHttpResolver):
-    """Powertools' HTTP API resolver that knows who is calling."""
+    """Powertools' HTTP API resolver that knows who is calling, and refuses a request whose body it
+    will not read (too large, not JSON) or whose caller a ``guard`` turns away before any route,
+    validation or database work."""
 
     _session: Session | None = None
+    _event: dict[str, Any] | None = None
+
+    def __init__(self, *, guard: Guard | None = None) -> None:
+        super().__init__(enable_validation=True, json_body_deserializer=read_json)
+        self._guard = guard
+
+    @property
+    def request_headers(self) -> dict[str, str]:
+        """The request's headers as API Gateway sent them (readable before routing)."""
+        return dict((self._event or {}).get("headers") or {})
 
     @property
     def session(self) -> Session:
         """The caller's session, resolved on first use in this invocation (so a route that never
         asks pays nothing, and an invalid token becomes a problem response like any other)."""
         if self._session is None:
-            event = self.current_event
-            headers = {name.lower(): value for name, value in (event.headers or {}).items()}
-            session = resolve(headers, list(event.cookies or []))
+            event = self._event or {}
+            headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
+            session = resolve(headers, list(event.get("cookies") or []))
             session.expected_version = _if_match(headers.get("if-match"))
             key = headers.get("idempotency-key")
             if key is not None:
@@ -192,18 +231,47 @@ class CartResolver(APIGatewayHttpResolver):
                     raise InvalidIdempotencyKey()
                 session.idempotency_key = key
                 # The body as API Gateway sent it (base64 when it is not text): hashing never decodes.
+                http = event.get("requestContext", {}).get("http", {})
                 session.request_hash = hashlib.sha256(
-                    f"{event.http_method} {event.path}\n{event.body or ''}".encode()
+                    f"{http.get('method')} {event.get('rawPath')}\n{event.get('body') or ''}".encode(
+                        "utf-8", "surrogatepass"
+                    )
                 ).hexdigest()
             if session.is_new:
                 metrics.add_metric(name="GuestSessionsStarted", unit=MetricUnit.Count, value=1)
             self._session = session
         return self._session
 
+    def _refusal(self, event: dict[str, Any]) -> Problem | None:
+        """What stops the request before routing: a body over the size limit (413), a body that is
+        not JSON (415), then the route's guard (who may call: 401/403 before any parameter is
+        validated)."""
+        body = event.get("body") or ""
+        size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode("utf-8", "surrogatepass"))
+        if size > MAX_BODY_BYTES:
+            return PayloadTooLarge(maxBytes=MAX_BODY_BYTES)
+        if body:
+            headers = event.get("headers") or {}
+            content_type = next((v for k, v in headers.items() if str(k).lower() == "content-type"), None)
+            problem = media_type_problem(content_type)
+            if problem:
+                return problem
+            # Powertools reads only a lower-case application/json as JSON: give it the type we checked.
+            event["headers"] = {k: v for k, v in headers.items() if str(k).lower() != "content-type"} | {
+                "content-type": "application/json"
+            }
+        if self._guard:
+            try:
+                self._guard(self)
+            except Problem as problem:
+                return problem
+        return None
+
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        self._session = None
-        result = self.resolve(event, context)
-        session, self._session = self._session, None
+        self._session, self._event = None, event
+        refusal = self._refusal(event)
+        result = _problem_result(refusal) if refusal else self.resolve(event, context)
+        session, self._session, self._event = self._session, None, None
         failed = result["statusCode"] >= 400
         metrics.add_metric(name="CartProblems" if failed else "CartOperations", unit=MetricUnit.Count, value=1)
         if session:
@@ -214,32 +282,60 @@ class CartResolver(APIGatewayHttpResolver):
         return result
 
 
-def make_app() -> CartResolver:
-    app = CartResolver(enable_validation=True)
+def _problem_result(problem: Problem) -> dict[str, Any]:
+    """A problem as the HTTP API response a route's problem would become (payload format 2.0)."""
+    return {
+        "statusCode": problem.status,
+        "headers": {"Content-Type": PROBLEM_CONTENT_TYPE, **problem.headers},
+        "body": json.dumps(problem.body()),
+        "isBase64Encoded": False,
+    }
 
-    @app.exception_handler(Problem)
-    def _problem(exc: Problem) -> Response:
-        if exc.status >= 500:
-            logger.warning("Request failed", extra={"code": exc.code, "cause": repr(exc.__cause__)})
-        return problem_response(exc)
 
-    @app.exception_handler(UnicodeDecodeError)
-    def _not_utf8(_: UnicodeDecodeError) -> Response:
-        return problem_response(MalformedJson("The request body is not UTF-8"))
+# The one mapping from what went wrong to the response a client sees.
+def _problem(exc: Problem) -> Response[str]:
+    if exc.status >= 500:
+        logger.warning("Request failed", extra={"code": exc.code, "cause": repr(exc.__cause__)})
+    return problem_response(exc)
 
-    @app.exception_handler(RequestValidationError)
-    def _invalid(exc: RequestValidationError) -> Response:
-        return problem_response(_validation_problem(exc))
 
-    @app.not_found
-    def _not_found(_: NotFoundError) -> Response:
-        return problem_response(RouteNotFound())
+def _not_utf8(_: UnicodeDecodeError) -> Response[str]:
+    return problem_response(MalformedJson("The request body is not UTF-8"))
 
-    @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response:
-        logger.exception("Unhandled error")
-        return problem_response(InternalError())
 
+def _not_json(_: RequestUnsupportedContentType) -> Response[str]:
+    return problem_response(UnsupportedMediaType())
+
+
+def _invalid(exc: RequestValidationError) -> Response[str]:
+    return problem_response(_validation_problem(exc))
+
+
+def _not_found(_: NotFoundError) -> Response[str]:
+    return problem_response(RouteNotFound())
+
+
+def _unexpected(exc: Exception) -> Response[str]:
+    logger.exception("Unhandled error")
+    return problem_response(InternalError())
+
+
+_ERROR_RESPONSES: list[tuple[type[Exception], Callable[[Any], Response[str]]]] = [
+    (Problem, _problem),
+    (UnicodeDecodeError, _not_utf8),
+    (RequestUnsupportedContentType, _not_json),
+    (RequestValidationError, _invalid),
+    (Exception, _unexpected),
+]
+
+
+def make_app(*, guard: Guard | None = None) -> CartResolver:
+    """The resolver of one function; ``guard(app)`` decides who may call before anything else runs
+    (it raises a ``Problem`` to turn the caller away)."""
+    app = CartResolver(guard=guard)
+    for error, respond in _ERROR_RESPONSES:
+        app.exception_handler(error)(respond)
+    app.not_found(_not_found)
     return app
 
 
@@ -261,7 +357,8 @@ def observed(correlation_id_path: str) -> Callable[[Handler], Handler]:
         @functools.wraps(handle)
         def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             try:
-                return logged(event, context)
+                result: dict[str, Any] = logged(event, context)
+                return result
             finally:
                 if is_metrics_disabled():
                     metrics.clear_metrics()

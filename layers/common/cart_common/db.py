@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
@@ -89,18 +90,18 @@ def connect(settings: Settings | None = None, *, refresh_credentials: bool = Fal
         "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
         "application_name": "cart-api",
     }
-    if settings.database_url:
-        return psycopg.connect(settings.database_url, **options)
-    if not (settings.db_host and (settings.db_secret_arn or (settings.db_iam_auth and settings.db_user))):
-        raise RuntimeError("Set DATABASE_URL, or DB_HOST and DB_SECRET_ARN (or DB_IAM_AUTH and DB_USER)")
-    return psycopg.connect(
-        host=settings.db_host,
-        port=settings.db_port,
-        dbname=settings.db_name,
-        **tls_options(settings),
-        **_credentials(settings, refresh_credentials),
-        **options,
-    )
+    conninfo = settings.database_url
+    if not conninfo:
+        if not (settings.db_host and (settings.db_secret_arn or (settings.db_iam_auth and settings.db_user))):
+            raise RuntimeError("Set DATABASE_URL, or DB_HOST and DB_SECRET_ARN (or DB_IAM_AUTH and DB_USER)")
+        conninfo = make_conninfo(
+            host=settings.db_host,
+            port=settings.db_port,
+            dbname=settings.db_name,
+            **tls_options(settings),
+            **_credentials(settings, refresh_credentials),
+        )
+    return psycopg.connect(conninfo, **options)
 
 
 def _cart_problem(exc: psycopg.errors.RaiseException) -> Problem | None:
@@ -253,7 +254,10 @@ def after_restore() -> None:
 
 
 try:  # the Lambda runtime (python3.12 and later) provides it; elsewhere nothing is ever restored
-    from snapshot_restore_py import register_after_restore, register_before_snapshot
+    from snapshot_restore_py import (  # type: ignore[import-untyped,import-not-found,unused-ignore]
+        register_after_restore,
+        register_before_snapshot,
+    )
 except ImportError:  # pragma: no cover - outside Lambda, without the package
     pass
 else:
