@@ -320,6 +320,9 @@ def test_snapstart_restore_replaces_connections_and_reseeds_randomness(shopper: 
     assert db.before_snapshot in [hook for hook, _, _ in get_before_snapshot()]
 
     shopper.add(MUG, 1)  # the environment's connection is open, as after a priming invoke
+    from cart_common import session
+
+    assert session._key_ring.keys, "the signing keys were read during init"
     connection = db.get_database().connection()
     pid = connection.info.backend_pid
     trigger_database = trigger._database
@@ -340,6 +343,7 @@ def test_snapstart_restore_replaces_connections_and_reseeds_randomness(shopper: 
     assert draws[0] != draws[1], "with it, each restored environment draws its own"
 
     assert connection.closed and trigger_database._conn is None
+    assert session._key_ring.keys == (), "the snapshot's signing keys are read again on first use"
     assert shopper.get().json["itemCount"] == 1  # a new connection, on first use
     assert db.get_database().connection().info.backend_pid != pid
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -246,11 +247,18 @@ def before_snapshot() -> None:
 
 
 def after_restore() -> None:
-    """Connections and randomness are made anew in each restored environment."""
+    """Connections and randomness are made anew in each restored environment, and what was read
+    from AWS before the snapshot (maybe days ago: secrets, signing keys) is read again on first use."""
     for database in list(_instances):
         database.close()  # a connection opened before the snapshot (e.g. by a priming invoke)
     _rds_client.cache_clear()  # its credentials were the snapshotted environment's
     random.seed()  # from os.urandom: this environment's own sequence
+    parameters = sys.modules.get("aws_lambda_powertools.utilities.parameters")
+    if parameters is not None:  # only if init read a secret (importing it would load boto3)
+        parameters.clear_caches()
+    from cart_common import session
+
+    session.forget_signing_keys()
 
 
 try:  # the Lambda runtime (python3.12 and later) provides it; elsewhere nothing is ever restored
