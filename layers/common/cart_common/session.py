@@ -170,6 +170,8 @@ def _verified(token: str, settings: Settings) -> bool:
     (a key rotated since they were read)."""
     if verify_token(token, signing_keys(settings)):
         return True
+    if not _TOKEN_SHAPE.fullmatch(token):
+        return False  # not a token at all: no rotation explains it
     before = _key_ring.keys
     return signing_keys(settings, refresh=True) != before and verify_token(token, _key_ring.keys)
 
