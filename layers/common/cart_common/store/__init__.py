@@ -20,11 +20,12 @@ per-line maximum of what a line holds), ``cart_value``, ``product_quantity``, ``
 
 Modules: ``_compose`` (how a statement is put together), ``cart`` (the views and step 1),
 ``lines``, ``merge``, ``sync``, ``discounts``, ``checkout``, ``idempotency``, ``lifecycle`` (the
-sweep and the admin listing), ``shoppers``; long statements live in ``sql/`` beside them.
+sweep and the admin listing), ``shoppers``, ``limits`` (rate limits' buckets, taken in the
+change's own round trip); long statements live in ``sql/`` beside them.
 """
 
 from cart_common.store._compose import Row
-from cart_common.store.cart import CartRows, cart_rows
+from cart_common.store.cart import CartRows, cart_rows, cart_rows_unless
 from cart_common.store.checkout import complete_checkout, reserve_stock, validate_cart
 from cart_common.store.discounts import apply_discount_code, remove_discount_code
 from cart_common.store.idempotency import claim_idempotency_key, idempotent_response, save_idempotent_response
@@ -59,6 +60,7 @@ __all__ = [
     "anonymise_abandoned",
     "apply_discount_code",
     "cart_rows",
+    "cart_rows_unless",
     "claim_idempotency_key",
     "clear_cart",
     "complete_checkout",
