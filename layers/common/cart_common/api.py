@@ -100,8 +100,29 @@ CHANGE_HEADERS = [
 ]  # fmt: skip
 
 
+_RATE_LIMIT_HEADERS = {
+    "RateLimit-Policy": {"description": 'Each bucket the change took from: "changes";q=60;w=60 (q per w seconds)',
+                         "schema": {"type": "string"}},
+    "RateLimit": {"description": 'What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds)',
+                  "schema": {"type": "string"}},
+}
+_RATE_LIMITED = {
+    "description": _STATUS_TEXT[429],
+    "headers": {"Retry-After": {"description": "Seconds until the bucket holds a token again",
+                                "schema": {"type": "integer"}}, **_RATE_LIMIT_HEADERS},
+    "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+_IF_NONE_MATCH = {
+    "name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
+    "description": "The ETag(s) of the cart the client holds; when one is current the answer is 304 with no body",
+}
+_NOT_MODIFIED = {"description": "The cart is as the client holds it (If-None-Match): no body, the ETag again",
+                 "headers": {"ETag": {"schema": {"type": "string"}}}}  # fmt: skip
+
+
 def document_contract(document: dict[str, Any]) -> dict[str, Any]:
-    """``document`` with the security schemes, who may call each operation, and the change headers."""
+    """``document`` with the security schemes, who may call each operation, the change headers, the
+    rate limits' 429 and headers on every change, and the conditional read (304) of ``GET /cart``."""
     document.setdefault("components", {})["securitySchemes"] = {
         "cognito": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                     "description": "A Cognito access or ID token of one of the allowed app clients"},
@@ -117,6 +138,14 @@ def document_contract(document: dict[str, Any]) -> dict[str, Any]:
                 operation["security"] = ADMIN_SECURITY
             if method != "get":
                 operation["parameters"] = [*operation.get("parameters", []), *CHANGE_HEADERS]
+            responses_ = operation.setdefault("responses", {})
+            if method != "get" and not path.startswith("/admin/"):
+                responses_["429"] = _RATE_LIMITED
+                if "200" in responses_:
+                    responses_["200"].setdefault("headers", {}).update(_RATE_LIMIT_HEADERS)
+            if (path, method) == ("/cart", "get"):
+                operation["parameters"] = [*operation.get("parameters", []), _IF_NONE_MATCH]
+                responses_["304"] = _NOT_MODIFIED
     return document
 
 
