@@ -350,3 +350,34 @@ def test_every_rate_limited_change_stays_one_round_trip(user: User, limits, good
     assert round_trips(lambda: shopper.call("POST", "/cart/merge")) == 1
     # A refused code is charged after its refusal rolled back: a second round trip, on that path only
     assert round_trips(lambda: apply(guest, "NOSUCHCODE")) == 2
+
+
+# --- the sweep ------------------------------------------------------------------------------------
+
+
+def sweep():
+    from cart_common import lifecycle
+
+    db = Database()
+    try:
+        return lifecycle.sweep(db, lambda: 60_000)
+    finally:
+        db.close()
+
+
+def test_the_sweep_drops_refilled_buckets_and_counts_users_cut_off_from_checkout(
+    user: User, limits, make_product, sql
+) -> None:
+    limits(checkouts=1, checkouts_window_s=3600, changes=5, changes_window_s=60)
+    shopper = Shopper(bearer=user.access_token)
+    shopper.add(make_product(stock=5)["id"], 1)
+    assert checkout(shopper).status == 200
+    assert_problem(checkout(shopper), 429, "rate_limited")
+    refilled, hoarder = f"changes:user:{user.sub}", f"checkouts:user:{user.sub}"
+    sql.execute("update rate_bucket set full_at = now() - interval '1 second' where key = %s", (refilled,))
+    report = sweep()
+    assert report.complete and report.rate_buckets_purged >= 1 and report.checkouts_limited >= 1
+    assert sql.execute("select 1 from rate_bucket where key = %s", (refilled,)).fetchall() == []
+    assert bucket(sql, hoarder)["tokens"] < 1  # an empty bucket stays
+    rewind(sql, hoarder, 3600)  # an hour later the user may check out again, and is no longer counted
+    assert sweep().checkouts_limited == report.checkouts_limited - 1

@@ -38,6 +38,7 @@ from cart_common.store.lifecycle import (
     mark_recovered_statement,
     purge_checkouts,
     purge_idempotency_keys,
+    purge_rate_buckets,
     remove_stale_emails,
 )
 from cart_common.store.lines import (
@@ -74,6 +75,7 @@ __all__ = [
     "merge_cart",
     "purge_checkouts",
     "purge_idempotency_keys",
+    "purge_rate_buckets",
     "remember_email",
     "remember_email_statement",
     "remove_discount_code",
