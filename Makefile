@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: venv install dev test test-fast lint migrate build bench bench-sweep clean
+.PHONY: venv install dev test test-fast lint lint-types migrate build bench bench-sweep clean
 
 $(INSTALLED): requirements-dev.txt layers/common/requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is needed (Lambda python3.11), found {sys.version}"'
@@ -27,8 +27,14 @@ test: $(INSTALLED)  ## every test, including sam validate --lint / sam build
 test-fast: $(INSTALLED)  ## every test but the SAM packaging ones
 	$(BIN)/python -m pytest -m "not packaging"
 
-lint: $(INSTALLED)
+lint: $(INSTALLED)  ## ruff check, ruff format --check, mypy (strict on the layer): CI runs it before the tests
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory lint-types
+
+lint-types: $(INSTALLED)
+	$(BIN)/mypy --strict layers/common/cart_common
+	$(BIN)/mypy functions local db bench
 
 migrate: $(INSTALLED)  ## apply migrations to DATABASE_URL
 	$(BIN)/python db/migrate.py

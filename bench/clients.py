@@ -63,8 +63,8 @@ class FloorClient:
         self.owner = owner or Owner("guest", secrets.token_hex(32))
         self.ttl = USER_TTL if self.owner.kind == "user" else GUEST_TTL
 
-    def get(self) -> list:
-        return self.store.cart_rows(self.conn, self.owner)
+    def get(self) -> list[dict[str, Any]]:
+        return self.store.cart_rows(self.conn, self.owner).lines
 
     def add(self, product: str) -> str:
         rows = self.store.add_item(
@@ -78,7 +78,7 @@ class FloorClient:
             ttl_days=self.ttl,
             default_currency="USD",
         )
-        return str(next(r["item_id"] for r in rows if str(r["product_id"]) == product))
+        return str(next(r["item_id"] for r in rows.lines if str(r["product_id"]) == product))
 
     def update(self, item: str) -> None:
         self.store.set_quantity(

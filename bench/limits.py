@@ -39,7 +39,9 @@ def measure_limits(products: list[str], iterations: int, warmup: int = 5) -> dic
         _limits(way == "on")
         for product in products[:3]:
             assert shopper.add(product).status == 200
-        items[way] = shopper.get().json["items"][0]["id"]
+        cart = shopper.get().json
+        assert cart is not None
+        items[way] = cart["items"][0]["id"]
     samples: dict[str, list[float]] = {"change, limits on": [], "change, limits off": [], "get 200": [], "get 304": []}
     reader = shoppers["off"]
     etag = ""

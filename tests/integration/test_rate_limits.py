@@ -236,9 +236,13 @@ def test_a_right_code_spends_no_failed_code_token(shopper: Shopper, limits, good
     assert policies(reply.headers["RateLimit"])["failed-codes"]["r"] == 1
     from cart_common.session import hash_token
 
-    assert sql.execute(
-        "select 1 from rate_bucket where key = %s and tokens < 1", (f"failed-codes:guest:{hash_token(shopper.token)}",)
-    ).fetchall() == []
+    assert (
+        sql.execute(
+            "select 1 from rate_bucket where key = %s and tokens < 1",
+            (f"failed-codes:guest:{hash_token(shopper.token)}",),
+        ).fetchall()
+        == []
+    )
 
 
 # --- checkout hoarding ----------------------------------------------------------------------------

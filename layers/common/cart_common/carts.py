@@ -94,13 +94,14 @@ def _rate_limits(session: Session, *, creates: bool = False, code: bool = False)
     """The buckets a change of the caller's takes from, in their lock order (see migration 0011):
     its owner's changes; a new guest cart's client address; a code attempt's failed codes."""
     settings, owner = get_settings(), session.owner
-    policies = [
-        (settings.rate_policy("changes"), lambda p: rate.change(p, owner)),
-        (settings.rate_policy("guest_carts") if creates and owner.kind == "guest" and session.address else None,
-         lambda p: rate.new_guest_cart(p, owner, session.address or "")),
-        (settings.rate_policy("failed_codes") if code else None, lambda p: rate.codes_left(p, owner)),
-    ]  # fmt: skip
-    return [statement(policy) for policy, statement in policies if policy is not None]
+    changes, guest_carts = settings.rate_policy("changes"), settings.rate_policy("guest_carts")
+    failed_codes = settings.rate_policy("failed_codes")
+    statements = [rate.change(changes, owner)] if changes else []
+    if guest_carts and creates and owner.kind == "guest" and session.address:
+        statements.append(rate.new_guest_cart(guest_carts, owner, session.address))
+    if failed_codes and code:
+        statements.append(rate.codes_left(failed_codes, owner))
+    return statements
 
 
 def _cart_of(response: BaseModel) -> Cart:
@@ -155,6 +156,7 @@ def _execute(
     try:
         response = database.run(once if session.idempotency_key else work)
     except IdempotencyReplay:
+        assert session.idempotency_key is not None  # only a keyed change is ever replayed
         stored = database.run(partial(store.idempotent_response, scope=scope, key=session.idempotency_key))
         if stored is None or stored["request_hash"] != session.request_hash:
             raise IdempotencyKeyReused() from None
@@ -314,7 +316,10 @@ def merge_cart(session: Session) -> MergeResult:
             rate_limits=_rate_limits(session),
         )
     result = _execute(
-        session, lambda conn: _merged(conn, session.owner, guest, settings), MergeResult, lazy_merge=False,
+        session,
+        lambda conn: _merged(conn, session.owner, guest, settings),
+        MergeResult,
+        lazy_merge=False,
         rate_limits=_rate_limits(session),
     )
     session.merged = True

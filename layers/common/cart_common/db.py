@@ -112,7 +112,7 @@ def pipeline(conn: psycopg.Connection, statements: Sequence[Statement]) -> list[
             cursor = conn.cursor()
             cursor.execute(query, params)
             cursors.append(cursor)
-    results = [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+    results: list[list[Any]] = [cursor.fetchall() if cursor.description else [] for cursor in cursors]
     for (_, sink), rows in zip(leading, results, strict=False):
         if sink is not None:
             sink.extend(rows)

@@ -134,35 +134,35 @@ def sweep(
         report.expired_guest += row["guest"]
         report.expired_user += row["user"]
         report.expired_closed += row["closed"]
-        return row["expired"] < batch
+        return bool(row["expired"] < batch)
 
     def marked(row: store.Row) -> bool:
         report.marked_abandoned += row["marked"]
-        return row["selected"] < batch
+        return bool(row["selected"] < batch)
 
     def anonymised(row: store.Row) -> bool:
         report.anonymised += row["anonymised"]
-        return row["anonymised"] < batch
+        return bool(row["anonymised"] < batch)
 
     emails_after = [""]  # the last user_id looked at: the email step walks the table once per run
 
     def emails(row: store.Row) -> bool:
         report.emails_removed += row["removed"]
         emails_after[0] = row["last_user_id"]
-        return row["last_user_id"] is None
+        return bool(row["last_user_id"] is None)
 
     def checkouts(row: store.Row) -> bool:
         report.checkouts_purged += row["purged"]
-        return row["purged"] < batch
+        return bool(row["purged"] < batch)
 
     def keys(row: store.Row) -> bool:
         report.idempotency_keys_purged += row["purged"]
-        return row["purged"] < batch
+        return bool(row["purged"] < batch)
 
     def buckets(row: store.Row) -> bool:
         report.rate_buckets_purged += row["purged"]
         report.checkouts_limited = row["checkouts_limited"]
-        return row["purged"] < batch
+        return bool(row["purged"] < batch)
 
     checkout_rate = settings.rate_limit_checkouts / settings.rate_limit_checkouts_window_s
 

@@ -12,7 +12,8 @@ from cart_common.session import Owner
 _TAKE = "select * from take_token(%(bucket)s, %(quota)s::int, %(window_s)s::int, {cost}, %(need)s::int)"
 
 
-def _take(policy: RatePolicy, subject: str, cost: str = "%(cost)s::int", **params: object) -> Statement:
+def _take(policy: RatePolicy, subject: str, cost: int | str, **params: object) -> Statement:
+    """``cost``: tokens, or a SQL expression that counts them."""
     return _TAKE.format(cost=cost), {
         "bucket": f"{policy.name}:{subject}", "quota": policy.quota, "window_s": policy.window_s, "need": None,
         **params,
