@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 from cart_common import carts, store
+from cart_common.api import _address_key
 from cart_common.config import Limits, get_settings
 from cart_common.db import Database, queue
 from cart_common.errors import RateLimited
-from cart_common.session import Owner
+from cart_common.session import Owner, hash_token
 from cart_common.store import limits as rate
 
 from tests.conftest import MUG, POSTER, Shopper, User
@@ -56,9 +57,13 @@ def rewind(sql: psycopg.Connection, key: str, seconds: float) -> None:
     sql.execute("update rate_bucket set at = at - make_interval(secs => %s) where key = %s", (seconds, key))
 
 
-def changes_key(shopper: Shopper) -> str:
-    from cart_common.session import hash_token
+def freeze(sql: psycopg.Connection, key: str) -> None:
+    """Stops the bucket ``key``'s clock (its time is set ahead, so it refills nothing until then):
+    what a request leaves and when it may retry are then exact, however slow the machine is."""
+    sql.execute("update rate_bucket set at = now() + interval '1 day' where key = %s", (key,))
 
+
+def changes_key(shopper: Shopper) -> str:
     return f"changes:guest:{hash_token(shopper.token or '')}"
 
 
@@ -66,7 +71,7 @@ def changes_key(shopper: Shopper) -> str:
 
 
 def test_a_burst_over_the_change_limit_is_429_with_retry_after_and_the_cart_is_unchanged(
-    shopper: Shopper, limits
+    shopper: Shopper, limits, sql
 ) -> None:
     # Given 3 changes per 60 s (one token every 20 s)
     limits(changes=3, changes_window_s=60)
@@ -77,6 +82,7 @@ def test_a_burst_over_the_change_limit_is_429_with_retry_after_and_the_cart_is_u
         assert reply.status == 200, reply
         assert policies(reply.headers["RateLimit-Policy"])["changes"] == {"q": 3, "w": 60}
         seen.append(policies(reply.headers["RateLimit"])["changes"])
+        freeze(sql, changes_key(shopper))
     assert seen == [{"r": 2, "t": 20}, {"r": 1, "t": 40}, {"r": 0, "t": 60}]
     before = shopper.get()
     # Then the 4th is refused with when to retry, and nothing in the cart changed
@@ -177,6 +183,7 @@ def test_one_addresss_flood_of_new_guests_is_cut_off_while_other_addresses_are_n
     for guest in flood[:3]:
         reply = guest.add(MUG)
         assert reply.status == 200 and "guest-carts" in policies(reply.headers["RateLimit"])
+        freeze(sql, f"guest-carts:{_address_key('198.51.100.7')}")
     refused = flood[3].add(MUG)
     problem = assert_problem(refused, 429, "rate_limited")
     assert problem["policy"] == "guest-carts" and refused.headers["Retry-After"] == str(3600 // 3)
@@ -212,11 +219,12 @@ def good_code(sql) -> str:
     return code
 
 
-def test_discount_code_guessing_is_throttled_and_counted(shopper: Shopper, limits, good_code, capsys) -> None:
+def test_discount_code_guessing_is_throttled_and_counted(shopper: Shopper, limits, good_code, capsys, sql) -> None:
     limits(failed_codes=3, failed_codes_window_s=3600)
     shopper.add(MUG)
     for attempt in range(3):
         assert_problem(apply(shopper, f"GUESS{attempt}"), 422, "discount_code_invalid")
+        freeze(sql, f"failed-codes:guest:{hash_token(shopper.token or '')}")
     assert capsys.readouterr().out.count('"FailedDiscountCodes"') >= 3  # the metric, one per refusal
     # Then every attempt is refused, a right one too: guessing learns nothing more
     version = shopper.get().json["version"]
@@ -234,8 +242,6 @@ def test_a_right_code_spends_no_failed_code_token(shopper: Shopper, limits, good
     reply = apply(shopper, good_code)
     assert reply.status == 200 and reply.json["discountCodes"][0]["code"] == good_code
     assert policies(reply.headers["RateLimit"])["failed-codes"]["r"] == 1
-    from cart_common.session import hash_token
-
     assert (
         sql.execute(
             "select 1 from rate_bucket where key = %s and tokens < 1",
@@ -261,6 +267,7 @@ def test_checkouts_held_and_released_again_and_again_are_cut_off(user: User, lim
     assert first.status == 200 and policies(first.headers["RateLimit"])["checkouts"]["r"] == 1
     second = checkout(shopper)  # releases the first
     assert second.status == 200
+    freeze(sql, f"checkouts:user:{user.sub}")
     before = shopper.get().json
     refused = checkout(shopper)
     problem = assert_problem(refused, 429, "rate_limited")
