@@ -1,8 +1,7 @@
 -- Rate-limit buckets that have refilled (a missing bucket is a full one), one bounded batch; and
 -- how many users' checkout buckets are empty now (cut off for hoarding: the sweep's metric).
 with due as materialized (
-    select key from rate_bucket where full_at < now()
-    order by full_at limit %(batch)s for update skip locked
+    select key from rate_bucket where full_at < now() limit %(batch)s for update skip locked
 ),
 gone as (
     delete from rate_bucket b using due where b.key = due.key and b.full_at < now()
