@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import json
 import os
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +35,7 @@ from cart_common.errors import (
     InvalidIdempotencyKey,
     InvalidPrecondition,
     MalformedJson,
+    NotModified,
     PayloadTooLarge,
     Problem,
     RouteNotFound,
@@ -41,7 +44,7 @@ from cart_common.errors import (
 )
 from cart_common.models import Problem as ProblemModel
 from cart_common.request import MAX_BODY_BYTES, media_type_problem, read_json
-from cart_common.session import HEADER_NAME, Session, resolve
+from cart_common.session import HEADER_NAME, Session, resolve, signing_keys
 
 logger = Logger(service="cart-api")
 metrics = Metrics(namespace="CartApi", service="cart-api")
@@ -63,6 +66,7 @@ _STATUS_TEXT = {
     404: "Not found",
     409: "Conflict with the cart's current state",
     422: "The request breaks a rule",
+    429: "Too many requests: a rate limit's bucket is empty (Retry-After says when to retry)",
     503: "The cart store is unavailable",
 }
 
@@ -98,8 +102,38 @@ CHANGE_HEADERS = [
 ]  # fmt: skip
 
 
+_RATE_LIMIT_HEADERS = {
+    "RateLimit-Policy": {
+        "description": 'Each bucket the change took from: "changes";q=60;w=60 (q per w seconds)',
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": 'What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds)',
+        "schema": {"type": "string"},
+    },
+}
+_RATE_LIMITED = {
+    "description": _STATUS_TEXT[429],
+    "headers": {
+        "Retry-After": {"description": "Seconds until the bucket holds a token again", "schema": {"type": "integer"}},
+        **_RATE_LIMIT_HEADERS,
+    },
+    "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+_IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The ETag(s) of the cart the client holds; when one is current the answer is 304 with no body",
+}
+_NOT_MODIFIED = {"description": "The cart is as the client holds it (If-None-Match): no body, the ETag again",
+                 "headers": {"ETag": {"schema": {"type": "string"}}}}  # fmt: skip
+
+
 def document_contract(document: dict[str, Any]) -> dict[str, Any]:
-    """``document`` with the security schemes, who may call each operation, and the change headers."""
+    """``document`` with the security schemes, who may call each operation, the change headers, the
+    rate limits' 429 and headers on every change, and the conditional read (304) of ``GET /cart``."""
     document.setdefault("components", {})["securitySchemes"] = {
         "cognito": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                     "description": "A Cognito access or ID token of one of the allowed app clients"},
@@ -115,6 +149,14 @@ def document_contract(document: dict[str, Any]) -> dict[str, Any]:
                 operation["security"] = ADMIN_SECURITY
             if method != "get":
                 operation["parameters"] = [*operation.get("parameters", []), *CHANGE_HEADERS]
+            responses_ = operation.setdefault("responses", {})
+            if method != "get" and not path.startswith("/admin/"):
+                responses_["429"] = _RATE_LIMITED
+                if "200" in responses_:
+                    responses_["200"].setdefault("headers", {}).update(_RATE_LIMIT_HEADERS)
+            if (path, method) == ("/cart", "get"):
+                operation["parameters"] = [*operation.get("parameters", []), _IF_NONE_MATCH]
+                responses_["304"] = _NOT_MODIFIED
     return document
 
 
@@ -123,7 +165,7 @@ def problem_response(problem: Problem) -> Response[str]:
         status_code=problem.status,
         content_type=PROBLEM_CONTENT_TYPE,
         body=json.dumps(problem.body()),
-        headers=dict(problem.headers),
+        headers=problem.response_headers(),
     )
 
 
@@ -196,6 +238,36 @@ def _if_match(value: str | None) -> int | None:
     return int(match.group(1))
 
 
+def _if_none_match(value: str | None) -> list[int] | None:
+    """``"3", W/"4"`` -> [3, 4]; ``*`` -> [] (any version); absent, or no cart version in it -> None
+    (an ETag we never sent cannot match: the full read answers)."""
+    if value is None:
+        return None
+    if value.strip() == "*":
+        return []
+    versions = [_IF_MATCH.fullmatch(tag.strip()) for tag in value.split(",")[:16]]
+    return [int(match.group(1)) for match in versions if match] or None
+
+
+def _address_key(source_ip: str | None) -> str | None:
+    """The client address as a guest-cart bucket knows it: an HMAC under the session signing key,
+    salted with the UTC day (rotating: yesterday's keys cannot be linked to today's), never the
+    address itself."""
+    if not source_ip:
+        return None
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    return hmac.new(signing_keys()[0], f"address:{day}:{source_ip}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _rate_limit_headers(taken: list[dict[str, Any]]) -> dict[str, str]:
+    """RateLimit-Policy and RateLimit (draft-ietf-httpapi-ratelimit-headers) for the buckets a
+    change took from: q tokens per w seconds; r left, full again in t seconds."""
+    return {
+        "RateLimit-Policy": ", ".join(f'"{row["policy"]}";q={row["q"]};w={row["w"]}' for row in taken),
+        "RateLimit": ", ".join(f'"{row["policy"]}";r={row["r"]};t={row["t"]}' for row in taken),
+    }
+
+
 Guard = Callable[["CartResolver"], Any]
 
 
@@ -225,6 +297,9 @@ class CartResolver(APIGatewayHttpResolver):
             headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
             session = resolve(headers, list(event.get("cookies") or []))
             session.expected_version = _if_match(headers.get("if-match"))
+            session.if_none_match = _if_none_match(headers.get("if-none-match"))
+            if not session.is_user:
+                session.address = _address_key(event.get("requestContext", {}).get("http", {}).get("sourceIp"))
             key = headers.get("idempotency-key")
             if key is not None:
                 if not _IDEMPOTENCY_KEY.fullmatch(key):
@@ -279,6 +354,10 @@ class CartResolver(APIGatewayHttpResolver):
             _send_session(result, session, changed=method != "GET" and not failed)
             if session.cart_version is not None:
                 result.setdefault("headers", {})["ETag"] = f'"{session.cart_version}"'
+            if session.rate_limits:
+                result.setdefault("headers", {}).update(_rate_limit_headers(session.rate_limits))
+        if result["statusCode"] == 429:
+            metrics.add_metric(name="RateLimited", unit=MetricUnit.Count, value=1)
         return result
 
 
@@ -286,13 +365,17 @@ def _problem_result(problem: Problem) -> dict[str, Any]:
     """A problem as the HTTP API response a route's problem would become (payload format 2.0)."""
     return {
         "statusCode": problem.status,
-        "headers": {"Content-Type": PROBLEM_CONTENT_TYPE, **problem.headers},
+        "headers": {"Content-Type": PROBLEM_CONTENT_TYPE, **problem.response_headers()},
         "body": json.dumps(problem.body()),
         "isBase64Encoded": False,
     }
 
 
 # The one mapping from what went wrong to the response a client sees.
+def _not_modified(_: NotModified) -> Response[str]:
+    return Response(status_code=304, body=None)  # no body; ``handle`` adds the ETag
+
+
 def _problem(exc: Problem) -> Response[str]:
     if exc.status >= 500:
         logger.warning("Request failed", extra={"code": exc.code, "cause": repr(exc.__cause__)})
@@ -321,6 +404,7 @@ def _unexpected(exc: Exception) -> Response[str]:
 
 
 _ERROR_RESPONSES: list[tuple[type[Exception], Callable[[Any], Response[str]]]] = [
+    (NotModified, _not_modified),
     (Problem, _problem),
     (UnicodeDecodeError, _not_utf8),
     (RequestUnsupportedContentType, _not_json),
