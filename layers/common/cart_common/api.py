@@ -57,7 +57,7 @@ def _sdk_tracing_enabled() -> bool:
     return os.environ.get("POWERTOOLS_TRACE_DISABLED", "true").lower() in ("0", "false", "no")
 
 
-_STATUS_TEXT = {
+STATUS_TEXT = {
     400: "Malformed request",
     413: "The request body is larger than the API accepts",
     415: "The request body is not application/json",
@@ -78,86 +78,16 @@ def responses(*statuses: int) -> dict[int, OpenAPIResponse]:
     ok: dict[int, OpenAPIResponse] = {200: {"description": "The cart as it now is"}}
     return ok | {
         status: {
-            "description": _STATUS_TEXT[status],
+            "description": STATUS_TEXT[status],
             "content": {PROBLEM_CONTENT_TYPE: {"model": ProblemModel}},
         }
         for status in sorted({*statuses, 400, 401, 413, 415, 422, 503})
     }
 
 
-# What every function's OpenAPI leaves out because it lives outside a route's signature: who may
-# call (a Cognito bearer token, or a guest session by header or cookie; anonymous callers get a new
-# guest session) and the request headers the resolver reads for every change. ``document_contract``
-# adds them to a merged document (the local stack serves it at /openapi.json).
-_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, no spaces
-ADMIN_SECURITY: list[dict[str, list[str]]] = [{"cognito": []}]  # and the `admin` group, checked by the route
-CHANGE_HEADERS = [
-    {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
-     "description": 'The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no '
-                    "cart yet); a stale one is 409 version_conflict"},
-    {"name": "Idempotency-Key", "in": "header", "required": False,
-     "schema": {"type": "string", "pattern": f"^{_IDEMPOTENCY_KEY.pattern}$"},
-     "description": "Retrying with the same key (within 24 h) replays the first response instead of changing "
-                    "the cart again; the same key with another body is 422 idempotency_key_reused"},
-]  # fmt: skip
-
-
-_RATE_LIMIT_HEADERS = {
-    "RateLimit-Policy": {
-        "description": 'Each bucket the change took from: "changes";q=60;w=60 (q per w seconds)',
-        "schema": {"type": "string"},
-    },
-    "RateLimit": {
-        "description": 'What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds)',
-        "schema": {"type": "string"},
-    },
-}
-_RATE_LIMITED = {
-    "description": _STATUS_TEXT[429],
-    "headers": {
-        "Retry-After": {"description": "Seconds until the bucket holds a token again", "schema": {"type": "integer"}},
-        **_RATE_LIMIT_HEADERS,
-    },
-    "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-}
-_IF_NONE_MATCH = {
-    "name": "If-None-Match",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string"},
-    "description": "The ETag(s) of the cart the client holds; when one is current the answer is 304 with no body",
-}
-_NOT_MODIFIED = {"description": "The cart is as the client holds it (If-None-Match): no body, the ETag again",
-                 "headers": {"ETag": {"schema": {"type": "string"}}}}  # fmt: skip
-
-
-def document_contract(document: dict[str, Any]) -> dict[str, Any]:
-    """``document`` with the security schemes, who may call each operation, the change headers, the
-    rate limits' 429 and headers on every change, and the conditional read (304) of ``GET /cart``."""
-    document.setdefault("components", {})["securitySchemes"] = {
-        "cognito": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                    "description": "A Cognito access or ID token of one of the allowed app clients"},
-        "guestSessionHeader": {"type": "apiKey", "in": "header", "name": HEADER_NAME,
-                               "description": "The guest session token a previous response handed out"},
-        "guestSessionCookie": {"type": "apiKey", "in": "cookie", "name": get_settings().session_cookie_name,
-                               "description": "The same token, as the cookie a previous response set"},
-    }  # fmt: skip
-    document["security"] = [{}, {"cognito": []}, {"guestSessionHeader": []}, {"guestSessionCookie": []}]
-    for path, operations in document.get("paths", {}).items():
-        for method, operation in operations.items():
-            if path.startswith("/admin/"):
-                operation["security"] = ADMIN_SECURITY
-            if method != "get":
-                operation["parameters"] = [*operation.get("parameters", []), *CHANGE_HEADERS]
-            responses_ = operation.setdefault("responses", {})
-            if method != "get" and not path.startswith("/admin/"):
-                responses_["429"] = _RATE_LIMITED
-                if "200" in responses_:
-                    responses_["200"].setdefault("headers", {}).update(_RATE_LIMIT_HEADERS)
-            if (path, method) == ("/cart", "get"):
-                operation["parameters"] = [*operation.get("parameters", []), _IF_NONE_MATCH]
-                responses_["304"] = _NOT_MODIFIED
-    return document
+# What an Idempotency-Key may be: printable ASCII, no spaces (the local stack's OpenAPI document
+# publishes the pattern).
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 def problem_response(problem: Problem) -> Response[str]:
@@ -302,7 +232,7 @@ class CartResolver(APIGatewayHttpResolver):
                 session.address = _address_key(event.get("requestContext", {}).get("http", {}).get("sourceIp"))
             key = headers.get("idempotency-key")
             if key is not None:
-                if not _IDEMPOTENCY_KEY.fullmatch(key):
+                if not IDEMPOTENCY_KEY.fullmatch(key):
                     raise InvalidIdempotencyKey()
                 session.idempotency_key = key
                 # The body as API Gateway sent it (base64 when it is not text): hashing never decodes.
