@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: venv install dev test test-fast lint migrate build bench bench-sweep clean
+.PHONY: venv install chromium dev test test-fast lint migrate build bench bench-sweep clean
 
 $(INSTALLED): requirements-dev.txt layers/common/requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is needed (Lambda python3.11), found {sys.version}"'
@@ -16,16 +16,38 @@ $(INSTALLED): requirements-dev.txt layers/common/requirements.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(INSTALLED)
 
-venv install: $(INSTALLED)
+STOREFRONT := storefront
+STOREFRONT_INSTALLED := $(STOREFRONT)/node_modules/.installed
+CHROMIUM ?= /usr/bin/chromium
+export NEXT_TELEMETRY_DISABLED := 1
 
-dev: $(INSTALLED)  ## the local stack: embedded PostgreSQL (unless DATABASE_URL), migrations, demo catalog, API on :3000
+# The storefront's packages, exactly as package-lock.json pins them.
+$(STOREFRONT_INSTALLED): $(STOREFRONT)/package.json $(STOREFRONT)/package-lock.json
+	cd $(STOREFRONT) && npm ci --no-audit --no-fund
+	touch $@
+
+# The browser tests drive Debian's Chromium (never a browser downloaded by a test tool).
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "The browser tests need Debian's Chromium at $(CHROMIUM): run 'sudo apt-get install chromium' (or set CHROMIUM=/path/to/chromium)."; \
+		exit 1; \
+	fi
+
+venv: $(INSTALLED)
+
+install: $(INSTALLED) $(STOREFRONT_INSTALLED) chromium
+
+dev: $(INSTALLED) $(STOREFRONT_INSTALLED)  ## embedded PostgreSQL (unless DATABASE_URL), migrations, demo catalog, API on :3000, storefront on :3001
 	$(BIN)/python local/dev.py
 
-test: $(INSTALLED)  ## every test, including sam validate --lint / sam build
-	$(BIN)/python -m pytest
+test: install  ## every test, including sam validate --lint / sam build and the storefront in Chromium
+	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m pytest
 
-test-fast: $(INSTALLED)  ## every test but the SAM packaging ones
-	$(BIN)/python -m pytest -m "not packaging"
+test-fast: install  ## every test but the SAM packaging ones
+	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m pytest -m "not packaging"
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -6,6 +6,8 @@ import { useCartStore } from "@/store/cart.store";
 
 export function CartBadge({ initialCount }: { initialCount: number }) {
   const count = useCartStore((s) => (s.hydrated ? s.cart.itemCount : initialCount));
+  // "saving" while a change is on its way to the API (a test hook, and a cue for assistive tech).
+  const saving = useCartStore((s) => s.pending.length > 0);
   return (
     <Link
       href="/cart"
@@ -16,6 +18,7 @@ export function CartBadge({ initialCount }: { initialCount: number }) {
       <span className="hidden sm:inline">Cart</span>
       <span
         data-testid="cart-badge"
+        data-state={saving ? "saving" : "saved"}
         aria-hidden="true"
         className="inline-flex min-w-6 items-center justify-center rounded-full bg-indigo-700 px-1.5 text-xs font-semibold text-white"
       >

@@ -10,7 +10,7 @@ export function attributeLabel(attributes: Record<string, unknown>): string {
 }
 
 /** Each problem code as a sentence a shopper understands (the API's detail is the fallback). */
-export function discountMessage(problem: { code: string; detail: string; reason?: string }): string {
+export function discountMessage(problem: { code: string; detail: string; reason?: string; minSubtotal?: number }, currency = "USD"): string {
   if (problem.code === "discount_code_invalid") {
     switch (problem.reason) {
       case "unknown": return "We don't recognise that code.";
@@ -18,7 +18,10 @@ export function discountMessage(problem: { code: string; detail: string; reason?
       case "not_yet_valid": return "That code isn't active yet.";
       case "inactive": return "That code is no longer available.";
       case "usage_limit_reached": return "That code has been used up.";
-      case "minimum_not_met": return problem.detail || "Your cart doesn't reach that code's minimum yet.";
+      case "minimum_not_met":
+        return typeof problem.minSubtotal === "number"
+          ? `Spend at least ${money(problem.minSubtotal, currency)} to use that code.`
+          : "Your cart doesn't reach that code's minimum yet.";
       case "currency_mismatch": return "That code is for another currency.";
     }
   }

@@ -48,6 +48,7 @@ export const RETRY_DELAYS_MS = [100, 200, 400] as const;
 const QUEUE_KEY = "cart.offlineQueue";
 const BROADCAST_KEY = "cart.broadcast";
 const CHANNEL = "cart";
+const OFFLINE_KINDS = new Set<Intent["kind"]>(["add", "update", "remove", "clear"]);
 
 interface CartState {
   confirmed: Cart;
@@ -331,7 +332,7 @@ export const useCartStore = create<CartState>()((set, get) => {
       finish(id);
       if (sending.kind === "applyCode") {
         const { discountMessage } = await import("@/lib/format");
-        set({ discountError: discountMessage(problem as { code: string; detail: string; reason?: string }) });
+        set({ discountError: discountMessage(problem as Parameters<typeof discountMessage>[0], get().confirmed.currency) });
       } else {
         get().toast(problem.detail);
       }
@@ -409,6 +410,12 @@ export const useCartStore = create<CartState>()((set, get) => {
 
     change: (intent) => {
       if (get().offline || (typeof navigator !== "undefined" && !navigator.onLine)) {
+        // Offline, the cart's lines can change (they sync as one `POST /cart/sync`); saved items
+        // and discount codes need the API's rules, so they wait for the connection.
+        if (!OFFLINE_KINDS.has(intent.kind)) {
+          get().toast("You're offline: this needs a connection. Your other changes are kept.", "info");
+          return Promise.resolve(false);
+        }
         queue(intent);
         return Promise.resolve(true);
       }
