@@ -18,6 +18,7 @@ export default async function CatalogPage() {
             <li key={product.id} data-testid="product-card" data-product-id={product.id}>
               <Link
                 href={`/products/${product.slug}`}
+                prefetch={false}
                 className="flex h-full items-center gap-4 rounded-xl border border-slate-200 p-4 hover:border-indigo-400 hover:shadow-sm focus-visible:outline-2 focus-visible:outline-indigo-600"
               >
                 <ProductImage name={product.name} />

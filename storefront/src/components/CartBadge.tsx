@@ -12,10 +12,10 @@ export function CartBadge({ initialCount }: { initialCount: number }) {
     <Link
       href="/cart"
       className="relative inline-flex items-center gap-2 rounded-md px-3 py-2 text-sm font-medium text-slate-800 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600"
-      aria-label={`Cart, ${count} ${count === 1 ? "item" : "items"}`}
     >
       <ShoppingCart aria-hidden="true" className="size-5" />
-      <span className="hidden sm:inline">Cart</span>
+      <span className="sr-only sm:not-sr-only">Cart</span>
+      <span className="sr-only">, {count} {count === 1 ? "item" : "items"}</span>
       <span
         data-testid="cart-badge"
         data-state={saving ? "saving" : "saved"}

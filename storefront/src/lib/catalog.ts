@@ -1,4 +1,5 @@
 import "server-only";
+import { cache } from "react";
 import { apiUrl } from "@/lib/api/client";
 
 /** The catalog as the local stack's `/products` serves it (a catalog service's job in production:
@@ -23,13 +24,14 @@ export interface Product {
   variants: Variant[];
 }
 
-export async function listProducts(): Promise<Product[]> {
+/** Once per request (metadata and page share it). */
+export const listProducts = cache(async (): Promise<Product[]> => {
   const base = (process.env.CATALOG_URL ?? `${apiUrl()}/products`).replace(/\/$/, "");
   const response = await fetch(base, { cache: "no-store" });
   if (!response.ok) throw new Error(`The catalog answered ${response.status}`);
   const { products } = (await response.json()) as { products: Product[] };
   return products.filter((p) => p.active).sort((a, b) => a.name.localeCompare(b.name));
-}
+});
 
 export async function findProduct(slug: string): Promise<Product | undefined> {
   return (await listProducts()).find((p) => p.slug === slug);
