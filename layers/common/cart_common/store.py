@@ -137,7 +137,7 @@ ensured as (
     insert into cart ({owner_col}, currency, expires_at)
     values (%(owner)s,
             coalesce((select currency from product where id = %(product_id)s), %(default_currency)s),
-            now() + make_interval(days => %(ttl_days)s::int))
+            now() + %(ttl_days)s::float8 * interval '1 day')
     on conflict ({owner_col}) where status = 'active'
     do update set version = cart.version + 1,
                   last_activity_at = now(),
@@ -168,7 +168,7 @@ touched as (
         last_activity_at = now(),
         updated_at = now(),
         abandoned_at = null,
-        expires_at = greatest(expires_at, now() + make_interval(days => %(ttl_days)s::int))
+        expires_at = greatest(expires_at, now() + %(ttl_days)s::float8 * interval '1 day')
     where {owner_col} = %(owner)s and status = 'active'
       and (%(expected)s::int is null or version = %(expected)s::int)
     returning version
@@ -590,7 +590,7 @@ usr as (
 adopted as (
     update cart c
     set user_id = %(user)s, session_id = null, adopted_from_session = %(guest)s, version = c.version + 1,
-        expires_at = greatest(c.expires_at, now() + make_interval(days => %(user_ttl)s::int)),
+        expires_at = greatest(c.expires_at, now() + %(user_ttl)s::float8 * interval '1 day'),
         last_activity_at = now(), updated_at = now(), abandoned_at = null
     from guest
     where c.id = guest.id and not exists (select 1 from usr)
@@ -681,7 +681,7 @@ marked as (
 bumped as (
     update cart c
     set version = c.version + 1, last_activity_at = now(), updated_at = now(), abandoned_at = null,
-        expires_at = greatest(c.expires_at, now() + make_interval(days => %(user_ttl)s::int))
+        expires_at = greatest(c.expires_at, now() + %(user_ttl)s::float8 * interval '1 day')
     from usr u
     where c.id = u.id and exists (select 1 from guest)
     returning c.id
@@ -1468,7 +1468,7 @@ MARK_ABANDONED = """
 with due as materialized (
     select c.id from cart c
     where c.status = 'active' and c.abandoned_at is null
-      and c.last_activity_at < now() - make_interval(hours => %(hours)s::int)
+      and c.last_activity_at < now() - %(hours)s::float8 * interval '1 hour'
       and exists (select 1 from cart_item i where i.cart_id = c.id)
     order by c.last_activity_at
     limit %(batch)s
@@ -1493,7 +1493,7 @@ marked as (
     from snapshot s
     where c.id = any(array(select id from due)) and c.id = s.cart_id
       and c.status = 'active' and c.abandoned_at is null
-      and c.last_activity_at < now() - make_interval(hours => %(hours)s::int)
+      and c.last_activity_at < now() - %(hours)s::float8 * interval '1 hour'
     returning c.id
 )
 select (select count(*) from due) as selected, (select count(*) from marked) as marked
@@ -1504,7 +1504,7 @@ select (select count(*) from due) as selected, (select count(*) from marked) as 
 ANONYMISE_ABANDONED = """
 with due as materialized (
     select c.id from cart c
-    where c.abandoned_at < now() - make_interval(days => %(days)s::int) and c.anonymised_at is null
+    where c.abandoned_at < now() - %(days)s::float8 * interval '1 day' and c.anonymised_at is null
     order by c.abandoned_at
     limit %(batch)s
     for update of c skip locked
@@ -1517,7 +1517,7 @@ anonymised as (
         session_id = case when c.status = 'active' then c.session_id end,
         merged_into = case when c.status = 'active' then c.merged_into end
     where c.id = any(array(select id from due))
-      and c.abandoned_at < now() - make_interval(days => %(days)s::int) and c.anonymised_at is null
+      and c.abandoned_at < now() - %(days)s::float8 * interval '1 day' and c.anonymised_at is null
     returning c.id
 )
 select count(*) as anonymised from anonymised
@@ -1537,9 +1537,9 @@ with scanned as materialized (
 removed as (
     delete from shopper s
     where s.user_id = any(array(select user_id from scanned))
-      and s.updated_at < now() - make_interval(days => %(days)s::int)
+      and s.updated_at < now() - %(days)s::float8 * interval '1 day'
       and not exists (select 1 from cart c where c.user_id = s.user_id
-                      and c.last_activity_at >= now() - make_interval(days => %(days)s::int))
+                      and c.last_activity_at >= now() - %(days)s::float8 * interval '1 day')
     returning s.user_id
 )
 select (select max(user_id) from scanned) as last_user_id, (select count(*) from removed) as removed
