@@ -127,7 +127,7 @@ def storefront_build() -> None:
     """``next build`` once per run (node_modules from ``npm ci``, which the Makefile runs)."""
     if not (STOREFRONT / "node_modules" / ".bin" / "next").exists():
         pytest.fail("storefront/node_modules is missing: run `make install` (it runs `npm ci` in storefront/)")
-    subprocess.run(  # noqa: S603 - our own build
+    subprocess.run(
         [str(STOREFRONT / "node_modules" / ".bin" / "next"), "build"],
         cwd=STOREFRONT,
         env={**os.environ, **NODE_ENV},
@@ -157,7 +157,7 @@ def site(storefront_build: None, database_url: str, cognito: LocalCognito) -> It
         "COGNITO_REGION": "us-east-1",
         "NEXT_PUBLIC_CART_API_URL": api_url,
     }
-    process = subprocess.Popen(  # noqa: S603 - our own server
+    process = subprocess.Popen(
         [str(STOREFRONT / "node_modules" / ".bin" / "next"), "start", "-H", "127.0.0.1", "-p", str(storefront_port)],
         cwd=STOREFRONT,
         env=env,
@@ -169,7 +169,7 @@ def site(storefront_build: None, database_url: str, cognito: LocalCognito) -> It
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"{storefront_url}/auth", timeout=5) as reply:  # noqa: S310 - loopback
+                with urllib.request.urlopen(f"{storefront_url}/auth", timeout=5) as reply:
                     if reply.status == 200:
                         break
             except OSError:

@@ -15,7 +15,7 @@ COMMITTED = STOREFRONT / "src" / "lib" / "api" / "schema.d.ts"
 
 def test_the_committed_types_are_what_the_running_api_generates(site: Stack, tmp_path: Path) -> None:
     generated = tmp_path / "schema.d.ts"
-    subprocess.run(  # noqa: S603 - the pinned generator from storefront/node_modules
+    subprocess.run(
         [str(STOREFRONT / "node_modules" / ".bin" / "openapi-typescript"), f"{site.api_url}/openapi.json", "-o", str(generated)],
         cwd=STOREFRONT,
         env={**os.environ, **NODE_ENV},

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from cart_common.config import Settings, get_settings
 from pydantic import ValidationError
 
-from cart_common.config import Settings, get_settings
 from tests.conftest import MUG, Shopper
-from tests.integration.test_lifecycle import age, cart_row, quiet, sweep_until_done  # noqa: F401 - quiet is a fixture
+from tests.integration.test_lifecycle import age, cart_row, quiet, sweep_until_done  # noqa: F401 - quiet: a fixture
 
 
 @pytest.mark.parametrize(
@@ -42,7 +42,8 @@ def test_a_guest_cart_expires_after_an_iso_duration(sql, fresh_settings, monkeyp
     assert timedelta(seconds=90) < left <= timedelta(minutes=2)
 
 
-def test_a_cart_idle_for_longer_than_an_iso_duration_is_marked_abandoned(sql, fresh_settings, monkeypatch, quiet) -> None:
+@pytest.mark.usefixtures("quiet")
+def test_a_cart_idle_for_longer_than_an_iso_duration_is_marked_abandoned(sql, fresh_settings, monkeypatch) -> None:
     monkeypatch.setenv("ABANDONED_AFTER_HOURS", "PT2M")
     get_settings.cache_clear()  # the quiet fixture's sweep read the settings already
     started = sql.execute("select now() as t").fetchone()["t"]
