@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: venv install chromium dev test test-fast lint migrate build bench bench-sweep clean
+.PHONY: venv install chromium bench-storefront dev test test-fast lint migrate build bench bench-sweep clean
 
 $(INSTALLED): requirements-dev.txt layers/common/requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is needed (Lambda python3.11), found {sys.version}"'
@@ -63,6 +63,9 @@ bench: $(INSTALLED)  ## benchmarks against the raw-SQL floor; writes bench/RESUL
 
 bench-sweep: $(INSTALLED)  ## the lifecycle sweep over 100,000 expired carts; writes bench/SWEEP.md (and its RESULTS.md section)
 	$(BIN)/python bench/sweep.py
+
+bench-storefront: install  ## the storefront in Chromium on the local stack; writes bench/STOREFRONT.md
+	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python bench/storefront.py
 
 clean:
 	rm -rf .aws-sam .pytest_cache .hypothesis .ruff_cache
