@@ -229,13 +229,24 @@ def page(new_context: Callable[..., BrowserContext]) -> Page:
 def own_product(site: Stack) -> Callable[..., dict[str, Any]]:
     """A product of the test's own (so checkout reservations never touch the demo catalogue)."""
 
-    def make(*, price: int = 1500, stock: int = 1000, name: str = "Desk lamp") -> dict[str, Any]:
+    def make(
+        *, price: int = 1500, stock: int = 1000, name: str = "Desk lamp", variants: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
         slug = f"lamp-{uuid.uuid4().hex[:8]}"
         with psycopg.connect(site.database_url, autocommit=True) as conn:
             pid = conn.execute(
-                "insert into product (name, slug, price, currency, stock) values (%s, %s, %s, 'USD', %s) returning id::text",
+                "insert into product (name, slug, price, currency, stock) values (%s, %s, %s, 'USD', %s)"
+                " returning id::text",
                 (f"{name} {slug[-4:]}", slug, price, stock),
             ).fetchone()[0]
-        return {"id": pid, "slug": slug, "price": price}
+            variant_ids = [
+                conn.execute(
+                    "insert into product_variant (product_id, sku, attributes, stock) values (%s, %s, %s, %s)"
+                    " returning id::text",
+                    (pid, f"{slug}-{i}", json.dumps(v["attributes"]), v.get("stock", 10)),
+                ).fetchone()[0]
+                for i, v in enumerate(variants or [])
+            ]
+        return {"id": pid, "slug": slug, "price": price, "variants": variant_ids}
 
     return make

@@ -7,6 +7,7 @@ import json
 import urllib.request
 from typing import Any
 
+import psycopg
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import Stack
@@ -74,6 +75,23 @@ def test_a_quantity_above_the_stock_is_clamped_with_only_n_left(page: Page, site
     expect(page.get_by_test_id("cart-badge")).to_have_text("3")
     settled(page)
     assert quantities(api_cart(site, page.context)) == {POSTER: 3}
+
+
+def test_an_out_of_stock_line_shows_its_issue_and_switches_to_an_in_stock_variant(page: Page, site: Stack, own_product) -> None:
+    shirt = own_product(name="Linen shirt", variants=[{"attributes": {"size": "S"}}, {"attributes": {"size": "L"}}])
+    small, large = shirt["variants"]
+    add_from_product_page(page, shirt["slug"], variant=small)
+    with psycopg.connect(site.database_url, autocommit=True) as conn:
+        conn.execute("update product_variant set stock = 0 where id = %s", (small,))
+    page.goto("/cart")
+    shirt_line = line(page, shirt["id"])
+    expect(shirt_line.get_by_test_id("line-issue")).to_be_visible()
+    shirt_line.locator(f'[data-testid="line-alternative"][data-variant-id="{large}"]').click()
+    expect(shirt_line).to_have_attribute("data-variant-id", large)
+    expect(shirt_line).to_contain_text("Size: L")
+    expect(shirt_line.get_by_test_id("line-issue")).to_have_count(0)
+    settled(page)
+    assert [(i["variantId"], i["quantity"]) for i in api_cart(site, page.context)["items"]] == [(large, 1)]
 
 
 def test_discount_codes_and_the_free_shipping_progress(page: Page) -> None:

@@ -181,10 +181,24 @@ function Line({ item, currency, issue }: { item: CartItem; currency: string; iss
           </p>
         ))}
         {issue?.alternatives?.length ? (
-          <p className="text-sm text-slate-700">
-            In stock:{" "}
-            {issue.alternatives.map((a) => attributeLabel(a.attributes ?? {}) || a.sku).join(", ")}
-          </p>
+          <div className="flex flex-wrap items-center gap-2 text-sm text-slate-700">
+            <span>In stock:</span>
+            {issue.alternatives.map((a) => (
+              <button
+                key={a.variantId}
+                type="button"
+                data-testid="line-alternative"
+                data-variant-id={a.variantId}
+                disabled={pending}
+                onClick={() =>
+                  void change({ kind: "switch", itemId: item.id, variantId: a.variantId, attributes: a.attributes ?? {}, unitPrice: a.unitPrice })
+                }
+                className="rounded-full border border-slate-300 px-3 py-1 font-medium hover:bg-slate-50"
+              >
+                Switch to {attributeLabel(a.attributes ?? {}) || a.sku}
+              </button>
+            ))}
+          </div>
         ) : null}
       </div>
     </li>

@@ -26,6 +26,7 @@ export type Intent =
       preview: { name: string; unitPrice: number; attributes: Record<string, string> };
     }
   | { kind: "update"; itemId: string; quantity: number }
+  | { kind: "switch"; itemId: string; variantId: string; attributes: Record<string, unknown>; unitPrice: number }
   | { kind: "remove"; itemId: string }
   | { kind: "clear" }
   | { kind: "save"; itemId: string }
@@ -127,6 +128,15 @@ export function applyIntent(cart: Cart, intent: Intent): Cart {
         ...cart,
         items: cart.items.map((i) => (i.id === intent.itemId ? { ...i, quantity: intent.quantity, lineTotal: i.unitPrice * intent.quantity } : i)),
       });
+    case "switch":
+      return withTotals({
+        ...cart,
+        items: cart.items.map((i) =>
+          i.id === intent.itemId
+            ? { ...i, variantId: intent.variantId, attributes: intent.attributes, unitPrice: intent.unitPrice, lineTotal: intent.unitPrice * i.quantity }
+            : i,
+        ),
+      });
     case "remove":
       return withTotals({ ...cart, items: cart.items.filter((i) => i.id !== intent.itemId) });
     case "clear":
@@ -181,6 +191,8 @@ function send(intent: Intent, ifMatch: number, idempotencyKey: string): Promise<
       return actions.addCartItem({ productId: intent.productId, variantId: intent.variantId, quantity: intent.quantity }, options);
     case "update":
       return actions.updateCartItem(intent.itemId, { quantity: intent.quantity }, options);
+    case "switch":
+      return actions.updateCartItem(intent.itemId, { variantId: intent.variantId }, options);
     case "remove":
       return actions.removeCartItem(intent.itemId, options);
     case "clear":
@@ -220,7 +232,7 @@ export async function withRetries<T>(call: (key: string) => Promise<ActionResult
 
 /** The shopper's intent once the cart is `cart`: the same change, where it still means something. */
 function reapply(intent: Intent, cart: Cart): Intent | null {
-  if (intent.kind === "update" || intent.kind === "remove" || intent.kind === "save") {
+  if (intent.kind === "update" || intent.kind === "switch" || intent.kind === "remove" || intent.kind === "save") {
     return cart.items.some((i) => i.id === intent.itemId) ? intent : null;
   }
   if (intent.kind === "restore") return (cart.savedForLater ?? []).some((s) => s.id === intent.savedId) ? intent : null;
@@ -277,6 +289,20 @@ export const useCartStore = create<CartState>()((set, get) => {
   const confirm = (cart: Cart, options: { broadcast?: boolean } = { broadcast: true }) => {
     set((s) => ({ confirmed: cart, cart: view(cart, s.pending, s.queued) }));
     if (options.broadcast) broadcast(cart);
+    if (get().issues.length) void revalidate();
+  };
+
+  /** Issues shown inline come from `POST /cart/validate`: asked again after a change while any show. */
+  let validating = false;
+  const revalidate = async () => {
+    if (validating) return;
+    validating = true;
+    try {
+      const result = await actions.validateCart().catch(() => null);
+      if (result?.ok) set({ issues: result.data.issues });
+    } finally {
+      validating = false;
+    }
   };
 
   const finish = (id: number) =>
