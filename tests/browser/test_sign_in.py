@@ -100,3 +100,16 @@ def test_sign_in_merges_into_the_users_lines_and_a_second_browser_sees_the_same_
     page.reload()
     expect(page.get_by_test_id("cart-line")).to_have_count(2)
     assert {i["productId"] for i in api(site, "GET", "/cart", token)["items"]} == {mine["id"], scarce["id"]}
+
+
+def test_a_wrong_password_or_a_taken_email_is_said_plainly_and_signs_nobody_in(page: Page, site: Stack) -> None:
+    email = f"sf-{uuid.uuid4().hex[:10]}@example.com"
+    site.cognito.sign_up(email, PASSWORD)
+    page.goto("/auth")
+    sign_in(page, email, "Wrong-horse-9")
+    expect(page.get_by_test_id("auth-error")).to_have_text("Incorrect email or password.")
+    page.get_by_test_id("auth-mode-toggle").click()
+    sign_in(page, email)
+    expect(page.get_by_test_id("auth-error")).to_have_text("An account with this email already exists. Sign in instead.")
+    assert "sf_access_token" not in {c["name"] for c in page.context.cookies()}
+    expect(page).to_have_url(re.compile(r"/auth$"))

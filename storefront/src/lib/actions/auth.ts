@@ -42,7 +42,7 @@ const MESSAGES: Record<string, string> = {
   NotAuthorizedException: "Incorrect email or password.",
   UserNotFoundException: "Incorrect email or password.",
   UsernameExistsException: "An account with this email already exists. Sign in instead.",
-  InvalidPasswordException: "Use at least 8 characters with upper and lower case letters, a digit and a symbol.",
+  InvalidPasswordException: "Choose a longer password with upper and lower case letters, a digit and a symbol.",
   InvalidParameterException: "Check the email address and password.",
   CodeMismatchException: "That confirmation code is not right.",
   UserNotConfirmedException: "Confirm your email address first.",
