@@ -37,11 +37,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common"), str(ROOT / "db"), str(ROOT / "bench")]
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common"), str(ROOT / "db")]
 
 import psycopg  # noqa: E402
 from psycopg.rows import dict_row  # noqa: E402
-from run import bench_database, drop_database  # noqa: E402 - bench/run.py: a scratch database like make bench's
+
+from bench.environment import bench_database, drop_database  # noqa: E402 - a scratch database like make bench's
 
 SWEEP = ROOT / "bench" / "SWEEP.md"
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -49,9 +50,16 @@ HEADING = "## Expiry sweep"
 LAMBDA_TIMEOUT_MS = 300_000  # ExpireCartsFunction's Timeout
 
 
-def connect(url: str) -> psycopg.Connection:
+def connect(url: str) -> psycopg.Connection[Any]:
     """A connection as the functions open theirs (autocommit, no server-side prepares, dict rows)."""
     return psycopg.connect(url, autocommit=True, prepare_threshold=None, row_factory=dict_row)
+
+
+def value(conn: psycopg.Connection[Any], query: str, column: str) -> Any:
+    """``column`` of the one row ``query`` returns."""
+    row = conn.execute(query).fetchone()
+    assert row is not None, query
+    return row[column]
 
 
 def percentile(samples: list[float], q: int) -> float:
@@ -70,7 +78,7 @@ class Latencies:
         return f"{len(s)} | {percentile(s, 50):.2f} | {percentile(s, 99):.2f} | {max(s, default=0):.1f}"
 
 
-def build_fleet(conn: psycopg.Connection, product: str, expired: int, live: int) -> tuple[list[str], list[str]]:
+def build_fleet(conn: psycopg.Connection[Any], product: str, expired: int, live: int) -> tuple[list[str], list[str]]:
     """``expired`` expired guest carts with two lines each and ``live`` live ones (half idle two
     days); returns the owners (session hashes) of the expired and of the live-and-active carts."""
     conn.execute(
@@ -205,11 +213,13 @@ def measure(url: str, batch: int, expired: int, live: int) -> dict:
         database.close()
 
     with connect(url) as conn:
-        left = conn.execute("select count(*) as n from cart where expires_at < now()").fetchone()["n"]
-        kept = conn.execute(
+        left = value(conn, "select count(*) as n from cart where expires_at < now()", "n")
+        kept = value(
+            conn,
             "select count(*) as n from cart"
-            " where session_id like 'expired-%%' and created_at < now() - interval '1 day'"
-        ).fetchone()["n"]
+            " where session_id like 'expired-%%' and created_at < now() - interval '1 day'",
+            "n",
+        )
     deleted = sum(r.expired for r in runs)
     assert left == 0, f"{left} expired carts left after a complete sweep"
     assert deleted + kept == expired, (deleted, kept, expired)
@@ -306,7 +316,7 @@ def main() -> None:
     )
     try:
         with connect(url) as conn:
-            pg_version = conn.execute("show server_version").fetchone()["server_version"]
+            pg_version = value(conn, "show server_version", "server_version")
         results = []
         for batch in batches:
             print(f"batch {batch}: building {args.carts:,} expired carts ...", flush=True)

@@ -20,6 +20,7 @@ import base64
 import dataclasses
 import importlib.util
 import json
+import logging
 import multiprocessing
 import os
 import sys
@@ -40,6 +41,7 @@ from werkzeug.wrappers import Request, Response
 from local import template
 
 ROOT = template.ROOT
+log = logging.getLogger(__name__)
 LAYER = ROOT / "layers" / "common"
 
 
@@ -287,6 +289,7 @@ class LocalApi:
         try:
             result = self.invoker.invoke(endpoint.function, event)
         except Exception:  # a crashed function is API Gateway's 500, never a traceback to the client
+            log.exception("Function %s crashed", endpoint.function)
             return Response(json.dumps({"message": "Internal Server Error"}), 500, content_type="application/json")
         return from_result(result)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import secrets
 import sys
@@ -77,6 +78,43 @@ def cognito() -> Iterator[local_cognito.LocalCognito]:
     pool = local_cognito.start()
     yield pool
     pool.stop()
+
+
+class ServerFaults(logging.Handler):
+    """Every server fault of the run: an unhandled exception the functions logged (answered 500
+    internal_error), a problem answered as internal_error, or a function that crashed the local
+    stack. A 4xx or a 503 is never one."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.faults: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message == "Unhandled error" or getattr(record, "code", None) == "internal_error" or (
+            record.name == "local.stack"
+        ):
+            fault = f"{record.name}: {message}"
+            if record.exc_info and record.exc_info[1] is not None:
+                fault += f" ({record.exc_info[0].__name__}: {str(record.exc_info[1])[:200]})"
+            self.faults.append(fault)
+
+
+_WATCHED_LOGGERS = ("cart-api", "local.stack")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def server_faults() -> Iterator[ServerFaults]:
+    """A guard over the whole run: it fails if any request anywhere in it reached a 500."""
+    watcher = ServerFaults()
+    for name in _WATCHED_LOGGERS:
+        logging.getLogger(name).addHandler(watcher)
+    yield watcher
+    for name in _WATCHED_LOGGERS:
+        logging.getLogger(name).removeHandler(watcher)
+    if watcher.faults:
+        pytest.fail(f"{len(watcher.faults)} request(s) reached a server fault (500) during the run:\n"
+                    + "\n".join(watcher.faults[:20]), pytrace=False)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,7 +6,7 @@ from cart_common.admin import require_admin
 from cart_common.api import Query, handler_for, make_app, responses
 from cart_common.models import AbandonedCarts
 
-app = make_app()
+app = make_app(guard=require_admin)
 
 
 @app.get("/admin/carts/abandoned", responses=responses(401, 403))
@@ -18,7 +18,6 @@ def list_abandoned_carts(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> AbandonedCarts:
-    require_admin(app)
     return lifecycle.list_abandoned(min_value=min_value, since=since, limit=limit, offset=offset)
 
 

@@ -54,7 +54,7 @@ def add(database: Database, owner: Owner, product_id: str, quantity: int = 1, va
             ttl_days=settings.guest_cart_ttl_days,
             default_currency=settings.default_currency,
         )
-    )
+    ).lines
 
 
 def set_quantity(database: Database, owner: Owner, item_id: str, quantity: int) -> Rows:
@@ -69,11 +69,11 @@ def set_quantity(database: Database, owner: Owner, item_id: str, quantity: int) 
             limits=Limits(settings.max_quantity_per_line),
             ttl_days=settings.guest_cart_ttl_days,
         )
-    )
+    ).lines
 
 
 def read(database: Database, owner: Owner) -> Rows:
-    return database.run(partial(store.cart_rows, owner=owner))
+    return database.run(partial(store.cart_rows, owner=owner)).lines
 
 
 def quantity_of(rows: Rows, product_id: str) -> int:

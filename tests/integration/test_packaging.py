@@ -353,6 +353,33 @@ def test_built_function_runs_on_its_package_and_the_layer(
         assert body["items"] == [] and body["itemCount"] == 0
 
 
+_HOSTILE_EVENTS = {
+    # issue 11's reported 500s, each now a problem (or, for a bad token, a fresh session)
+    "token": ({"x-cart-session": "v1.\u00e9t\u00e9.x"}, None, 200, None),
+    "nesting": ({}, "[" * 10_000 + "]" * 10_000, 400, "malformed_json"),
+    "integer": ({}, '{"productId": "%s", "quantity": 1%s}' % (COFFEE_MUG, "0" * 5000), 422, "validation_failed"),
+    "media type": ({"content-type": "text/plain"}, None, 415, "unsupported_media_type"),
+    "if-match": ({"if-match": '"\u00b2"'}, None, 400, "invalid_precondition"),
+}
+
+
+@pytest.mark.parametrize("case", list(_HOSTILE_EVENTS))
+def test_built_add_item_function_answers_hostile_input_with_a_problem(
+    build_dir: Path, database_url: str, tmp_path: Path, case: str
+) -> None:
+    headers, body, status, code = _HOSTILE_EVENTS[case]
+    event = json.loads((EVENTS / "add_item.json").read_text())
+    event["headers"] = {**event["headers"], **headers}
+    if body is not None:
+        event["body"] = body
+    event_file = tmp_path / "hostile.json"
+    event_file.write_text(json.dumps(event))
+    response = _invoke_built(build_dir, "AddItemFunction", CART_HANDLER, event_file, database_url, tmp_path)
+    assert response["statusCode"] == status, response
+    if code:
+        assert json.loads(response["body"])["code"] == code
+
+
 def test_built_migrate_function_runs_on_its_package_and_the_layer(
     build_dir: Path, database_url: str, tmp_path: Path
 ) -> None:

@@ -15,7 +15,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from cart_common import carts
+from cart_common import view
+from cart_common.store import CartRows
 from cart_common.config import Settings
 from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
@@ -324,7 +325,7 @@ def view_rows(draw: st.DrawFn) -> list[dict[str, Any]]:
 @settings(max_examples=300, deadline=None)
 @given(rows=view_rows(), max_line=st.integers(1, INTEGER))
 def test_build_cart_totals_are_never_negative_and_add_up_for_any_rows(rows, max_line: int) -> None:
-    cart = carts.build_cart(rows, Settings(max_quantity_per_line=max_line))
+    cart = view.build_cart(CartRows(rows), Settings(max_quantity_per_line=max_line))
     wire = json.loads(cart.model_dump_json(by_alias=True))
     assert_totals_sane(wire["totals"])
     assert_sums(wire)

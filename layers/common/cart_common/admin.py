@@ -14,11 +14,12 @@ ADMIN_GROUP = "admin"
 
 
 def require_admin(app: CartResolver) -> Session:
-    """The caller's session when they are an administrator. Without an Authorization header the
-    answer is 401 before any session is resolved, so an admin route never starts a guest session
-    (nor sets its cookie); an invalid token is 401 ``invalid_token`` from the session itself; a
-    valid token without the group is 403."""
-    headers = app.current_event.headers or {}
+    """The caller's session when they are an administrator: an admin function's guard
+    (``make_app(guard=require_admin)``), so identity and role are settled before any parameter is
+    validated. Without an Authorization header the answer is 401 before any session is resolved,
+    so an admin route never starts a guest session (nor sets its cookie); an invalid token is 401
+    ``invalid_token`` from the session itself; a valid token without the group is 403."""
+    headers = app.request_headers
     if not any(name.lower() == "authorization" for name in headers):
         raise AuthenticationRequired("Sign in with an administrator's Cognito token")
     session = app.session

@@ -14,7 +14,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.params import Query as Query  # for functions' query parameters
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -29,11 +32,14 @@ from cart_common.errors import (
     InvalidIdempotencyKey,
     InvalidPrecondition,
     MalformedJson,
+    PayloadTooLarge,
     Problem,
     RouteNotFound,
+    UnsupportedMediaType,
     ValidationFailed,
 )
 from cart_common.models import Problem as ProblemModel
+from cart_common.request import MAX_BODY_BYTES, media_type_problem, read_json
 from cart_common.session import HEADER_NAME, Session, resolve
 
 logger = Logger(service="cart-api")
@@ -49,6 +55,8 @@ def _sdk_tracing_enabled() -> bool:
 
 _STATUS_TEXT = {
     400: "Malformed request",
+    413: "The request body is larger than the API accepts",
+    415: "The request body is not application/json",
     401: "Not authenticated",
     403: "Forbidden",
     404: "Not found",
@@ -61,13 +69,13 @@ _STATUS_TEXT = {
 def responses(*statuses: int) -> dict[int, dict[str, Any]]:
     """OpenAPI ``responses`` for a route: 200 with its return model, and the problem statuses it can
     answer (every route can also answer 400/422 for a malformed request, 401 for an invalid bearer
-    token and 503 when the database is down)."""
+    token, 413/415 for a body too large or not JSON, and 503 when the database is down)."""
     return {200: {"description": "The cart as it now is"}} | {
         status: {
             "description": _STATUS_TEXT[status],
             "content": {PROBLEM_CONTENT_TYPE: {"model": ProblemModel}},
         }
-        for status in sorted({*statuses, 400, 401, 422, 503})
+        for status in sorted({*statuses, 400, 401, 413, 415, 422, 503})
     }
 
 
@@ -117,10 +125,18 @@ def problem_response(problem: Problem) -> Response:
     )
 
 
+# A problem names the fields it refuses, but a field name is the client's own text (an unknown key):
+# it is echoed cut short, and only the first few errors are listed, so a problem stays small
+# whatever the request held.
+_ECHOED_NAME_CHARS = 64
+_LISTED_ERRORS = 10
+
+
 def _field(loc: tuple[Any, ...]) -> str:
     """``("body", "quantity")`` -> ``quantity``; ``("path", "itemId")`` -> ``itemId``."""
     parts = [str(part) for part in loc[1:] if not isinstance(part, int)] or [str(loc[0])]
-    return ".".join(parts)
+    name = ".".join(parts)
+    return name if len(name) <= _ECHOED_NAME_CHARS else name[: _ECHOED_NAME_CHARS - 1] + "…"
 
 
 def _validation_problem(exc: RequestValidationError) -> Problem:
@@ -129,10 +145,11 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
         return MalformedJson()
     fields = [
         {"field": _field(tuple(error.get("loc", ()))), "type": error.get("type"), "message": error.get("msg")}
-        for error in errors
+        for error in errors[:_LISTED_ERRORS]
     ]
     names = ", ".join(dict.fromkeys(f["field"] for f in fields))
-    return ValidationFailed(f"Invalid field(s): {names}", errors=fields)
+    more = f" and {len(errors) - _LISTED_ERRORS} more" if len(errors) > _LISTED_ERRORS else ""
+    return ValidationFailed(f"Invalid field(s): {names}{more}", errors=fields)
 
 
 def _guest_cookie(value: str, max_age: int) -> str:
@@ -162,29 +179,49 @@ def _send_session(result: dict[str, Any], session: Session, *, changed: bool) ->
         )
 
 
+# A cart version as ETag sends it: ASCII digits only (``str.isdigit`` would take "²" or "٣").
+_IF_MATCH = re.compile(r'(?:W/)?"?([0-9]{1,9})"?')
+
+
 def _if_match(value: str | None) -> int | None:
-    """``"3"`` (as sent in ETag), ``W/"3"`` or ``3`` -> 3; ``*`` or absent -> no precondition."""
+    """``"3"`` (as sent in ETag), ``W/"3"`` or ``3`` -> 3; ``*`` or absent -> no precondition;
+    anything else is 400 ``invalid_precondition``."""
     if value is None or value.strip() == "*":
         return None
-    text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit() or len(text) > 9:
+    match = _IF_MATCH.fullmatch(value.strip())
+    if match is None:
         raise InvalidPrecondition()
-    return int(text)
+    return int(match.group(1))
+
+
+Guard = Callable[["CartResolver"], Any]
 
 
 class CartResolver(APIGatewayHttpResolver):
-    """Powertools' HTTP API resolver that knows who is calling."""
+    """Powertools' HTTP API resolver that knows who is calling, and refuses a request whose body it
+    will not read (too large, not JSON) or whose caller a ``guard`` turns away before any route,
+    validation or database work."""
 
     _session: Session | None = None
+    _event: dict[str, Any] | None = None
+
+    def __init__(self, *, guard: Guard | None = None) -> None:
+        super().__init__(enable_validation=True, json_body_deserializer=read_json)
+        self._guard = guard
+
+    @property
+    def request_headers(self) -> dict[str, str]:
+        """The request's headers as API Gateway sent them (readable before routing)."""
+        return dict((self._event or {}).get("headers") or {})
 
     @property
     def session(self) -> Session:
         """The caller's session, resolved on first use in this invocation (so a route that never
         asks pays nothing, and an invalid token becomes a problem response like any other)."""
         if self._session is None:
-            event = self.current_event
-            headers = {name.lower(): value for name, value in (event.headers or {}).items()}
-            session = resolve(headers, list(event.cookies or []))
+            event = self._event or {}
+            headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
+            session = resolve(headers, list(event.get("cookies") or []))
             session.expected_version = _if_match(headers.get("if-match"))
             key = headers.get("idempotency-key")
             if key is not None:
@@ -192,18 +229,47 @@ class CartResolver(APIGatewayHttpResolver):
                     raise InvalidIdempotencyKey()
                 session.idempotency_key = key
                 # The body as API Gateway sent it (base64 when it is not text): hashing never decodes.
+                http = event.get("requestContext", {}).get("http", {})
                 session.request_hash = hashlib.sha256(
-                    f"{event.http_method} {event.path}\n{event.body or ''}".encode()
+                    f"{http.get('method')} {event.get('rawPath')}\n{event.get('body') or ''}".encode(
+                        "utf-8", "surrogatepass"
+                    )
                 ).hexdigest()
             if session.is_new:
                 metrics.add_metric(name="GuestSessionsStarted", unit=MetricUnit.Count, value=1)
             self._session = session
         return self._session
 
+    def _refusal(self, event: dict[str, Any]) -> Problem | None:
+        """What stops the request before routing: a body over the size limit (413), a body that is
+        not JSON (415), then the route's guard (who may call: 401/403 before any parameter is
+        validated)."""
+        body = event.get("body") or ""
+        size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode("utf-8", "surrogatepass"))
+        if size > MAX_BODY_BYTES:
+            return PayloadTooLarge(maxBytes=MAX_BODY_BYTES)
+        if body:
+            headers = event.get("headers") or {}
+            content_type = next((v for k, v in headers.items() if str(k).lower() == "content-type"), None)
+            problem = media_type_problem(content_type)
+            if problem:
+                return problem
+            # Powertools reads only a lower-case application/json as JSON: give it the type we checked.
+            event["headers"] = {k: v for k, v in headers.items() if str(k).lower() != "content-type"} | {
+                "content-type": "application/json"
+            }
+        if self._guard:
+            try:
+                self._guard(self)
+            except Problem as problem:
+                return problem
+        return None
+
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        self._session = None
-        result = self.resolve(event, context)
-        session, self._session = self._session, None
+        self._session, self._event = None, event
+        refusal = self._refusal(event)
+        result = _problem_result(refusal) if refusal else self.resolve(event, context)
+        session, self._session, self._event = self._session, None, None
         failed = result["statusCode"] >= 400
         metrics.add_metric(name="CartProblems" if failed else "CartOperations", unit=MetricUnit.Count, value=1)
         if session:
@@ -214,8 +280,20 @@ class CartResolver(APIGatewayHttpResolver):
         return result
 
 
-def make_app() -> CartResolver:
-    app = CartResolver(enable_validation=True)
+def _problem_result(problem: Problem) -> dict[str, Any]:
+    """A problem as the HTTP API response a route's problem would become (payload format 2.0)."""
+    return {
+        "statusCode": problem.status,
+        "headers": {"Content-Type": PROBLEM_CONTENT_TYPE, **problem.headers},
+        "body": json.dumps(problem.body()),
+        "isBase64Encoded": False,
+    }
+
+
+def make_app(*, guard: Guard | None = None) -> CartResolver:
+    """The resolver of one function; ``guard(app)`` decides who may call before anything else runs
+    (it raises a ``Problem`` to turn the caller away)."""
+    app = CartResolver(guard=guard)
 
     @app.exception_handler(Problem)
     def _problem(exc: Problem) -> Response:
@@ -226,6 +304,10 @@ def make_app() -> CartResolver:
     @app.exception_handler(UnicodeDecodeError)
     def _not_utf8(_: UnicodeDecodeError) -> Response:
         return problem_response(MalformedJson("The request body is not UTF-8"))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _not_json(_: RequestUnsupportedContentType) -> Response:
+        return problem_response(UnsupportedMediaType())
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:

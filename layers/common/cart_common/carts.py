@@ -1,9 +1,10 @@
-"""Cart operations: what each route does, in terms of the data-access module and the cart rules."""
+"""Cart operations: what each route does, in terms of the data-access package (``store``) and the
+view builders (``view``): who the caller is, idempotency, the lazy merge, version conflicts."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 from uuid import UUID
@@ -24,160 +25,24 @@ from cart_common.errors import (
 )
 from cart_common.models import (
     AddItem,
-    Alternative,
-    AppliedDiscount,
     ApplyDiscountCode,
-    CappedLine,
     Cart,
-    CartItem,
     CheckoutRequest,
     CheckoutResult,
     CompletedCheckout,
-    MergeLine,
-    MergeReport,
     MergeResult,
-    RemovedLine,
-    SavedItem,
-    SkippedLine,
     SyncCart,
     SyncConflict,
     SyncResult,
-    Totals,
     UpdateItem,
     Validation,
-    ValidationIssue,
 )
 from cart_common.session import Owner, Session
+from cart_common.store import CartRows, Row
+from cart_common.view import EMPTY, build_cart, merge_report, readiness_issues
 
 
-def _item(row: dict[str, Any], max_line: int) -> CartItem:
-    line_max = min(max_line, row["max_per_order"] or max_line)
-    max_quantity = max(0, min(line_max, row["stock"])) if row["active"] else 0
-    return CartItem.model_validate(
-        row
-        | {
-            "id": row["item_id"],
-            "price_changed": row["unit_price"] != row["price_at_add"],
-            "price_drop": row["unit_price"] < row["price_at_add"],
-            "line_total": row["unit_price"] * row["quantity"],
-            "available": row["active"] and row["quantity"] <= max_quantity,
-            "max_quantity": max_quantity,
-        }
-    )
-
-
-def discount_amounts(discounts: Sequence[dict[str, Any]], subtotal: int, currency: str) -> list[AppliedDiscount]:
-    """What each applied code takes off, in the order applied; together never more than the
-    subtotal (pure). A code that no longer applies stays on the cart, taking nothing, with the reason."""
-    applied, remaining = [], subtotal
-    for code in discounts:
-        now = code["now"]
-        if not code["active"]:
-            reason = "inactive"
-        elif code["starts_at"] is not None and now < code["starts_at"]:
-            reason = "not_yet_valid"
-        elif code["ends_at"] is not None and now >= code["ends_at"]:
-            reason = "expired"
-        elif code["usage_limit"] is not None and code["times_used"] >= code["usage_limit"]:
-            reason = "usage_limit_reached"
-        elif subtotal < code["min_subtotal"]:
-            reason = "minimum_not_met"
-        elif code["kind"] == "fixed" and code["currency"] != currency:
-            reason = "currency_mismatch"
-        else:
-            reason = None
-        # Percentages round down: a discount never takes off more than it says.
-        wanted = 0 if reason else (subtotal * code["value"] // 100 if code["kind"] == "percent" else code["value"])
-        amount = min(wanted, remaining)
-        remaining -= amount
-        applied.append(
-            AppliedDiscount(
-                code=code["code"],
-                kind=code["kind"],
-                value=code["value"],
-                amount=amount,
-                applicable=reason is None,
-                reason=reason,
-            )
-        )
-    return applied
-
-
-def totals(subtotal: int, discount: int, has_items: bool, settings: Settings) -> Totals:
-    """Shipping is the flat rate unless the discounted subtotal reaches the free-shipping threshold
-    (none for an empty cart); tax is not computed here. The total is never negative."""
-    after_discount = subtotal - discount
-    threshold = settings.free_shipping_threshold
-    free = threshold is not None and after_discount >= threshold
-    shipping = settings.shipping_flat_rate if has_items and not free else 0
-    tax = 0
-    return Totals(
-        subtotal=subtotal,
-        discount=discount,
-        shipping=shipping,
-        tax=tax,
-        total=max(0, after_discount + shipping + tax),
-        free_shipping_remaining=max(0, threshold - after_discount) if threshold is not None else 0,
-    )
-
-
-def _saved(row: dict[str, Any]) -> SavedItem:
-    return SavedItem.model_validate(
-        row
-        | {
-            "price_dropped": row["unit_price"] < row["price_at_save"],
-            "back_in_stock": row["stock_at_save"] <= 0 < row["stock"],
-            "available": row["active"] and row["stock"] > 0,
-        }
-    )
-
-
-def build_cart(rows: Sequence[dict[str, Any]], settings: Settings) -> Cart:
-    """The wire cart from the view rows (one per line; one row with no line for an empty cart,
-    none when the owner has no cart yet), with the saved items and discount codes that came with
-    them (``store.CartRows``). Totals use current prices."""
-    items = [_item(row, settings.max_quantity_per_line) for row in rows if row["item_id"] is not None]
-    subtotal = sum(item.line_total for item in items)
-    head = rows[0] if rows else None
-    currency = head["currency"] if head else settings.default_currency
-    codes = discount_amounts(getattr(rows, "discounts", []), subtotal, currency)
-    return Cart(
-        id=head["cart_id"] if head else None,
-        version=head["version"] if head else 0,
-        currency=currency,
-        items=items,
-        item_count=sum(item.quantity for item in items),
-        subtotal=subtotal,
-        totals=totals(subtotal, sum(code.amount for code in codes), bool(items), settings),
-        discount_codes=codes,
-        saved_for_later=[_saved(row) for row in getattr(rows, "saved", [])],
-    )
-
-
-def merge_report(outcome: dict[str, Any], strategy: str) -> MergeReport:
-    """The merge's line-by-line outcome (from ``store.merge_carts``) as the shopper-facing report."""
-    added, combined, capped, skipped = [], [], [], []
-    for line in outcome["lines"]:
-        base = {k: line[k] for k in ("productId", "variantId", "guestQuantity", "userQuantity", "quantity")}
-        reason = line.get("reason")
-        if not line["carried"]:
-            skipped.append(SkippedLine.model_validate(base | {"reason": reason or "out_of_stock"}))
-            continue
-        (combined if line["userHadLine"] else added).append(MergeLine.model_validate(base))
-        if reason and line["quantity"] < line.get("wanted", line["quantity"]):
-            capped.append(CappedLine.model_validate(base | {"requested": line["wanted"], "reason": reason}))
-    return MergeReport(
-        outcome=outcome["outcome"],
-        strategy=strategy,  # type: ignore[arg-type]
-        added=added,
-        combined=combined,
-        capped=capped,
-        skipped=skipped,
-        removed=[RemovedLine.model_validate(r) for r in outcome["removed"]],
-    )
-
-
-def _merge_on(conn: psycopg.Connection, user: Owner, guest: Owner, settings: Settings) -> tuple[dict, list]:
+def _merge_on(conn: psycopg.Connection, user: Owner, guest: Owner, settings: Settings) -> tuple[Row, CartRows]:
     return store.merge_carts(
         conn,
         user,
@@ -281,12 +146,12 @@ def _execute(
     return response
 
 
-def _cart_op(session: Session, statement: Callable[..., list[dict[str, Any]]], **params: Any) -> Cart:
+def _cart_op(session: Session, statement: Callable[..., CartRows], **params: Any) -> Cart:
     settings = get_settings()
     return _execute(session, lambda conn: build_cart(statement(conn, **params), settings), Cart)
 
 
-def _cart_change(session: Session, statement: Callable[..., list[dict[str, Any]]], **params: Any) -> Cart:
+def _cart_change(session: Session, statement: Callable[..., CartRows], **params: Any) -> Cart:
     """A change to the caller's cart: its owner, its expiry and the If-Match come from the session."""
     return _cart_op(
         session, statement, owner=session.owner, ttl_days=_ttl(session), expected=session.expected_version, **params
@@ -299,7 +164,7 @@ def _ttl(session: Session) -> int:
 
 def get_cart(session: Session) -> Cart:
     if session.is_new:  # a first visit: there is no cart to read, and a GET writes nothing
-        cart = build_cart([], get_settings())
+        cart = build_cart(EMPTY, get_settings())
         session.cart_version = cart.version
         return cart
     return _cart_op(session, store.cart_rows, owner=session.owner)
@@ -349,7 +214,7 @@ def remove_discount_code(session: Session, code: str) -> Cart:
 
 
 def save_for_later(session: Session, item_id: UUID) -> Cart:
-    return _cart_change(session, store.save_line, item_id=item_id)
+    return _cart_change(session, store.save_line, item_id=item_id, limits=get_settings().limits)
 
 
 def restore_saved_item(session: Session, saved_id: UUID) -> Cart:
@@ -404,66 +269,6 @@ def merge(session: Session) -> MergeResult:
     return result
 
 
-# --- checkout readiness -------------------------------------------------------------------------
-
-
-def readiness_issues(rows: Sequence[dict[str, Any]]) -> list[ValidationIssue]:
-    """What stops each line from being bought now (pure: from ``store.validate_cart`` rows)."""
-    issues: list[ValidationIssue] = []
-    for row in rows:
-        item, available = row["item_id"], max(0, row["available"])
-        alternatives = [Alternative.model_validate(a) for a in row["alternatives"]] if row.get("alternatives") else None
-        if not row["active"]:
-            issues.append(
-                ValidationIssue(
-                    item_id=item,
-                    type="unavailable",
-                    message="This product is no longer sold",
-                    alternatives=alternatives,
-                )
-            )
-            continue
-        if available == 0:
-            issues.append(
-                ValidationIssue(
-                    item_id=item,
-                    type="out_of_stock",
-                    message="Out of stock",
-                    current_stock=0,
-                    alternatives=alternatives,
-                )
-            )
-        elif row["quantity"] > available:
-            issues.append(
-                ValidationIssue(
-                    item_id=item,
-                    type="insufficient_stock",
-                    message=f"Only {available} available",
-                    current_stock=available,
-                    alternatives=alternatives,
-                )
-            )
-        if row["quantity"] > row["max_line"]:
-            issues.append(
-                ValidationIssue(
-                    item_id=item,
-                    type="limit_exceeded",
-                    message=f"At most {row['max_line']} per order",
-                )
-            )
-        if row["unit_price"] != row["price_at_add"]:
-            direction = "dropped" if row["unit_price"] < row["price_at_add"] else "risen"
-            issues.append(
-                ValidationIssue(
-                    item_id=item,
-                    type="price_changed",
-                    message=f"The price has {direction} since it was added",
-                    current_price=row["unit_price"],
-                )
-            )
-    return issues
-
-
 def validate(session: Session) -> Validation:
     """``POST /cart/validate``: is every line buyable now, and if not, why (totals at current prices)."""
     settings = get_settings()
@@ -474,7 +279,7 @@ def validate(session: Session) -> Validation:
         return Validation(valid=bool(cart.items) and not issues, issues=issues, cart=cart)
 
     if session.is_new:
-        cart = build_cart([], settings)
+        cart = build_cart(EMPTY, settings)
         session.cart_version = cart.version
         return Validation(valid=False, issues=[], cart=cart)
     return _execute(session, op, Validation)

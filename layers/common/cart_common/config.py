@@ -11,19 +11,28 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
+# What one line's own attributes may hold, accumulated over every add (a variant's attributes come
+# from the catalog and do not count). With at most max_lines_per_cart lines and as many saved items
+# these bound a cart's size (the README's limits table).
+MAX_LINE_ATTRIBUTES = 20
+MAX_LINE_ATTRIBUTE_BYTES = 1024  # of the attributes as PostgreSQL's JSON text
+
 
 @dataclass(frozen=True)
 class Limits:
     """The cart limits the rule-checking statements read: ``max_line`` per line (a product's own
-    ``max_per_order`` may be lower), ``max_lines`` per cart and ``max_value`` of a cart in minor
-    units (None: no limit)."""
+    ``max_per_order`` may be lower), ``max_lines`` per cart (and saved items per cart) and
+    ``max_value`` of a cart in minor units (None: no limit), and a line's attribute bounds."""
 
     max_line: int
     max_lines: int | None = None
     max_value: int | None = None
+    max_attributes: int = MAX_LINE_ATTRIBUTES
+    max_attribute_bytes: int = MAX_LINE_ATTRIBUTE_BYTES
 
     def params(self) -> dict[str, int | None]:
-        """As statement parameters: %(max_line)s, %(max_lines)s, %(max_value)s."""
+        """As statement parameters: %(max_line)s, %(max_lines)s, %(max_value)s, %(max_attributes)s,
+        %(max_attribute_bytes)s."""
         return asdict(self)
 
 

@@ -10,6 +10,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# A problem may echo the client's text (a code, a field name): never more than this of any string.
+_ECHO_CHARS = 256
+
+
+def _bounded(value: Any) -> Any:
+    return value[: _ECHO_CHARS - 1] + "…" if isinstance(value, str) and len(value) > _ECHO_CHARS else value
 
 
 class Problem(Exception):
@@ -44,11 +50,11 @@ class Problem(Exception):
             "type": f"/problems/{self.code}",
             "title": self.title,
             "status": self.status,
-            "detail": self.detail,
+            "detail": _bounded(self.detail),
             "code": self.code,
         }
         # Extension members never override the standard ones (RFC 9457 section 3.2).
-        return reserved | {name: value for name, value in self.extensions.items() if name not in reserved}
+        return reserved | {name: _bounded(value) for name, value in self.extensions.items() if name not in reserved}
 
     @classmethod
     def from_code(cls, code: str, extensions: dict[str, Any]) -> Problem:
@@ -70,6 +76,19 @@ class MalformedJson(Problem):
     status = 400
     code = "malformed_json"
     title = "The request body is not valid JSON"
+
+
+class PayloadTooLarge(Problem):
+    status = 413
+    code = "payload_too_large"
+    title = "The request body is too large"
+    detail_template = "Request bodies may be at most {maxBytes} bytes"
+
+
+class UnsupportedMediaType(Problem):
+    status = 415
+    code = "unsupported_media_type"
+    title = "Send the request body as application/json"
 
 
 class RouteNotFound(Problem):
@@ -117,6 +136,13 @@ class LimitExceeded(Problem):
     code = "limit_exceeded"
     title = "A cart limit would be exceeded"
     detail_template = "{limit} allows at most {allowed}"
+
+
+class AttributeConflict(Problem):
+    status = 422
+    code = "attribute_conflict"
+    title = "An attribute contradicts the catalog's own for this variant"
+    detail_template = "The variant's {attribute} is {catalogValue}; choose the variant that has the value you want"
 
 
 class Restricted(Problem):

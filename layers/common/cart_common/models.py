@@ -7,8 +7,19 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+
+from cart_common.config import MAX_LINE_ATTRIBUTES
 
 # Bounds that keep a request far from integer overflow; the business limit (per-line maximum,
 # stock) is checked against configuration and the catalog and answered with its own problem code.
@@ -17,7 +28,34 @@ _MAX_REQUEST_QUANTITY = 1_000_000
 # PostgreSQL text cannot hold NUL: such input is refused here, as a 422 naming the field.
 _NO_NUL = r"^[^\x00]*$"
 AttributeKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_NO_NUL)]
-AttributeValue = Annotated[str, StringConstraints(max_length=256, pattern=_NO_NUL)] | int | bool
+# Storefronts read JSON in JavaScript: an integer attribute must survive as a double.
+_JS_SAFE_INTEGER = 2**53 - 1
+_MAX_ATTRIBUTE_TEXT = 256
+
+
+def _attribute_value(value: Any) -> str | int | bool:
+    """One check, so a refusal names the attribute (a union would name each of its members)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and -_JS_SAFE_INTEGER <= value <= _JS_SAFE_INTEGER:
+        return value
+    if isinstance(value, str) and len(value) <= _MAX_ATTRIBUTE_TEXT and "\x00" not in value:
+        return value
+    raise ValueError(
+        f"an attribute value is text of at most {_MAX_ATTRIBUTE_TEXT} characters (no NUL), "
+        f"a whole number within ±{_JS_SAFE_INTEGER}, or true/false"
+    )
+
+
+AttributeValue = Annotated[
+    Any,
+    PlainValidator(_attribute_value),
+    WithJsonSchema({"anyOf": [
+        {"type": "string", "maxLength": _MAX_ATTRIBUTE_TEXT},
+        {"type": "integer", "minimum": -_JS_SAFE_INTEGER, "maximum": _JS_SAFE_INTEGER},
+        {"type": "boolean"},
+    ]}),
+]  # fmt: skip
 DiscountCodeText = Annotated[
     str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True, pattern=_NO_NUL)
 ]
@@ -35,7 +73,11 @@ class AddItem(RequestModel):
     product_id: UUID
     variant_id: UUID | None = None
     quantity: Annotated[int, Field(strict=True, ge=1, le=_MAX_REQUEST_QUANTITY)] = 1
-    attributes: Annotated[dict[AttributeKey, AttributeValue], Field(max_length=20)] = Field(default_factory=dict)
+    attributes: Annotated[
+        dict[AttributeKey, AttributeValue],
+        Field(max_length=MAX_LINE_ATTRIBUTES, description="The shopper's own choices (a gift note); a variant's "
+              "attributes come from the catalog and may only be repeated with the same value"),
+    ] = Field(default_factory=dict)
 
 
 class UpdateItem(RequestModel):
@@ -202,7 +244,7 @@ class CappedLine(MergeLine):
 
 
 class SkippedLine(MergeLine):
-    reason: Literal["currency_mismatch", "unavailable", "out_of_stock"]
+    reason: Literal["currency_mismatch", "unavailable", "out_of_stock", "max_lines_per_cart"]
 
 
 class RemovedLine(WireModel):

@@ -1,0 +1,73 @@
+"""The run's environment, shared by every section: the cart rules the bench runs under, the scratch
+database it makes (and drops), and the products and guest owners the sections work on. It exists so
+that the clients, the sections and the report agree on one set of rules and one database."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import migrate
+import psycopg
+from cart_common.config import Limits
+
+from local import postgres
+
+ROOT = Path(__file__).resolve().parent.parent
+OPERATIONS = ("get", "add", "update", "remove", "clear", "validate", "merge", "checkout")
+# The bench environment's cart rules: the defaults, except room for the 500-line cart.
+MAX_LINES_PER_CART = 1000
+MAX_LINE, GUEST_TTL, USER_TTL = 99, 30, 90
+LIMITS = Limits(MAX_LINE, MAX_LINES_PER_CART, max_value=10_000_000)
+
+
+def bench_database() -> tuple[str, str]:
+    server = os.environ.get("DATABASE_URL") or postgres.embedded_server().get_uri()
+    name = f"cart_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'create database "{name}"')
+    info = psycopg.conninfo.conninfo_to_dict(server) | {"dbname": name}
+    url = psycopg.conninfo.make_conninfo("", **info)
+    with psycopg.connect(url, autocommit=True) as conn:
+        migrate.migrate(conn, demo=True)
+    return server, url
+
+
+def drop_database(server: str, url: str) -> None:
+    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = %s", (name,))
+        admin.execute(f'drop database if exists "{name}"')
+
+
+def make_products(url: str, count: int) -> list[str]:
+    """``count`` products of the bench's own (price 10.00 USD, ample stock, no variants)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "insert into product (name, slug, price, currency, stock)"
+            " select 'Bench ' || g, %s || g, 1000, 'USD', 1000000 from generate_series(1, %s) g returning id",
+            (f"bench-{uuid.uuid4().hex[:8]}-", count),
+        ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def guest_owner(token: str) -> Any:
+    from cart_common.session import Owner, hash_token
+
+    return Owner("guest", hash_token(token))
+
+
+def scalar(conn: psycopg.Connection[Any], query: str, params: tuple = ()) -> Any:
+    """The one value of a query that returns one row (untimed set-up and bookkeeping)."""
+    row = conn.execute(query, params).fetchone()
+    assert row is not None, query
+    return row[0]
+
+
+def cart_id(url: str, token: str) -> str:
+    with psycopg.connect(url) as conn:
+        return str(
+            scalar(conn, "select id from cart where session_id = %s and status = 'active'", (guest_owner(token).key,))
+        )

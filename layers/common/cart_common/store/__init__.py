@@ -1,0 +1,88 @@
+"""Every SQL statement about carts, and nothing else: a package by concern.
+
+Each cart operation is one round trip: a pipeline of statements that PostgreSQL runs as one
+implicit transaction (see ``db.pipeline``):
+
+1. lock the owner's cart row (creating it on a first add) and bump its version and expiry;
+2. the change itself, which checks its own rules and stops with ``raise_problem`` when one fails,
+   rolling back step 1 too;
+3. the cart as it now is.
+
+Every writer takes the cart row lock first, so writers of one cart queue up instead of
+deadlocking, and because each statement in READ COMMITTED takes a fresh snapshot, step 2 reads the
+lines as the previous writer left them: increments are never lost.
+
+The facts every statement asks of the catalog are defined once in the database (migration
+0010_sellable.sql): ``sellable(product, variant, max_line)`` (price, stock, availability and the
+per-line maximum of what a line holds), ``cart_value``, ``product_quantity``, ``held_by_others``,
+``has_variants``, ``check_version`` (If-Match) and ``refuse_limit``; line attributes' rules are in
+0009_line_attributes.sql.
+
+Modules: ``_compose`` (how a statement is put together), ``cart`` (the views and step 1),
+``lines``, ``merge``, ``sync``, ``discounts``, ``checkout``, ``idempotency``, ``lifecycle`` (the
+sweep and the admin listing), ``shoppers``; long statements live in ``sql/`` beside them.
+"""
+
+from cart_common.store._compose import Row
+from cart_common.store.cart import CartRows, cart_rows
+from cart_common.store.checkout import complete_checkout, reserve_stock, validate_cart
+from cart_common.store.discounts import apply_discount, remove_discount
+from cart_common.store.idempotency import claim_idempotency_key, idempotent_response, save_idempotent_response
+from cart_common.store.lifecycle import (
+    anonymise_abandoned,
+    expire_carts,
+    list_abandoned,
+    mark_abandoned,
+    mark_recovered,
+    mark_recovered_statement,
+    purge_checkouts,
+    purge_idempotency_keys,
+    remove_stale_emails,
+)
+from cart_common.store.lines import (
+    add_line,
+    clear_lines,
+    remove_line,
+    restore_saved,
+    save_line,
+    set_quantity,
+    switch_variant,
+)
+from cart_common.store.merge import merge_carts
+from cart_common.store.shoppers import list_products, remember_email, remember_email_statement
+from cart_common.store.sync import sync_lines
+
+__all__ = [
+    "CartRows",
+    "Row",
+    "add_line",
+    "anonymise_abandoned",
+    "apply_discount",
+    "cart_rows",
+    "claim_idempotency_key",
+    "clear_lines",
+    "complete_checkout",
+    "expire_carts",
+    "idempotent_response",
+    "list_abandoned",
+    "list_products",
+    "mark_abandoned",
+    "mark_recovered",
+    "mark_recovered_statement",
+    "merge_carts",
+    "purge_checkouts",
+    "purge_idempotency_keys",
+    "remember_email",
+    "remember_email_statement",
+    "remove_discount",
+    "remove_line",
+    "remove_stale_emails",
+    "reserve_stock",
+    "restore_saved",
+    "save_idempotent_response",
+    "save_line",
+    "set_quantity",
+    "switch_variant",
+    "sync_lines",
+    "validate_cart",
+]

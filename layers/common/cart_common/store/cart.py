@@ -1,0 +1,72 @@
+"""The cart as every response shows it (three views read in the same round trip as any change), and
+the first step of every change: the cart row locked, its version, expiry and If-Match."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from cart_common.db import Statement, pipeline
+from cart_common.session import Owner
+from cart_common.store._compose import Row, owned
+
+_VIEWS = ("cart_view.sql", "saved_view.sql", "discount_view.sql")
+
+
+@dataclass(frozen=True)
+class CartRows:
+    """The cart's rows as read: its lines (one row with no line for an empty cart, none without a
+    cart), its saved-for-later items and its applied discount codes."""
+
+    lines: list[Row]
+    saved: list[Row] = field(default_factory=list)
+    discounts: list[Row] = field(default_factory=list)
+
+
+def views(owner: Owner) -> list[Statement]:
+    return [owned(view, owner) for view in _VIEWS]
+
+
+def cart_rows(conn: psycopg.Connection, owner: Owner) -> CartRows:
+    return CartRows(*pipeline(conn, views(owner)))
+
+
+# Whoever may create an owner's active cart (a first add; a merge adopting a guest cart for a
+# user) first takes this lock on the owner's key, so two creators queue up instead of deadlocking
+# on the unique index that allows one active cart per owner.
+_LOCK_OWNER = "select pg_advisory_xact_lock(hashtextextended(%(lock_key)s, 0))"
+
+
+def lock_owner(owner: Owner) -> Statement:
+    return _LOCK_OWNER, {"lock_key": f"cart:{owner.kind}:{owner.key}"}
+
+
+def ensure_cart(
+    owner: Owner, product_id: UUID | None, *, ttl_days: float, default_currency: str, expected: int | None
+) -> Statement:
+    """Step 1 of a change that may create the cart (in ``product_id``'s currency, if any)."""
+    return owned(
+        "ensure_cart.sql", owner,
+        product_id=product_id, ttl_days=ttl_days, default_currency=default_currency, expected=expected,
+    )  # fmt: skip
+
+
+def change(
+    conn: psycopg.Connection, owner: Owner, first: Statement, step: Statement, *, creates: bool = False
+) -> CartRows:
+    """One round trip: (the owner lock, when the change may create the cart), ``first`` (the cart
+    row), ``step`` (the change itself), and the cart as it now is."""
+    results = pipeline(conn, [*([lock_owner(owner)] if creates else []), first, step, *views(owner)])
+    return CartRows(*results[-3:])
+
+
+def touched_change(
+    conn: psycopg.Connection, owner: Owner, source: str, *, ttl_days: float, expected: int | None, **params: Any
+) -> CartRows:
+    """A change to an existing cart: touch_cart (lock, version, expiry, If-Match), then ``source``
+    with ``params``, then the views: one round trip."""
+    touch = owned("touch_cart.sql", owner, ttl_days=ttl_days, expected=expected)
+    return change(conn, owner, touch, owned(source, owner, **params))

@@ -1,0 +1,1 @@
+exists (select 1 from cart where {owner_col} = %(owner)s and status = 'active')
