@@ -211,6 +211,23 @@ def test_offline_edits_queue_and_sync_on_reconnect(page: Page, site: Stack) -> N
     assert len(site.faults.seen("POST", "/cart/sync")) == syncs + 1  # the queue, in one request
 
 
+def test_an_offline_change_the_stock_cannot_hold_is_shown_as_a_conflict_after_the_sync(page: Page, site: Stack) -> None:
+    add_from_product_page(page, POSTER_SLUG)  # 3 in stock
+    page.goto("/cart")
+    expect(page.get_by_test_id("cart-line")).to_have_count(1)
+    page.context.set_offline(True)
+    expect(page.get_by_test_id("offline-banner")).to_be_visible()
+    quantity = line(page, POSTER).get_by_test_id("line-quantity")
+    quantity.fill("5")
+    quantity.press("Enter")
+    expect(page.get_by_test_id("cart-badge")).to_have_text("5")
+    page.context.set_offline(False)
+    expect(page.get_by_test_id("sync-conflict")).to_have_text("Art poster: you set 5, your cart now holds 3 (not enough in stock).")
+    expect(quantity).to_have_value("3")
+    expect(page.get_by_test_id("cart-badge")).to_have_text("3")
+    assert quantities(api_cart(site, page.context)) == {POSTER: 3}
+
+
 def test_the_api_lets_the_storefront_origin_call_it_with_credentials(page: Page, site: Stack) -> None:
     page.goto("/")
     answer = page.evaluate(

@@ -6,7 +6,7 @@ import { useRouter } from "next/navigation";
 import { Bookmark, Minus, Plus, RotateCcw, ShoppingBag, Tag, Trash2, X } from "lucide-react";
 import { useCartStore } from "@/store/cart.store";
 import { attributeLabel, money } from "@/lib/format";
-import type { Cart, CartItem, ValidationIssue } from "@/lib/api/types";
+import type { Cart, CartItem, SyncConflict, ValidationIssue } from "@/lib/api/types";
 import { ProductImage } from "./ProductImage";
 
 interface Props {
@@ -28,6 +28,7 @@ export function CartView({ initialCart, initialIssues, signedIn }: Props) {
   }, [initialCart, initialIssues, signedIn]);
 
   const shownIssues = hydrated ? issues : initialIssues;
+  const conflicts = useCartStore((s) => s.conflicts);
   const saved = cart.savedForLater ?? [];
 
   if (!cart.items.length) {
@@ -64,6 +65,7 @@ export function CartView({ initialCart, initialIssues, signedIn }: Props) {
           <h2 id="lines-heading" className="sr-only">
             Items
           </h2>
+          {conflicts.length > 0 && <SyncConflicts conflicts={conflicts} cart={cart} />}
           <ul className="divide-y divide-slate-200 border-y border-slate-200">
             {cart.items.map((item) => (
               <Line key={item.id} item={item} currency={cart.currency} issue={shownIssues.find((i) => i.itemId === item.id)} />
@@ -202,6 +204,42 @@ function Line({ item, currency, issue }: { item: CartItem; currency: string; iss
         ) : null}
       </div>
     </li>
+  );
+}
+
+const REASONS: Record<string, string> = {
+  insufficient_stock: "not enough in stock",
+  out_of_stock: "out of stock",
+  max_quantity_per_line: "the most one line can hold",
+  max_per_customer: "the most one customer may buy",
+  unavailable: "no longer sold",
+  requires_auth: "sign in to buy it",
+  product_not_found: "no longer sold",
+};
+
+/** After an offline queue was synced: the lines that did not end as the shopper left them. */
+function SyncConflicts({ conflicts, cart }: { conflicts: SyncConflict[]; cart: Cart }) {
+  const dismiss = () => useCartStore.setState({ conflicts: [] });
+  return (
+    <div role="status" className="mb-4 rounded-lg border border-amber-300 bg-amber-50 p-4 text-sm text-amber-950">
+      <p className="mb-2 font-semibold">Some changes you made offline could not be kept as made:</p>
+      <ul className="mb-2 list-disc pl-5">
+        {conflicts.map((c) => {
+          const line = cart.items.find((i) => i.productId === c.productId && i.variantId === c.variantId);
+          const name = line?.name ?? "An item";
+          const now = line?.quantity ?? 0;
+          return (
+            <li key={`${c.productId}-${c.variantId ?? ""}`} data-testid="sync-conflict">
+              {name}: you set {c.clientQuantity}, your cart now holds {now}
+              {c.reason ? ` (${REASONS[c.reason] ?? c.reason.replaceAll("_", " ")})` : ""}.
+            </li>
+          );
+        })}
+      </ul>
+      <button type="button" onClick={dismiss} className="font-medium underline">
+        Dismiss
+      </button>
+    </div>
   );
 }
 

@@ -344,9 +344,7 @@ export const useCartStore = create<CartState>()((set, get) => {
           }));
           set((s) => ({ cart: view(s.confirmed, s.pending, s.queued) }));
           get().toast(`${note}: we set the quantity to what's in stock.`, "info");
-          current = smaller.intent;
-          const ok = await runClamped(id, current, key);
-          return ok;
+          return runClamped(id, smaller.intent, key);
         }
       }
       if (result.retryable && !navigator.onLine) {
@@ -471,9 +469,16 @@ export const useCartStore = create<CartState>()((set, get) => {
         writeQueue([]);
         set({ queued: [] });
         confirm(result.data.cart);
-        const conflicts = result.data.conflicts.filter((c) => c.reason);
+        // Shown on the cart page: every line that did not end as the shopper left it offline.
+        const cart = result.data.cart;
+        const conflicts = result.data.conflicts.filter((c) => {
+          const line = cart.items.find((i) => i.productId === c.productId && i.variantId === c.variantId);
+          return (line?.quantity ?? 0) !== c.clientQuantity;
+        });
         set({ conflicts });
-        if (conflicts.length) get().toast(`${conflicts.length} change(s) made offline could not be kept in full.`, "info");
+        if (conflicts.length) {
+          get().toast(`${conflicts.length} ${conflicts.length === 1 ? "change" : "changes"} made offline could not be kept as made.`, "info");
+        }
       });
       chain = task.catch(() => undefined);
       await task;
