@@ -53,7 +53,7 @@ def test_a_guest_checks_out_signs_up_and_gets_a_reservation_for_the_guest_cart(
     confirmation = page.get_by_test_id("checkout-confirmation")
     expect(confirmation).to_be_visible()
     expect(page).to_have_url(re.compile(r"/checkout$"))
-    expect(page.get_by_test_id("merge-report")).to_have_text("1 item from your guest cart was added.")
+    expect(page.get_by_test_id("merge-report")).to_have_text("1 item from your guest cart was added.")  # a new user: adopted
     checkout_id = confirmation.get_attribute("data-checkout-id")
     assert checkout_id and uuid.UUID(checkout_id)
     expect(confirmation).to_contain_text(checkout_id)
@@ -76,12 +76,18 @@ def test_sign_in_merges_into_the_users_lines_and_a_second_browser_sees_the_same_
     add_from_product_page(page, mine["slug"], quantity=2)
     add_from_product_page(page, guests["slug"])
     add_from_product_page(page, scarce["slug"], quantity=2)  # 1 + 2 > 2 in stock: capped at sign-in
-    page.goto("/auth")
+    page.goto("/cart")
+    page.get_by_test_id("checkout-button").click()  # a guest's Checkout goes through /auth
+    expect(page.get_by_test_id("auth-email")).to_be_visible()
     sign_in(page, email)
     expect(page.get_by_test_id("merge-report")).to_have_text(
         "3 items from your guest cart were added; 1 was capped at the stock left."
     )
-    expect(page).to_have_url(re.compile(r"/cart$"))
+    expect(page.get_by_test_id("checkout-confirmation")).to_be_visible()  # the merged cart, reserved
+    expect(page.get_by_test_id("checkout-line")).to_have_count(3)
+    expect(page.get_by_test_id("checkout-confirmation")).to_contain_text("3 \u00d7 Desk lamp")
+
+    page.goto("/cart")
     expect(line(page, mine["id"]).get_by_test_id("line-quantity")).to_have_value("3")
     expect(line(page, guests["id"]).get_by_test_id("line-quantity")).to_have_value("1")
     expect(line(page, scarce["id"]).get_by_test_id("line-quantity")).to_have_value("2")
@@ -95,11 +101,20 @@ def test_sign_in_merges_into_the_users_lines_and_a_second_browser_sees_the_same_
     expect(line(second, mine["id"]).get_by_test_id("line-quantity")).to_have_value("3")
     expect(second.get_by_test_id("cart-badge")).to_have_text("6")
 
-    line(second, guests["id"]).get_by_test_id("line-remove").click()  # a change on the second device
+    line(second, guests["id"]).get_by_test_id("line-remove").click()  # a change on the second device (and its reservation released)
     settled(second)
     page.reload()
     expect(page.get_by_test_id("cart-line")).to_have_count(2)
     assert {i["productId"] for i in api(site, "GET", "/cart", token)["items"]} == {mine["id"], scarce["id"]}
+
+
+def test_a_refused_change_rolls_back_with_the_problems_detail(page: Page) -> None:
+    page.goto("/products/members-tote-bag")  # demo catalog: sign-in only
+    page.get_by_test_id("add-to-cart").click()
+    expect(page.get_by_test_id("toast")).to_be_visible()
+    expect(page.get_by_test_id("cart-badge")).to_have_text("0")  # the optimistic 1, rolled back
+    settled(page)
+    expect(page.get_by_test_id("toast")).to_have_text("Sign in to buy this item.")
 
 
 def test_a_wrong_password_or_a_taken_email_is_said_plainly_and_signs_nobody_in(page: Page, site: Stack) -> None:

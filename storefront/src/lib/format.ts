@@ -29,3 +29,28 @@ export function discountMessage(problem: { code: string; detail: string; reason?
   if (problem.code === "validation_failed") return "Enter a discount code.";
   return problem.detail;
 }
+
+/** A problem as a shopper reads it in a toast: the codes whose `detail` is written for developers
+ * get a sentence; every other problem's `detail` is already one. */
+export function problemMessage(problem: { code: string; detail: string; reason?: string; limit?: string; allowed?: number }): string {
+  switch (problem.code) {
+    case "restricted":
+      if (problem.reason === "requires_auth") return "Sign in to buy this item.";
+      if (problem.reason === "max_per_customer") return "You already have the most of this item one customer may buy.";
+      return "This item can't be added to your cart.";
+    case "limit_exceeded":
+      if (problem.limit === "maxLinesPerCart") return `Your cart can hold at most ${problem.allowed} different items.`;
+      if (problem.limit === "maxCartValue") return "Your cart has reached the most it may be worth.";
+      return `You can buy at most ${problem.allowed} of this item.`;
+    case "product_unavailable":
+      return "This item is no longer sold; remove it from your cart.";
+    case "product_not_found":
+    case "item_not_found":
+    case "saved_item_not_found":
+      return "That item is no longer available. Your cart has been refreshed.";
+    case "variant_required":
+      return "Choose an option first.";
+    default:
+      return problem.detail;
+  }
+}

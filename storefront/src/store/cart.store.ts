@@ -15,6 +15,7 @@
  */
 import { create } from "zustand";
 import * as actions from "@/lib/actions/cart";
+import { discountMessage, problemMessage } from "@/lib/format";
 import { EMPTY_CART, type ActionResult, type Cart, type CartItem, type MergeReport, type Problem, type SyncConflict, type ValidationIssue } from "@/lib/api/types";
 
 export type Intent =
@@ -355,10 +356,9 @@ export const useCartStore = create<CartState>()((set, get) => {
       }
       finish(id);
       if (sending.kind === "applyCode") {
-        const { discountMessage } = await import("@/lib/format");
         set({ discountError: discountMessage(problem as Parameters<typeof discountMessage>[0], get().confirmed.currency) });
       } else {
-        get().toast(problem.detail);
+        get().toast(problemMessage(problem as Parameters<typeof problemMessage>[0]));
       }
       return false;
     }
@@ -379,7 +379,7 @@ export const useCartStore = create<CartState>()((set, get) => {
       return true;
     }
     finish(id);
-    get().toast(result.problem.detail);
+    get().toast(problemMessage(result.problem as Parameters<typeof problemMessage>[0]));
     return false;
   };
 
