@@ -94,6 +94,18 @@ def test_an_out_of_stock_line_shows_its_issue_and_switches_to_an_in_stock_varian
     assert [(i["variantId"], i["quantity"]) for i in api_cart(site, page.context)["items"]] == [(large, 1)]
 
 
+def test_a_price_change_since_the_add_is_noted_on_the_line(page: Page, site: Stack, own_product) -> None:
+    lamp = own_product(price=1500)
+    add_from_product_page(page, lamp["slug"])
+    with psycopg.connect(site.database_url, autocommit=True) as conn:
+        conn.execute("update product set price = 1800 where id = %s", (lamp["id"],))
+    page.goto("/cart")
+    lamp_line = line(page, lamp["id"])
+    expect(lamp_line).to_contain_text("$18.00 each")
+    expect(lamp_line).to_contain_text("(was $15.00, price changed)")
+    expect(page.get_by_test_id("totals-subtotal")).to_have_text("$18.00")  # totals use the current price
+
+
 def test_discount_codes_and_the_free_shipping_progress(page: Page) -> None:
     add_from_product_page(page, MUG_SLUG, quantity=2)  # $25.00 of the $50.00 threshold
     page.goto("/cart")
