@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: venv install chromium bench-storefront dev test test-fast lint migrate build bench bench-sweep clean
+.PHONY: venv install chromium bench-storefront dev test test-fast lint lint-types migrate build bench bench-sweep clean
 
 $(INSTALLED): requirements-dev.txt layers/common/requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is needed (Lambda python3.11), found {sys.version}"'
@@ -49,8 +49,14 @@ test: install  ## every test, including sam validate --lint / sam build and the 
 test-fast: install  ## every test but the SAM packaging ones
 	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m pytest -m "not packaging"
 
-lint: $(INSTALLED)
+lint: $(INSTALLED)  ## ruff check, ruff format --check, mypy (strict on the layer): CI runs it before the tests
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory lint-types
+
+lint-types: $(INSTALLED)
+	$(BIN)/mypy --strict layers/common/cart_common
+	$(BIN)/mypy functions local db bench
 
 migrate: $(INSTALLED)  ## apply migrations to DATABASE_URL
 	$(BIN)/python db/migrate.py

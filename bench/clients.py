@@ -63,11 +63,11 @@ class FloorClient:
         self.owner = owner or Owner("guest", secrets.token_hex(32))
         self.ttl = USER_TTL if self.owner.kind == "user" else GUEST_TTL
 
-    def get(self) -> list:
-        return self.store.cart_rows(self.conn, self.owner)
+    def get(self) -> list[dict[str, Any]]:
+        return self.store.cart_rows(self.conn, self.owner).lines
 
     def add(self, product: str) -> str:
-        rows = self.store.add_line(
+        rows = self.store.add_item(
             self.conn,
             self.owner,
             product_id=uuid.UUID(product),
@@ -78,7 +78,7 @@ class FloorClient:
             ttl_days=self.ttl,
             default_currency="USD",
         )
-        return str(next(r["item_id"] for r in rows if str(r["product_id"]) == product))
+        return str(next(r["item_id"] for r in rows.lines if str(r["product_id"]) == product))
 
     def update(self, item: str) -> None:
         self.store.set_quantity(
@@ -91,16 +91,16 @@ class FloorClient:
         )
 
     def remove(self, item: str) -> None:
-        self.store.remove_line(self.conn, self.owner, item_id=uuid.UUID(item), ttl_days=self.ttl)
+        self.store.remove_item(self.conn, self.owner, item_id=uuid.UUID(item), ttl_days=self.ttl)
 
     def clear(self) -> None:
-        self.store.clear_lines(self.conn, self.owner, ttl_days=self.ttl)
+        self.store.clear_cart(self.conn, self.owner, ttl_days=self.ttl)
 
     def validate(self) -> None:
         self.store.validate_cart(self.conn, self.owner, limits=LIMITS)
 
     def merge(self, guest: Guest) -> None:
-        outcome, _ = self.store.merge_carts(
+        outcome, _ = self.store.merge_cart(
             self.conn, self.owner, guest.owner, strategy="sum", limits=LIMITS, user_ttl_days=USER_TTL
         )
         assert outcome["outcome"] == "merged", outcome

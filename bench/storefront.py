@@ -149,6 +149,7 @@ def main() -> None:
             scripts: dict[str, int] = {}
             fresh = browser.new_context(base_url=storefront, storage_state=context.storage_state())
             cart_page = fresh.new_page()
+
             def record(response) -> None:
                 if response.request.resource_type == "script":
                     scripts[response.url] = 0

@@ -5,7 +5,7 @@ For each batch size: a fresh fleet of expired guest carts (two lines each, expir
 last month) plus live carts with lines (half of them idle for two days, so the sweep marks them
 abandoned); ``ANALYZE``; then the sweep (``cart_common.lifecycle.sweep``, as the scheduled function
 runs it, on its own connection, runs of 300 s until one says it is complete) while two loops run
-``store.add_line``, each in a process and on a connection of its own, as other execution
+``store.add_item``, each in a process and on a connection of its own, as other execution
 environments would:
 
 - **live shoppers**: adds to live carts (never candidates for deletion), back to back;
@@ -133,7 +133,7 @@ def add_loop(url: str, owners: list[str], product: str, stop: Any, results: Any,
             owner = Owner("guest", rng.choice(owners))
             started = time.perf_counter()
             try:
-                store.add_line(
+                store.add_item(
                     conn,
                     owner,
                     product_id=uuid.UUID(product),
@@ -262,7 +262,7 @@ def section(results: list[dict], expired: int, live: int, pg_version: str) -> st
         )
     lines += [
         "",
-        "Concurrent `add_line` latency (ms):",
+        "Concurrent `add_item` latency (ms):",
         "",
         "| batch | loop | operations | p50 | p99 | longest wait |",
         "|---|---|---|---|---|---|",

@@ -9,7 +9,7 @@ app = make_app()
 
 @app.post("/cart/merge", responses=responses(401))
 def merge_cart() -> MergeResult:
-    return carts.merge(app.session)
+    return carts.merge_cart(app.session)
 
 
 http_handler = handler_for(app)

@@ -9,7 +9,7 @@ app = make_app()
 
 @app.post("/cart/items/<itemId>/save", responses=responses(404, 409))
 def save_item(itemId: UUID) -> Cart:  # noqa: N803 - the path's own name
-    return carts.save_for_later(app.session, itemId)
+    return carts.save_item(app.session, itemId)
 
 
 lambda_handler = handler_for(app)

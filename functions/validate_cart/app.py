@@ -7,7 +7,7 @@ app = make_app()
 
 @app.post("/cart/validate", responses=responses(401))
 def validate_cart() -> Validation:
-    return carts.validate(app.session)
+    return carts.validate_cart(app.session)
 
 
 lambda_handler = handler_for(app)

@@ -55,8 +55,12 @@ def shopper_state(browser, site, tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_every_page_passes_axe_without_horizontal_scroll(browser, site, shopper_state: Path, width: int, tmp_path: Path) -> None:
-    context = browser.new_context(base_url=site.storefront_url, viewport={"width": width, "height": 900}, storage_state=str(shopper_state))
+def test_every_page_passes_axe_without_horizontal_scroll(
+    browser, site, shopper_state: Path, width: int, tmp_path: Path
+) -> None:
+    context = browser.new_context(
+        base_url=site.storefront_url, viewport={"width": width, "height": 900}, storage_state=str(shopper_state)
+    )
     try:
         page = context.new_page()
         for path in PAGES:

@@ -77,7 +77,9 @@ def test_a_quantity_above_the_stock_is_clamped_with_only_n_left(page: Page, site
     assert quantities(api_cart(site, page.context)) == {POSTER: 3}
 
 
-def test_an_out_of_stock_line_shows_its_issue_and_switches_to_an_in_stock_variant(page: Page, site: Stack, own_product) -> None:
+def test_an_out_of_stock_line_shows_its_issue_and_switches_to_an_in_stock_variant(
+    page: Page, site: Stack, own_product
+) -> None:
     shirt = own_product(name="Linen shirt", variants=[{"attributes": {"size": "S"}}, {"attributes": {"size": "L"}}])
     small, large = shirt["variants"]
     add_from_product_page(page, shirt["slug"], variant=small)
@@ -113,7 +115,11 @@ def test_discount_codes_and_the_free_shipping_progress(page: Page) -> None:
     expect(progress).to_have_attribute("aria-valuenow", "50")
     expect(page.get_by_test_id("totals-shipping")).to_have_text("$4.99")
 
-    code, apply, error = page.get_by_test_id("discount-input"), page.get_by_test_id("discount-apply"), page.get_by_test_id("discount-error")
+    code, apply, error = (
+        page.get_by_test_id("discount-input"),
+        page.get_by_test_id("discount-apply"),
+        page.get_by_test_id("discount-error"),
+    )
     code.fill("expired")
     apply.click()
     expect(error).to_have_text("That code has expired.")
@@ -234,7 +240,9 @@ def test_an_offline_change_the_stock_cannot_hold_is_shown_as_a_conflict_after_th
     quantity.press("Enter")
     expect(page.get_by_test_id("cart-badge")).to_have_text("5")
     page.context.set_offline(False)
-    expect(page.get_by_test_id("sync-conflict")).to_have_text("Art poster: you set 5, your cart now holds 3 (not enough in stock).")
+    expect(page.get_by_test_id("sync-conflict")).to_have_text(
+        "Art poster: you set 5, your cart now holds 3 (not enough in stock)."
+    )
     expect(quantity).to_have_value("3")
     expect(page.get_by_test_id("cart-badge")).to_have_text("3")
     assert quantities(api_cart(site, page.context)) == {POSTER: 3}

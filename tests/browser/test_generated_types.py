@@ -16,7 +16,12 @@ COMMITTED = STOREFRONT / "src" / "lib" / "api" / "schema.d.ts"
 def test_the_committed_types_are_what_the_running_api_generates(site: Stack, tmp_path: Path) -> None:
     generated = tmp_path / "schema.d.ts"
     subprocess.run(
-        [str(STOREFRONT / "node_modules" / ".bin" / "openapi-typescript"), f"{site.api_url}/openapi.json", "-o", str(generated)],
+        [
+            str(STOREFRONT / "node_modules" / ".bin" / "openapi-typescript"),
+            f"{site.api_url}/openapi.json",
+            "-o",
+            str(generated),
+        ],
         cwd=STOREFRONT,
         env={**os.environ, **NODE_ENV},
         check=True,
@@ -26,4 +31,4 @@ def test_the_committed_types_are_what_the_running_api_generates(site: Stack, tmp
     assert generated.read_text() == COMMITTED.read_text(), (
         "storefront/src/lib/api/schema.d.ts is stale: run `npm run gen:api` in storefront/ against `make dev`"
     )
-    assert "\"/cart/items\"" in COMMITTED.read_text() and "CartItem" in COMMITTED.read_text()
+    assert '"/cart/items"' in COMMITTED.read_text() and "CartItem" in COMMITTED.read_text()

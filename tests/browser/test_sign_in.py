@@ -53,7 +53,9 @@ def test_a_guest_checks_out_signs_up_and_gets_a_reservation_for_the_guest_cart(
     confirmation = page.get_by_test_id("checkout-confirmation")
     expect(confirmation).to_be_visible()
     expect(page).to_have_url(re.compile(r"/checkout$"))
-    expect(page.get_by_test_id("merge-report")).to_have_text("1 item from your guest cart was added.")  # a new user: adopted
+    expect(page.get_by_test_id("merge-report")).to_have_text(
+        "1 item from your guest cart was added."
+    )  # a new user: adopted
     checkout_id = confirmation.get_attribute("data-checkout-id")
     assert checkout_id and uuid.UUID(checkout_id)
     expect(confirmation).to_contain_text(checkout_id)
@@ -65,7 +67,11 @@ def test_a_guest_checks_out_signs_up_and_gets_a_reservation_for_the_guest_cart(
 def test_sign_in_merges_into_the_users_lines_and_a_second_browser_sees_the_same_cart(
     new_context: Callable[..., BrowserContext], site: Stack, own_product: Callable[..., dict[str, Any]]
 ) -> None:
-    mine, guests, scarce = own_product(name="Desk lamp"), own_product(name="Wall clock"), own_product(name="Vase", stock=2)
+    mine, guests, scarce = (
+        own_product(name="Desk lamp"),
+        own_product(name="Wall clock"),
+        own_product(name="Vase", stock=2),
+    )
     email = f"sf-{uuid.uuid4().hex[:10]}@example.com"
     site.cognito.sign_up(email, PASSWORD)
     token = site.cognito.sign_in(email, PASSWORD)["AccessToken"]
@@ -101,7 +107,9 @@ def test_sign_in_merges_into_the_users_lines_and_a_second_browser_sees_the_same_
     expect(line(second, mine["id"]).get_by_test_id("line-quantity")).to_have_value("3")
     expect(second.get_by_test_id("cart-badge")).to_have_text("6")
 
-    line(second, guests["id"]).get_by_test_id("line-remove").click()  # a change on the second device (and its reservation released)
+    line(second, guests["id"]).get_by_test_id(
+        "line-remove"
+    ).click()  # a change on the second device (and its reservation released)
     settled(second)
     page.reload()
     expect(page.get_by_test_id("cart-line")).to_have_count(2)
@@ -125,6 +133,8 @@ def test_a_wrong_password_or_a_taken_email_is_said_plainly_and_signs_nobody_in(p
     expect(page.get_by_test_id("auth-error")).to_have_text("Incorrect email or password.")
     page.get_by_test_id("auth-mode-toggle").click()
     sign_in(page, email)
-    expect(page.get_by_test_id("auth-error")).to_have_text("An account with this email already exists. Sign in instead.")
+    expect(page.get_by_test_id("auth-error")).to_have_text(
+        "An account with this email already exists. Sign in instead."
+    )
     assert "sf_access_token" not in {c["name"] for c in page.context.cookies()}
     expect(page).to_have_url(re.compile(r"/auth$"))

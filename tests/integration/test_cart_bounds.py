@@ -10,8 +10,8 @@ from typing import Any
 
 import psycopg
 import pytest
-
 from cart_common.config import MAX_LINE_ATTRIBUTE_BYTES, MAX_LINE_ATTRIBUTES
+
 from tests.conftest import TSHIRT, TSHIRT_M_RED, Shopper, User, own_products
 from tests.integration.test_cart_api import assert_problem
 from tests.integration.test_lifecycle import admin, list_as  # noqa: F401 - the admin fixture
@@ -69,7 +69,7 @@ def test_attributes_accumulated_over_adds_stop_at_the_line_bound(shopper: Shoppe
 
 
 def test_attribute_text_accumulated_over_adds_stops_at_the_line_byte_bound(shopper: Shopper) -> None:
-    value = "𝟗" * 64  # 256 bytes of UTF-8 each
+    value = "\U0001d7d7" * 64  # 256 bytes of UTF-8: four-byte characters
     added = 0
     while True:
         reply = shopper.add(TSHIRT, 1, TSHIRT_M_RED, attributes={f"note{added}": value})
@@ -152,7 +152,7 @@ def test_the_largest_cart_accepted_requests_can_build_stays_within_the_documente
     """Every line and saved item at the attribute bounds, in the characters JSON escapes longest."""
     products = own_products(database_url, "Largest", count=200)
     shopper = Shopper()
-    note = "𝟗" * 64  # four-byte characters: 12 bytes each once JSON-escaped
+    note = "\U0001d7d7" * 64  # four-byte characters: 12 bytes each once JSON-escaped
     for n, product in enumerate(products):
         for part in range(MAX_LINE_ATTRIBUTE_BYTES // 300):
             assert shopper.add(product, 1, attributes={f"note{part}": note}).status == 200

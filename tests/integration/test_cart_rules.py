@@ -7,8 +7,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cart_common.view import discount_amounts, totals
 from cart_common.config import Settings
+from cart_common.view import discount_amounts, totals
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -155,8 +155,8 @@ def test_two_shoppers_racing_for_the_last_unit_one_wins(make_user, make_product,
         product = make_product(stock=1)
         for owner in owners:
             with _Db() as db:
-                db.run(lambda conn, o=owner: store.clear_lines(conn, o, ttl_days=90))
-                db.run(lambda conn, o=owner: store.add_line(
+                db.run(lambda conn, o=owner: store.clear_cart(conn, o, ttl_days=90))
+                db.run(lambda conn, o=owner: store.add_item(
                     conn, o, product_id=uuid.UUID(product["id"]), variant_id=None, quantity=1, attributes={},
                     limits=Limits(99), ttl_days=90, default_currency="USD"))
         barrier, results, errors = threading.Barrier(len(owners)), [], []
@@ -451,7 +451,7 @@ def test_concurrent_retries_with_one_key_apply_once(database_url, shopper: Shopp
                     return exactly_once(
                         conn,
                         [store.claim_idempotency_key(scope, key, "h")],
-                        lambda c: store.add_line(c, owner, product_id=uuid.UUID(MUG), variant_id=None, quantity=1,
+                        lambda c: store.add_item(c, owner, product_id=uuid.UUID(MUG), variant_id=None, quantity=1,
                                                  attributes={}, limits=Limits(99), ttl_days=30, default_currency="USD")
                         and "applied",
                         lambda _: [store.save_idempotent_response(scope, key, {"ok": True})],

@@ -44,7 +44,7 @@ def add(database: Database, owner: Owner, product_id: str, quantity: int = 1, va
     settings = get_settings()
     return database.run(
         partial(
-            store.add_line,
+            store.add_item,
             owner=owner,
             product_id=UUID(product_id),
             variant_id=UUID(variant_id) if variant_id else None,

@@ -2,7 +2,7 @@
 small model of the merge rules.
 
 Every example builds a fresh guest cart and (or not) a fresh user cart with the data-access
-functions the handlers use (``store.add_line``), over a catalog created once for this module, then
+functions the handlers use (``store.add_item``), over a catalog created once for this module, then
 merges with ``carts.merge_guest_cart`` (the one merge behind the Cognito trigger, the lazy path and
 ``POST /cart/merge``) under a generated strategy and per-line maximum.
 
@@ -286,7 +286,7 @@ def new_user() -> Owner:
 def build(db: Database, ids: list[Ids], owner: Owner, spec: CartSpec) -> None:
     settings_ = get_settings()
     add = partial(
-        store.add_line,
+        store.add_item,
         owner=owner,
         attributes={},
         limits=Limits(settings_.max_quantity_per_line),
@@ -296,7 +296,7 @@ def build(db: Database, ids: list[Ids], owner: Owner, spec: CartSpec) -> None:
     if not spec.lines:  # a cart that exists and is empty: one add, then cleared
         first = ids[USD[0] if spec.currency == "USD" else EUR[0]]
         db.run(partial(add, product_id=first.product_id, variant_id=first.variant_id, quantity=1))
-        db.run(partial(store.clear_lines, owner=owner, ttl_days=settings_.cart_ttl_days(owner.kind)))
+        db.run(partial(store.clear_cart, owner=owner, ttl_days=settings_.cart_ttl_days(owner.kind)))
         return
     for e, quantity in spec.lines.items():
         db.run(partial(add, product_id=ids[e].product_id, variant_id=ids[e].variant_id, quantity=quantity))

@@ -2,7 +2,7 @@
 
 The Cognito trigger, the lazy path and ``POST /cart/merge`` all merge with
 ``carts.merge_guest_cart``; Powertools handlers keep per-process state, so the races run that layer
-function (and ``store.add_line``) from threads, each thread its own execution environment (its own
+function (and ``store.add_item``) from threads, each thread its own execution environment (its own
 ``Database``, so its own connection), released together by a barrier. The trigger itself is invoked
 through the MergeCartFunction handler, from the test's thread only.
 
@@ -62,7 +62,7 @@ def add(database: Database, owner: Owner, product_id: str, quantity: int) -> lis
     settings = get_settings()
     return database.run(
         partial(
-            store.add_line,
+            store.add_item,
             owner=owner,
             product_id=product_id,
             variant_id=None,
@@ -76,10 +76,10 @@ def add(database: Database, owner: Owner, product_id: str, quantity: int) -> lis
 
 
 def add_in(conn: psycopg.Connection, owner: Owner, product_id: str, quantity: int) -> None:
-    """``store.add_line`` on a connection the caller controls (left in its transaction when the
+    """``store.add_item`` on a connection the caller controls (left in its transaction when the
     connection is not in autocommit)."""
     settings = get_settings()
-    store.add_line(
+    store.add_item(
         conn, owner, product_id=product_id, variant_id=None, quantity=quantity, attributes={},
         limits=Limits(settings.max_quantity_per_line), ttl_days=settings.cart_ttl_days(owner.kind),
         default_currency=settings.default_currency,

@@ -357,7 +357,7 @@ _HOSTILE_EVENTS = {
     # issue 11's reported 500s, each now a problem (or, for a bad token, a fresh session)
     "token": ({"x-cart-session": "v1.\u00e9t\u00e9.x"}, None, 200, None),
     "nesting": ({}, "[" * 10_000 + "]" * 10_000, 400, "malformed_json"),
-    "integer": ({}, '{"productId": "%s", "quantity": 1%s}' % (COFFEE_MUG, "0" * 5000), 422, "validation_failed"),
+    "integer": ({}, f'{{"productId": "{COFFEE_MUG}", "quantity": 1{"0" * 5000}}}', 422, "validation_failed"),
     "media type": ({"content-type": "text/plain"}, None, 415, "unsupported_media_type"),
     "if-match": ({"if-match": '"\u00b2"'}, None, 400, "invalid_precondition"),
 }

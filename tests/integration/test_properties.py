@@ -16,8 +16,8 @@ from typing import Any
 import psycopg
 import pytest
 from cart_common import view
-from cart_common.store import CartRows
 from cart_common.config import Settings
+from cart_common.store import CartRows
 from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test

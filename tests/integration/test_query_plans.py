@@ -12,10 +12,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.types.json import Jsonb
-
 from cart_common.config import Limits
 from cart_common.store._compose import composed
+from psycopg.types.json import Jsonb
+
 from tests.conftest import MUG, TSHIRT, TSHIRT_M_RED
 
 HOT_TABLES = {"cart", "cart_item"}
@@ -26,13 +26,13 @@ OWNER_STATEMENTS: dict[str, dict[str, Any]] = {
     "discount_view.sql": {},
     "ensure_cart.sql": {"product_id": uuid.UUID(MUG), "ttl_days": 30, "default_currency": "USD", "expected": None},
     "touch_cart.sql": {"ttl_days": 30, "expected": 3},
-    "add_line.sql": {"product_id": uuid.UUID(TSHIRT), "variant_id": uuid.UUID(TSHIRT_M_RED), "quantity": 1,
+    "add_item.sql": {"product_id": uuid.UUID(TSHIRT), "variant_id": uuid.UUID(TSHIRT_M_RED), "quantity": 1,
                      "attributes": Jsonb({}), "saved_id": None, "is_guest": True, **LIMITS},
     "set_quantity.sql": {"item_id": uuid.uuid4(), "quantity": 2, **LIMITS},
     "switch_variant.sql": {"item_id": uuid.uuid4(), "variant_id": uuid.UUID(TSHIRT_M_RED), "quantity": None, **LIMITS},
-    "save_line.sql": {"item_id": uuid.uuid4(), **LIMITS},
-    "apply_discount.sql": {"code": "WELCOME10"},
-    "sync_lines.sql": {"items": Jsonb([{"product_id": MUG, "variant_id": None, "quantity": 2}]), "strategy": "max",
+    "save_item.sql": {"item_id": uuid.uuid4(), **LIMITS},
+    "apply_discount_code.sql": {"code": "WELCOME10"},
+    "sync_cart.sql": {"items": Jsonb([{"product_id": MUG, "variant_id": None, "quantity": 2}]), "strategy": "max",
                        "is_guest": True, **LIMITS},
     "validate_cart.sql": LIMITS,
     "reserve_stock.sql": {"minutes": 15, **LIMITS},
@@ -70,7 +70,7 @@ def test_a_hot_statement_reads_carts_and_lines_by_index_only(planner: psycopg.Co
 
 def test_the_merge_reads_both_carts_and_their_lines_by_index_only(planner: psycopg.Connection) -> None:
     params = {"user": f"plan-{uuid.uuid4()}", "guest": "x" * 64, "strategy": "sum", "user_ttl": 90, **LIMITS}
-    for source in ("lock_merge_carts.sql", "merge_carts.sql"):
+    for source in ("lock_merge_carts.sql", "merge_cart.sql"):
         assert sequential_scans(planner, composed(source), params) == set(), source
 
 

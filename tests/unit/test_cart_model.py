@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from cart_common.store import CartRows
-from cart_common.view import build_cart
 from cart_common.config import Settings
 from cart_common.errors import InsufficientStock, Problem
+from cart_common.store import CartRows
+from cart_common.view import build_cart
 
 SETTINGS = Settings(max_quantity_per_line=99, default_currency="EUR")
 

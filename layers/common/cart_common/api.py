@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.params import Query as Query  # for functions' query parameters
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
@@ -66,11 +67,12 @@ _STATUS_TEXT = {
 }
 
 
-def responses(*statuses: int) -> dict[int, dict[str, Any]]:
+def responses(*statuses: int) -> dict[int, OpenAPIResponse]:
     """OpenAPI ``responses`` for a route: 200 with its return model, and the problem statuses it can
     answer (every route can also answer 400/422 for a malformed request, 401 for an invalid bearer
     token, 413/415 for a body too large or not JSON, and 503 when the database is down)."""
-    return {200: {"description": "The cart as it now is"}} | {
+    ok: dict[int, OpenAPIResponse] = {200: {"description": "The cart as it now is"}}
+    return ok | {
         status: {
             "description": _STATUS_TEXT[status],
             "content": {PROBLEM_CONTENT_TYPE: {"model": ProblemModel}},
@@ -84,7 +86,7 @@ def responses(*statuses: int) -> dict[int, dict[str, Any]]:
 # guest session) and the request headers the resolver reads for every change. ``document_contract``
 # adds them to a merged document (the local stack serves it at /openapi.json).
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, no spaces
-ADMIN_SECURITY = [{"cognito": []}]  # and the `admin` group, checked by the route
+ADMIN_SECURITY: list[dict[str, list[str]]] = [{"cognito": []}]  # and the `admin` group, checked by the route
 CHANGE_HEADERS = [
     {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
      "description": 'The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no '
@@ -116,7 +118,7 @@ def document_contract(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def problem_response(problem: Problem) -> Response:
+def problem_response(problem: Problem) -> Response[str]:
     return Response(
         status_code=problem.status,
         content_type=PROBLEM_CONTENT_TYPE,
@@ -290,38 +292,50 @@ def _problem_result(problem: Problem) -> dict[str, Any]:
     }
 
 
+# The one mapping from what went wrong to the response a client sees.
+def _problem(exc: Problem) -> Response[str]:
+    if exc.status >= 500:
+        logger.warning("Request failed", extra={"code": exc.code, "cause": repr(exc.__cause__)})
+    return problem_response(exc)
+
+
+def _not_utf8(_: UnicodeDecodeError) -> Response[str]:
+    return problem_response(MalformedJson("The request body is not UTF-8"))
+
+
+def _not_json(_: RequestUnsupportedContentType) -> Response[str]:
+    return problem_response(UnsupportedMediaType())
+
+
+def _invalid(exc: RequestValidationError) -> Response[str]:
+    return problem_response(_validation_problem(exc))
+
+
+def _not_found(_: NotFoundError) -> Response[str]:
+    return problem_response(RouteNotFound())
+
+
+def _unexpected(exc: Exception) -> Response[str]:
+    logger.exception("Unhandled error")
+    return problem_response(InternalError())
+
+
+_ERROR_RESPONSES: list[tuple[type[Exception], Callable[[Any], Response[str]]]] = [
+    (Problem, _problem),
+    (UnicodeDecodeError, _not_utf8),
+    (RequestUnsupportedContentType, _not_json),
+    (RequestValidationError, _invalid),
+    (Exception, _unexpected),
+]
+
+
 def make_app(*, guard: Guard | None = None) -> CartResolver:
     """The resolver of one function; ``guard(app)`` decides who may call before anything else runs
     (it raises a ``Problem`` to turn the caller away)."""
     app = CartResolver(guard=guard)
-
-    @app.exception_handler(Problem)
-    def _problem(exc: Problem) -> Response:
-        if exc.status >= 500:
-            logger.warning("Request failed", extra={"code": exc.code, "cause": repr(exc.__cause__)})
-        return problem_response(exc)
-
-    @app.exception_handler(UnicodeDecodeError)
-    def _not_utf8(_: UnicodeDecodeError) -> Response:
-        return problem_response(MalformedJson("The request body is not UTF-8"))
-
-    @app.exception_handler(RequestUnsupportedContentType)
-    def _not_json(_: RequestUnsupportedContentType) -> Response:
-        return problem_response(UnsupportedMediaType())
-
-    @app.exception_handler(RequestValidationError)
-    def _invalid(exc: RequestValidationError) -> Response:
-        return problem_response(_validation_problem(exc))
-
-    @app.not_found
-    def _not_found(_: NotFoundError) -> Response:
-        return problem_response(RouteNotFound())
-
-    @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response:
-        logger.exception("Unhandled error")
-        return problem_response(InternalError())
-
+    for error, respond in _ERROR_RESPONSES:
+        app.exception_handler(error)(respond)
+    app.not_found(_not_found)
     return app
 
 
@@ -343,7 +357,8 @@ def observed(correlation_id_path: str) -> Callable[[Handler], Handler]:
         @functools.wraps(handle)
         def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             try:
-                return logged(event, context)
+                result: dict[str, Any] = logged(event, context)
+                return result
             finally:
                 if is_metrics_disabled():
                     metrics.clear_metrics()

@@ -43,7 +43,7 @@ from cart_common.view import EMPTY, build_cart, merge_report, readiness_issues
 
 
 def _merge_on(conn: psycopg.Connection, user: Owner, guest: Owner, settings: Settings) -> tuple[Row, CartRows]:
-    return store.merge_carts(
+    return store.merge_cart(
         conn,
         user,
         guest,
@@ -132,6 +132,7 @@ def _execute(
     try:
         response = database.run(once if session.idempotency_key else work)
     except IdempotencyReplay:
+        assert session.idempotency_key is not None  # only a keyed change is ever replayed
         stored = database.run(partial(store.idempotent_response, scope=scope, key=session.idempotency_key))
         if stored is None or stored["request_hash"] != session.request_hash:
             raise IdempotencyKeyReused() from None
@@ -158,7 +159,7 @@ def _cart_change(session: Session, statement: Callable[..., CartRows], **params:
     )
 
 
-def _ttl(session: Session) -> int:
+def _ttl(session: Session) -> float:
     return get_settings().cart_ttl_days(session.owner.kind)
 
 
@@ -174,7 +175,7 @@ def add_item(session: Session, body: AddItem) -> Cart:
     settings = get_settings()
     return _cart_change(
         session,
-        store.add_line,
+        store.add_item,
         product_id=body.product_id,
         variant_id=body.variant_id,
         quantity=body.quantity,
@@ -186,7 +187,7 @@ def add_item(session: Session, body: AddItem) -> Cart:
 
 def update_item(session: Session, item_id: UUID, body: UpdateItem) -> Cart:
     if body.quantity == 0:
-        return _cart_change(session, store.remove_line, item_id=item_id)
+        return _cart_change(session, store.remove_item, item_id=item_id)
     limits = get_settings().limits
     if body.variant_id is not None:
         return _cart_change(
@@ -198,28 +199,28 @@ def update_item(session: Session, item_id: UUID, body: UpdateItem) -> Cart:
 
 
 def remove_item(session: Session, item_id: UUID) -> Cart:
-    return _cart_change(session, store.remove_line, item_id=item_id)
+    return _cart_change(session, store.remove_item, item_id=item_id)
 
 
 def clear_cart(session: Session) -> Cart:
-    return _cart_change(session, store.clear_lines)
+    return _cart_change(session, store.clear_cart)
 
 
 def apply_discount_code(session: Session, body: ApplyDiscountCode) -> Cart:
-    return _cart_change(session, store.apply_discount, code=body.code)
+    return _cart_change(session, store.apply_discount_code, code=body.code)
 
 
 def remove_discount_code(session: Session, code: str) -> Cart:
-    return _cart_change(session, store.remove_discount, code=code)
+    return _cart_change(session, store.remove_discount_code, code=code)
 
 
-def save_for_later(session: Session, item_id: UUID) -> Cart:
-    return _cart_change(session, store.save_line, item_id=item_id, limits=get_settings().limits)
+def save_item(session: Session, item_id: UUID) -> Cart:
+    return _cart_change(session, store.save_item, item_id=item_id, limits=get_settings().limits)
 
 
 def restore_saved_item(session: Session, saved_id: UUID) -> Cart:
     """Back into the cart by the rules of an add (and its problems); refused, it stays saved."""
-    return _cart_change(session, store.restore_saved, saved_id=saved_id, limits=get_settings().limits)
+    return _cart_change(session, store.restore_saved_item, saved_id=saved_id, limits=get_settings().limits)
 
 
 def sync_cart(session: Session, body: SyncCart) -> SyncResult:
@@ -228,7 +229,7 @@ def sync_cart(session: Session, body: SyncCart) -> SyncResult:
     settings = get_settings()
 
     def op(conn: psycopg.Connection) -> SyncResult:
-        conflicts, rows = store.sync_lines(
+        conflicts, rows = store.sync_cart(
             conn,
             session.owner,
             items=[line.model_dump(mode="json") for line in body.items],
@@ -245,7 +246,7 @@ def sync_cart(session: Session, body: SyncCart) -> SyncResult:
     return _execute(session, op, SyncResult)
 
 
-def merge(session: Session) -> MergeResult:
+def merge_cart(session: Session) -> MergeResult:
     """``POST /cart/merge``: the caller must be signed in; the guest session is optional (without
     one there is nothing to merge and the answer is the user's cart)."""
     if not session.is_user:
@@ -269,7 +270,7 @@ def merge(session: Session) -> MergeResult:
     return result
 
 
-def validate(session: Session) -> Validation:
+def validate_cart(session: Session) -> Validation:
     """``POST /cart/validate``: is every line buyable now, and if not, why (totals at current prices)."""
     settings = get_settings()
 

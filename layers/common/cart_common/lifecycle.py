@@ -132,30 +132,30 @@ def sweep(
         report.expired_guest += row["guest"]
         report.expired_user += row["user"]
         report.expired_closed += row["closed"]
-        return row["expired"] < batch
+        return bool(row["expired"] < batch)
 
     def marked(row: store.Row) -> bool:
         report.marked_abandoned += row["marked"]
-        return row["selected"] < batch
+        return bool(row["selected"] < batch)
 
     def anonymised(row: store.Row) -> bool:
         report.anonymised += row["anonymised"]
-        return row["anonymised"] < batch
+        return bool(row["anonymised"] < batch)
 
     emails_after = [""]  # the last user_id looked at: the email step walks the table once per run
 
     def emails(row: store.Row) -> bool:
         report.emails_removed += row["removed"]
         emails_after[0] = row["last_user_id"]
-        return row["last_user_id"] is None
+        return bool(row["last_user_id"] is None)
 
     def checkouts(row: store.Row) -> bool:
         report.checkouts_purged += row["purged"]
-        return row["purged"] < batch
+        return bool(row["purged"] < batch)
 
     def keys(row: store.Row) -> bool:
         report.idempotency_keys_purged += row["purged"]
-        return row["purged"] < batch
+        return bool(row["purged"] < batch)
 
     hours, days = settings.abandoned_after_hours, settings.abandoned_retention_days
     try:

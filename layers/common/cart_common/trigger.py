@@ -17,6 +17,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from cart_common import carts
+from cart_common.models import MergeReport
 from cart_common.api import logger, metrics
 from cart_common.config import get_settings
 from cart_common.db import Database
@@ -51,7 +52,7 @@ def _merge_within_budget(user: Owner, guest: Owner | None, email: str | None, bu
         return "failed"
     if "report" not in outcome:
         return "nothing_to_merge"
-    report = outcome["report"]
+    report: MergeReport = outcome["report"]
     logger.info(
         "Cart merged at sign-in",
         extra={

@@ -132,8 +132,11 @@ def build_cart(rows: CartRows, settings: Settings) -> Cart:
 
 
 def merge_report(outcome: dict[str, Any], strategy: str) -> MergeReport:
-    """The merge's line-by-line outcome (from ``store.merge_carts``) as the shopper-facing report."""
-    added, combined, capped, skipped = [], [], [], []
+    """The merge's line-by-line outcome (from ``store.merge_cart``) as the shopper-facing report."""
+    added: list[MergeLine] = []
+    combined: list[MergeLine] = []
+    capped: list[CappedLine] = []
+    skipped: list[SkippedLine] = []
     for line in outcome["lines"]:
         base = {k: line[k] for k in ("productId", "variantId", "guestQuantity", "userQuantity", "quantity")}
         reason = line.get("reason")

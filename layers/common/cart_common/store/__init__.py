@@ -26,7 +26,7 @@ sweep and the admin listing), ``shoppers``; long statements live in ``sql/`` bes
 from cart_common.store._compose import Row
 from cart_common.store.cart import CartRows, cart_rows
 from cart_common.store.checkout import complete_checkout, reserve_stock, validate_cart
-from cart_common.store.discounts import apply_discount, remove_discount
+from cart_common.store.discounts import apply_discount_code, remove_discount_code
 from cart_common.store.idempotency import claim_idempotency_key, idempotent_response, save_idempotent_response
 from cart_common.store.lifecycle import (
     anonymise_abandoned,
@@ -40,27 +40,27 @@ from cart_common.store.lifecycle import (
     remove_stale_emails,
 )
 from cart_common.store.lines import (
-    add_line,
-    clear_lines,
-    remove_line,
-    restore_saved,
-    save_line,
+    add_item,
+    clear_cart,
+    remove_item,
+    restore_saved_item,
+    save_item,
     set_quantity,
     switch_variant,
 )
-from cart_common.store.merge import merge_carts
+from cart_common.store.merge import merge_cart
 from cart_common.store.shoppers import list_products, remember_email, remember_email_statement
-from cart_common.store.sync import sync_lines
+from cart_common.store.sync import sync_cart
 
 __all__ = [
     "CartRows",
     "Row",
-    "add_line",
+    "add_item",
     "anonymise_abandoned",
-    "apply_discount",
+    "apply_discount_code",
     "cart_rows",
     "claim_idempotency_key",
-    "clear_lines",
+    "clear_cart",
     "complete_checkout",
     "expire_carts",
     "idempotent_response",
@@ -69,20 +69,20 @@ __all__ = [
     "mark_abandoned",
     "mark_recovered",
     "mark_recovered_statement",
-    "merge_carts",
+    "merge_cart",
     "purge_checkouts",
     "purge_idempotency_keys",
     "remember_email",
     "remember_email_statement",
-    "remove_discount",
-    "remove_line",
+    "remove_discount_code",
+    "remove_item",
     "remove_stale_emails",
     "reserve_stock",
-    "restore_saved",
+    "restore_saved_item",
     "save_idempotent_response",
-    "save_line",
+    "save_item",
     "set_quantity",
     "switch_variant",
-    "sync_lines",
+    "sync_cart",
     "validate_cart",
 ]

@@ -44,7 +44,7 @@ def composed(source: str, kind: str | None = None) -> sql.Composed:
             parts[name] = sql.Identifier(OWNER_COLUMN[kind])
         else:
             parts[name] = composed(f"_{name}.sql", kind)
-    return sql.SQL(text).format(**parts)  # type: ignore[arg-type]  # text from our own files
+    return sql.SQL(text).format(**parts)
 
 
 def owned(source: str, owner: Owner, **params: Any) -> Statement:

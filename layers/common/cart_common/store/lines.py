@@ -15,7 +15,7 @@ from cart_common.store._compose import owned
 from cart_common.store.cart import CartRows, change, ensure_cart, touched_change
 
 
-def add_line(
+def add_item(
     conn: psycopg.Connection,
     owner: Owner,
     *,
@@ -30,14 +30,14 @@ def add_line(
 ) -> CartRows:
     ensure = ensure_cart(owner, product_id, ttl_days=ttl_days, default_currency=default_currency, expected=expected)
     add = owned(
-        "add_line.sql", owner,
+        "add_item.sql", owner,
         product_id=product_id, variant_id=variant_id, quantity=quantity, attributes=Jsonb(attributes), saved_id=None,
         is_guest=owner.kind == "guest", **limits.params(),
     )  # fmt: skip
     return change(conn, owner, ensure, add, creates=True)
 
 
-def restore_saved(
+def restore_saved_item(
     conn: psycopg.Connection,
     owner: Owner,
     *,
@@ -48,7 +48,7 @@ def restore_saved(
 ) -> CartRows:
     """The saved item added back by every rule of an add (refused, it stays saved)."""
     return touched_change(
-        conn, owner, "add_line.sql", ttl_days=ttl_days, expected=expected,
+        conn, owner, "add_item.sql", ttl_days=ttl_days, expected=expected,
         saved_id=saved_id, product_id=None, variant_id=None, quantity=None, attributes=None,
         is_guest=owner.kind == "guest", **limits.params(),
     )  # fmt: skip
@@ -101,7 +101,7 @@ end as outcome
 """
 
 
-def remove_line(
+def remove_item(
     conn: psycopg.Connection, owner: Owner, *, item_id: UUID, ttl_days: float, expected: int | None = None
 ) -> CartRows:
     return touched_change(conn, owner, _REMOVE_LINE, ttl_days=ttl_days, expected=expected, item_id=item_id)
@@ -113,11 +113,11 @@ where i.cart_id = c.id and c.{owner_col} = %(owner)s and c.status = 'active'
 """
 
 
-def clear_lines(conn: psycopg.Connection, owner: Owner, *, ttl_days: float, expected: int | None = None) -> CartRows:
+def clear_cart(conn: psycopg.Connection, owner: Owner, *, ttl_days: float, expected: int | None = None) -> CartRows:
     return touched_change(conn, owner, _CLEAR_LINES, ttl_days=ttl_days, expected=expected)
 
 
-def save_line(
+def save_item(
     conn: psycopg.Connection,
     owner: Owner,
     *,
@@ -127,5 +127,5 @@ def save_line(
     expected: int | None = None,
 ) -> CartRows:
     return touched_change(
-        conn, owner, "save_line.sql", ttl_days=ttl_days, expected=expected, item_id=item_id, **limits.params()
+        conn, owner, "save_item.sql", ttl_days=ttl_days, expected=expected, item_id=item_id, **limits.params()
     )

@@ -12,7 +12,7 @@ from cart_common.store._compose import Row, plain
 from cart_common.store.cart import CartRows, lock_owner, views
 
 
-def merge_carts(
+def merge_cart(
     conn: psycopg.Connection,
     user: Owner,
     guest: Owner,
@@ -24,7 +24,7 @@ def merge_carts(
     """Merge ``guest``'s cart into ``user``'s; return the merge outcome row and the user's cart."""
     params = {"user": user.key, "guest": guest.key, "strategy": strategy, "user_ttl": user_ttl_days, **limits.params()}
     _, _, (outcome,), *cart = pipeline(
-        conn, [lock_owner(user), plain("lock_merge_carts.sql", **params), plain("merge_carts.sql", **params),
+        conn, [lock_owner(user), plain("lock_merge_carts.sql", **params), plain("merge_cart.sql", **params),
                *views(user)],
     )  # fmt: skip
     return outcome, CartRows(*cart)

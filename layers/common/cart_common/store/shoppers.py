@@ -41,5 +41,4 @@ order by p.name
 
 def list_products(conn: psycopg.Connection) -> list[Row]:
     """The catalog with its variants."""
-    query, params = plain(_PRODUCTS)
-    return conn.execute(query, params).fetchall()
+    return pipeline(conn, [plain(_PRODUCTS)])[0]

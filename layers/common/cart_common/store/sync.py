@@ -14,7 +14,7 @@ from cart_common.store._compose import Row, owned
 from cart_common.store.cart import CartRows, ensure_cart, lock_owner, views
 
 
-def sync_lines(
+def sync_cart(
     conn: psycopg.Connection,
     owner: Owner,
     *,
@@ -29,7 +29,7 @@ def sync_lines(
     ``strategy``; returns the conflicts and the cart."""
     ensure = ensure_cart(owner, None, ttl_days=ttl_days, default_currency=default_currency, expected=expected)
     sync = owned(
-        "sync_lines.sql", owner,
+        "sync_cart.sql", owner,
         items=Jsonb(items), strategy=strategy, is_guest=owner.kind == "guest", **limits.params(),
     )  # fmt: skip
     _, _, (row,), *cart = pipeline(conn, [lock_owner(owner), ensure, sync, *views(owner)])
