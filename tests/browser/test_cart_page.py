@@ -168,6 +168,20 @@ def test_a_change_in_one_tab_shows_in_the_other_without_a_reload(page: Page) -> 
     expect(page.get_by_test_id("cart-badge")).to_have_text("3")
 
 
+def test_without_broadcastchannel_the_storage_event_carries_the_cart_to_other_tabs(new_context) -> None:
+    context = new_context()
+    context.add_init_script("delete window.BroadcastChannel")
+    page = context.new_page()
+    add_from_product_page(page, MUG_SLUG)
+    page.goto("/cart")
+    other = context.new_page()
+    other.goto("/cart")
+    assert other.evaluate("typeof BroadcastChannel") == "undefined"
+    line(page, MUG).get_by_test_id("line-increment").click()
+    expect(line(other, MUG).get_by_test_id("line-quantity")).to_have_value("2")
+    expect(other.get_by_test_id("cart-badge")).to_have_text("2")
+
+
 def test_503s_are_retried_with_one_key_then_rolled_back_with_a_toast(page: Page, site: Stack) -> None:
     add_from_product_page(page, MUG_SLUG)
     page.goto("/cart")
