@@ -13,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
 # What one line's own attributes may hold, accumulated over every add (a variant's attributes come
 # from the catalog and do not count). With at most max_lines_per_cart lines and as many saved items
-# these bound a cart's size (the README's limits table).
+# these bound a cart's size (docs/api.md, Input limits).
 MAX_LINE_ATTRIBUTES = 20
 MAX_LINE_ATTRIBUTE_BYTES = 1024  # of the attributes as PostgreSQL's JSON text
 

@@ -1,6 +1,7 @@
 """What the API accepts as a request body, checked before any route sees it: its size, its media
 type, and JSON that a client cannot use to exhaust the parser (nesting, huge integers, text that
-PostgreSQL cannot store). Each refusal is a problem with its own code; the limits are the README's.
+PostgreSQL cannot store). Each refusal is a problem with its own code; docs/api.md (Input limits)
+lists them.
 """
 
 from __future__ import annotations
