@@ -14,6 +14,7 @@ from typing import Any
 
 from bench.cold_start import INIT_BUDGET_MS
 from bench.environment import MAX_LINES_PER_CART, OPERATIONS, ROOT
+from bench.limits import render_limits
 from bench.load import MIX
 from bench.measure import percentile
 
@@ -100,6 +101,7 @@ def render(r: dict[str, Any]) -> str:
         "",
         "The seed design's target is under 500 ms.",
         "",
+        *render_limits(r["limits"]),
         "## Scaling: `GET /cart` by lines in the cart (ms)",
         "",
         "| lines | floor p50 | floor p95 | handler p50 | handler p95 | handler/floor (p50) |",

@@ -72,6 +72,8 @@ def prepare_environment() -> str:
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "CartApi")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines would drown the request log
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    # Every local shopper (and every browser test) comes from 127.0.0.1: one address, many guests.
+    os.environ.setdefault("RATE_LIMIT_GUEST_CARTS", "100000")
     return os.environ["DATABASE_URL"]
 
 

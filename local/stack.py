@@ -309,7 +309,7 @@ def openapi_document() -> dict[str, Any]:
         load_function(route)  # registers the module
         module = sys.modules[f"fn_{route.function}_{route.handler.rsplit('.', 1)[0]}"]
         merge.add_schema(module.app.get_openapi_schema())
-    from cart_common.api import document_contract
+    from local.contract import document_contract
 
     # JSON-ready (enum values, not their reprs), then what the routes' signatures cannot say
     return document_contract(json.loads(merge.get_openapi_json_schema()))

@@ -130,6 +130,13 @@ def environment(database_url: str, cognito: local_cognito.LocalCognito) -> Itera
             "POWERTOOLS_METRICS_NAMESPACE": "CartApi",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "AWS_DEFAULT_REGION": "us-east-1",
+            # Rate limits stay on (every change takes its tokens) but far above what any test
+            # does with one shopper or from the one test address; tests/integration/test_rate_limits.py
+            # sets its own.
+            "RATE_LIMIT_CHANGES": "1000000",
+            "RATE_LIMIT_GUEST_CARTS": "1000000",
+            "RATE_LIMIT_FAILED_CODES": "1000000",
+            "RATE_LIMIT_CHECKOUTS": "1000000",
         }
     )
     _reset_layer_state()
@@ -226,6 +233,7 @@ def http_event(
     raw_body: str | None = None,
     headers: dict[str, str] | None = None,
     cookies: list[str] | None = None,
+    source_ip: str = "203.0.113.9",
 ) -> dict[str, Any]:
     """A payload-2.0 event as API Gateway sends it for ``route_path`` (e.g. /cart/items/{itemId})."""
     path = route_path
@@ -242,7 +250,7 @@ def http_event(
             "accountId": "123456789012",
             "apiId": "api",
             "domainName": "api.example.com",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "pytest"},
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip, "userAgent": "pytest"},
             "requestId": uuid.uuid4().hex,
             "routeKey": f"{method} {route_path}",
             "stage": "$default",
@@ -283,10 +291,11 @@ class Shopper:
     token like a browser keeps its cookie (or like an app keeps the X-Cart-Session header), and
     after signing in sends its Cognito token as a Bearer."""
 
-    def __init__(self, use_cookie: bool = False, bearer: str | None = None) -> None:
+    def __init__(self, use_cookie: bool = False, bearer: str | None = None, source_ip: str = "203.0.113.9") -> None:
         self.token: str | None = None
         self.use_cookie = use_cookie
         self.bearer = bearer
+        self.source_ip = source_ip
 
     def call(self, method: str, route_path: str, **kwargs: Any) -> Reply:
         route = routes()[(method, route_path)]
@@ -298,7 +307,7 @@ class Shopper:
             cookies.append(f"cart_session={self.token}")
         elif self.token:
             headers.setdefault("x-cart-session", self.token)
-        event = http_event(method, route_path, headers=headers, cookies=cookies, **kwargs)
+        event = http_event(method, route_path, headers=headers, cookies=cookies, source_ip=self.source_ip, **kwargs)
         reply = Reply(stack.load_function(route)(event, stack.LambdaContext(route.function, 10)))
         self.token = reply.headers.get("X-Cart-Session", self.token)
         if any(c.startswith("cart_session=;") for c in reply.cookies):

@@ -112,6 +112,14 @@ def test_the_openapi_document_covers_every_route_and_its_problems(client: Client
     assert {"200", "400", "404", "409", "422", "503"} <= set(add["responses"])
     assert "application/problem+json" in add["responses"]["409"]["content"]
     assert set(doc["paths"]["/cart/items/{itemId}"]) == {"patch", "delete"}
+    # rate limits on every change (issue 14), a conditional read of the cart
+    for path, method in [("/cart/items", "post"), ("/cart/checkout", "post"), ("/cart", "delete")]:
+        limited = doc["paths"][path][method]["responses"]["429"]
+        assert {"Retry-After", "RateLimit-Policy", "RateLimit"} <= set(limited["headers"])
+        assert "RateLimit" in doc["paths"][path][method]["responses"]["200"]["headers"]
+    read = doc["paths"]["/cart"]["get"]
+    assert "304" in read["responses"] and "429" not in read["responses"]
+    assert "If-None-Match" in {p["name"] for p in read["parameters"]}
 
 
 def _free_port() -> int:

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.packaging  # it runs sam build
 SECTIONS = (
     "## Latency per operation (ms)",
     "## Validating a 50-line cart (ms)",
+    "## Rate limits and conditional reads (ms)",
     "## Scaling: `GET /cart` by lines in the cart (ms)",
     "## Scaling: `GET /cart` by carts in the database (ms)",
     "## Throughput: concurrent clients against the local stack",
@@ -45,6 +46,9 @@ def test_a_quick_bench_writes_every_section(tmp_path: Path) -> None:
     for operation in OPERATIONS:
         row = re.search(rf"^\| {operation} \|.*\| (\d+) / (\d+) \|$", text, re.MULTILINE)
         assert row and row.groups() == ("1", "1"), (operation, row and row.group(0))
+    limits = text.split("## Rate limits and conditional reads", 1)[1].split("\n\n- ", 1)[0]
+    for measure, trips in [("change, limits on", 1), ("change, limits off", 1), ("get 200", 1), ("get 304", 1)]:
+        assert re.search(rf"^\| {measure} \| [0-9.]+ \| [0-9.]+ \| {trips} \|$", limits, re.MULTILINE), measure
     cold = text.split("## Cold init per function", 1)[1].split("\n\n**Where", 1)[0]
     rows = [line for line in cold.splitlines() if re.match(r"^\| [a-z_]+ \| \d+", line)]
     functions = {row.split(" | ")[0].lstrip("| ") for row in rows}

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import json
 import os
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +35,7 @@ from cart_common.errors import (
     InvalidIdempotencyKey,
     InvalidPrecondition,
     MalformedJson,
+    NotModified,
     PayloadTooLarge,
     Problem,
     RouteNotFound,
@@ -41,7 +44,7 @@ from cart_common.errors import (
 )
 from cart_common.models import Problem as ProblemModel
 from cart_common.request import MAX_BODY_BYTES, media_type_problem, read_json
-from cart_common.session import HEADER_NAME, Session, resolve
+from cart_common.session import HEADER_NAME, Session, resolve, signing_keys
 
 logger = Logger(service="cart-api")
 metrics = Metrics(namespace="CartApi", service="cart-api")
@@ -54,7 +57,7 @@ def _sdk_tracing_enabled() -> bool:
     return os.environ.get("POWERTOOLS_TRACE_DISABLED", "true").lower() in ("0", "false", "no")
 
 
-_STATUS_TEXT = {
+STATUS_TEXT = {
     400: "Malformed request",
     413: "The request body is larger than the API accepts",
     415: "The request body is not application/json",
@@ -63,6 +66,7 @@ _STATUS_TEXT = {
     404: "Not found",
     409: "Conflict with the cart's current state",
     422: "The request breaks a rule",
+    429: "Too many requests: a rate limit's bucket is empty (Retry-After says when to retry)",
     503: "The cart store is unavailable",
 }
 
@@ -74,48 +78,16 @@ def responses(*statuses: int) -> dict[int, OpenAPIResponse]:
     ok: dict[int, OpenAPIResponse] = {200: {"description": "The cart as it now is"}}
     return ok | {
         status: {
-            "description": _STATUS_TEXT[status],
+            "description": STATUS_TEXT[status],
             "content": {PROBLEM_CONTENT_TYPE: {"model": ProblemModel}},
         }
         for status in sorted({*statuses, 400, 401, 413, 415, 422, 503})
     }
 
 
-# What every function's OpenAPI leaves out because it lives outside a route's signature: who may
-# call (a Cognito bearer token, or a guest session by header or cookie; anonymous callers get a new
-# guest session) and the request headers the resolver reads for every change. ``document_contract``
-# adds them to a merged document (the local stack serves it at /openapi.json).
-_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, no spaces
-ADMIN_SECURITY: list[dict[str, list[str]]] = [{"cognito": []}]  # and the `admin` group, checked by the route
-CHANGE_HEADERS = [
-    {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
-     "description": 'The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no '
-                    "cart yet); a stale one is 409 version_conflict"},
-    {"name": "Idempotency-Key", "in": "header", "required": False,
-     "schema": {"type": "string", "pattern": f"^{_IDEMPOTENCY_KEY.pattern}$"},
-     "description": "Retrying with the same key (within 24 h) replays the first response instead of changing "
-                    "the cart again; the same key with another body is 422 idempotency_key_reused"},
-]  # fmt: skip
-
-
-def document_contract(document: dict[str, Any]) -> dict[str, Any]:
-    """``document`` with the security schemes, who may call each operation, and the change headers."""
-    document.setdefault("components", {})["securitySchemes"] = {
-        "cognito": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                    "description": "A Cognito access or ID token of one of the allowed app clients"},
-        "guestSessionHeader": {"type": "apiKey", "in": "header", "name": HEADER_NAME,
-                               "description": "The guest session token a previous response handed out"},
-        "guestSessionCookie": {"type": "apiKey", "in": "cookie", "name": get_settings().session_cookie_name,
-                               "description": "The same token, as the cookie a previous response set"},
-    }  # fmt: skip
-    document["security"] = [{}, {"cognito": []}, {"guestSessionHeader": []}, {"guestSessionCookie": []}]
-    for path, operations in document.get("paths", {}).items():
-        for method, operation in operations.items():
-            if path.startswith("/admin/"):
-                operation["security"] = ADMIN_SECURITY
-            if method != "get":
-                operation["parameters"] = [*operation.get("parameters", []), *CHANGE_HEADERS]
-    return document
+# What an Idempotency-Key may be: printable ASCII, no spaces (the local stack's OpenAPI document
+# publishes the pattern).
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 def problem_response(problem: Problem) -> Response[str]:
@@ -123,7 +95,7 @@ def problem_response(problem: Problem) -> Response[str]:
         status_code=problem.status,
         content_type=PROBLEM_CONTENT_TYPE,
         body=json.dumps(problem.body()),
-        headers=dict(problem.headers),
+        headers=problem.response_headers(),
     )
 
 
@@ -196,6 +168,36 @@ def _if_match(value: str | None) -> int | None:
     return int(match.group(1))
 
 
+def _if_none_match(value: str | None) -> list[int] | None:
+    """``"3", W/"4"`` -> [3, 4]; ``*`` -> [] (any version); absent, or no cart version in it -> None
+    (an ETag we never sent cannot match: the full read answers)."""
+    if value is None:
+        return None
+    if value.strip() == "*":
+        return []
+    versions = [_IF_MATCH.fullmatch(tag.strip()) for tag in value.split(",")[:16]]
+    return [int(match.group(1)) for match in versions if match] or None
+
+
+def _address_key(source_ip: str | None) -> str | None:
+    """The client address as a guest-cart bucket knows it: an HMAC under the session signing key,
+    salted with the UTC day (rotating: yesterday's keys cannot be linked to today's), never the
+    address itself."""
+    if not source_ip:
+        return None
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    return hmac.new(signing_keys()[0], f"address:{day}:{source_ip}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _rate_limit_headers(taken: list[dict[str, Any]]) -> dict[str, str]:
+    """RateLimit-Policy and RateLimit (draft-ietf-httpapi-ratelimit-headers) for the buckets a
+    change took from: q tokens per w seconds; r left, full again in t seconds."""
+    return {
+        "RateLimit-Policy": ", ".join(f'"{row["policy"]}";q={row["q"]};w={row["w"]}' for row in taken),
+        "RateLimit": ", ".join(f'"{row["policy"]}";r={row["r"]};t={row["t"]}' for row in taken),
+    }
+
+
 Guard = Callable[["CartResolver"], Any]
 
 
@@ -225,9 +227,12 @@ class CartResolver(APIGatewayHttpResolver):
             headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
             session = resolve(headers, list(event.get("cookies") or []))
             session.expected_version = _if_match(headers.get("if-match"))
+            session.if_none_match = _if_none_match(headers.get("if-none-match"))
+            if not session.is_user:
+                session.address = _address_key(event.get("requestContext", {}).get("http", {}).get("sourceIp"))
             key = headers.get("idempotency-key")
             if key is not None:
-                if not _IDEMPOTENCY_KEY.fullmatch(key):
+                if not IDEMPOTENCY_KEY.fullmatch(key):
                     raise InvalidIdempotencyKey()
                 session.idempotency_key = key
                 # The body as API Gateway sent it (base64 when it is not text): hashing never decodes.
@@ -279,6 +284,10 @@ class CartResolver(APIGatewayHttpResolver):
             _send_session(result, session, changed=method != "GET" and not failed)
             if session.cart_version is not None:
                 result.setdefault("headers", {})["ETag"] = f'"{session.cart_version}"'
+            if session.rate_limits:
+                result.setdefault("headers", {}).update(_rate_limit_headers(session.rate_limits))
+        if result["statusCode"] == 429:
+            metrics.add_metric(name="RateLimited", unit=MetricUnit.Count, value=1)
         return result
 
 
@@ -286,13 +295,17 @@ def _problem_result(problem: Problem) -> dict[str, Any]:
     """A problem as the HTTP API response a route's problem would become (payload format 2.0)."""
     return {
         "statusCode": problem.status,
-        "headers": {"Content-Type": PROBLEM_CONTENT_TYPE, **problem.headers},
+        "headers": {"Content-Type": PROBLEM_CONTENT_TYPE, **problem.response_headers()},
         "body": json.dumps(problem.body()),
         "isBase64Encoded": False,
     }
 
 
 # The one mapping from what went wrong to the response a client sees.
+def _not_modified(_: NotModified) -> Response[str]:
+    return Response(status_code=304, body=None)  # no body; ``handle`` adds the ETag
+
+
 def _problem(exc: Problem) -> Response[str]:
     if exc.status >= 500:
         logger.warning("Request failed", extra={"code": exc.code, "cause": repr(exc.__cause__)})
@@ -321,6 +334,7 @@ def _unexpected(exc: Exception) -> Response[str]:
 
 
 _ERROR_RESPONSES: list[tuple[type[Exception], Callable[[Any], Response[str]]]] = [
+    (NotModified, _not_modified),
     (Problem, _problem),
     (UnicodeDecodeError, _not_utf8),
     (RequestUnsupportedContentType, _not_json),

@@ -10,17 +10,21 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
 from cart_common import store
+from cart_common.api import metrics
 from cart_common.config import Settings, get_settings
-from cart_common.db import Database, exactly_once, get_database
+from cart_common.db import Database, Statement, exactly_once, get_database, pipeline, queue
 from cart_common.errors import (
     AuthenticationRequired,
     CartEmpty,
     CheckoutBlocked,
+    DiscountCodeInvalid,
     IdempotencyKeyReused,
     IdempotencyReplay,
+    NotModified,
     VersionConflict,
 )
 from cart_common.models import (
@@ -39,6 +43,7 @@ from cart_common.models import (
 )
 from cart_common.session import Owner, Session
 from cart_common.store import CartRows, Row
+from cart_common.store import limits as rate
 from cart_common.view import EMPTY, build_cart, merge_report, readiness_issues
 
 
@@ -85,6 +90,20 @@ def remember_email(conn: psycopg.Connection, user: Owner, email: str | None) -> 
 Response = TypeVar("Response", Cart, MergeResult, CheckoutResult, Validation, SyncResult)
 
 
+def _rate_limits(session: Session, *, creates: bool = False, code: bool = False) -> list[Statement]:
+    """The buckets a change of the caller's takes from, in their lock order (see migration 0011):
+    its owner's changes; a new guest cart's client address; a code attempt's failed codes."""
+    settings, owner = get_settings(), session.owner
+    changes, guest_carts = settings.rate_policy("changes"), settings.rate_policy("guest_carts")
+    failed_codes = settings.rate_policy("failed_codes")
+    statements = [rate.change(changes, owner)] if changes else []
+    if guest_carts and creates and owner.kind == "guest" and session.address:
+        statements.append(rate.new_guest_cart(guest_carts, owner, session.address))
+    if failed_codes and code:
+        statements.append(rate.codes_left(failed_codes, owner))
+    return statements
+
+
 def _cart_of(response: BaseModel) -> Cart:
     return response if isinstance(response, Cart) else response.cart  # type: ignore[attr-defined]
 
@@ -95,6 +114,7 @@ def _execute(
     model: type[Response],
     *,
     lazy_merge: bool = True,
+    rate_limits: list[Statement] | None = None,
 ) -> Response:
     """Run one cart operation for the caller, on this environment's connection:
 
@@ -103,7 +123,9 @@ def _execute(
     - with an Idempotency-Key, the key is claimed, the change made and the response stored in one
       transaction, and a retry gets the stored response (exactly once, even when the first
       response was lost after the commit);
-    - a stale If-Match is answered with the current cart.
+    - a stale If-Match is answered with the current cart;
+    - ``rate_limits`` (statements) travel at the front of the change's own round trip, and what they
+      left is kept for the RateLimit headers.
     """
     settings = get_settings()
     database = get_database()
@@ -115,6 +137,8 @@ def _execute(
         if lazy_merge and session.guest is not None:
             _merge_on(conn, session.owner, session.guest, settings)
             session.merged = True
+        if rate_limits:
+            queue(conn, rate_limits, rows=session.rate_limits)
         return op(conn)
 
     def once(conn: psycopg.Connection) -> Response:
@@ -147,16 +171,24 @@ def _execute(
     return response
 
 
-def _cart_op(session: Session, statement: Callable[..., CartRows], **params: Any) -> Cart:
+def _cart_op(
+    session: Session, statement: Callable[..., CartRows], *, rate_limits: list[Statement] | None = None, **params: Any
+) -> Cart:
     settings = get_settings()
-    return _execute(session, lambda conn: build_cart(statement(conn, **params), settings), Cart)
-
-
-def _cart_change(session: Session, statement: Callable[..., CartRows], **params: Any) -> Cart:
-    """A change to the caller's cart: its owner, its expiry and the If-Match come from the session."""
-    return _cart_op(
-        session, statement, owner=session.owner, ttl_days=_ttl(session), expected=session.expected_version, **params
+    return _execute(
+        session, lambda conn: build_cart(statement(conn, **params), settings), Cart, rate_limits=rate_limits
     )
+
+
+def _cart_change(
+    session: Session, statement: Callable[..., CartRows], *, rate_limits: list[Statement] | None = None, **params: Any
+) -> Cart:
+    """A change to the caller's cart: its owner, its expiry and the If-Match come from the session;
+    rate-limited (by the owner's changes bucket unless ``rate_limits`` says otherwise)."""
+    return _cart_op(
+        session, statement, owner=session.owner, ttl_days=_ttl(session), expected=session.expected_version,
+        rate_limits=_rate_limits(session) if rate_limits is None else rate_limits, **params,
+    )  # fmt: skip
 
 
 def _ttl(session: Session) -> float:
@@ -168,6 +200,12 @@ def get_cart(session: Session) -> Cart:
         cart = build_cart(EMPTY, get_settings())
         session.cart_version = cart.version
         return cart
+    if session.if_none_match is not None:
+        try:
+            return _cart_op(session, store.cart_rows_unless, owner=session.owner, versions=session.if_none_match)
+        except NotModified as unchanged:
+            session.cart_version = unchanged.extensions["version"]
+            raise
     return _cart_op(session, store.cart_rows, owner=session.owner)
 
 
@@ -176,6 +214,7 @@ def add_item(session: Session, body: AddItem) -> Cart:
     return _cart_change(
         session,
         store.add_item,
+        rate_limits=_rate_limits(session, creates=True),
         product_id=body.product_id,
         variant_id=body.variant_id,
         quantity=body.quantity,
@@ -207,7 +246,19 @@ def clear_cart(session: Session) -> Cart:
 
 
 def apply_discount_code(session: Session, body: ApplyDiscountCode) -> Cart:
-    return _cart_change(session, store.apply_discount_code, code=body.code)
+    """A refused code spends a token of the owner's failed-codes bucket (a brute-force signal, and
+    counted in the FailedDiscountCodes metric); with none left every attempt is 429."""
+    try:
+        return _cart_change(
+            session, store.apply_discount_code, rate_limits=_rate_limits(session, code=True), code=body.code
+        )
+    except DiscountCodeInvalid:
+        metrics.add_metric(name="FailedDiscountCodes", unit=MetricUnit.Count, value=1)
+        policy = get_settings().rate_policy("failed_codes")
+        if policy is not None:
+            # The refusal rolled its own transaction back, so the failure is charged after it.
+            get_database().run(lambda conn: pipeline(conn, [rate.failed_code(policy, session.owner)]))
+        raise
 
 
 def remove_discount_code(session: Session, code: str) -> Cart:
@@ -243,7 +294,7 @@ def sync_cart(session: Session, body: SyncCart) -> SyncResult:
             cart=build_cart(rows, settings), conflicts=[SyncConflict.model_validate(c) for c in conflicts]
         )
 
-    return _execute(session, op, SyncResult)
+    return _execute(session, op, SyncResult, rate_limits=_rate_limits(session, creates=True))
 
 
 def merge_cart(session: Session) -> MergeResult:
@@ -262,9 +313,14 @@ def merge_cart(session: Session) -> MergeResult:
                 merge=merge_report(empty, settings.merge_strategy),
             ),
             MergeResult,
+            rate_limits=_rate_limits(session),
         )
     result = _execute(
-        session, lambda conn: _merged(conn, session.owner, guest, settings), MergeResult, lazy_merge=False
+        session,
+        lambda conn: _merged(conn, session.owner, guest, settings),
+        MergeResult,
+        lazy_merge=False,
+        rate_limits=_rate_limits(session),
     )
     session.merged = True
     return result
@@ -293,6 +349,8 @@ def checkout(session: Session, body: CheckoutRequest) -> CheckoutResult:
     if not session.is_user:
         raise AuthenticationRequired("Sign in to check out; your cart comes with you", loginUrl=settings.login_url)
 
+    hoarding = settings.rate_policy("checkouts")
+
     def op(conn: psycopg.Connection) -> CheckoutResult:
         opened, readiness, view = store.reserve_stock(
             conn,
@@ -301,6 +359,7 @@ def checkout(session: Session, body: CheckoutRequest) -> CheckoutResult:
             minutes=settings.checkout_reservation_minutes,
             accept_prices=body.accept_price_changes,
             expected=session.expected_version,
+            hoarding=(rate.hoarding(hoarding, session.owner), session.rate_limits) if hoarding else None,
         )
         cart = build_cart(view, settings)
         if not opened:
@@ -314,14 +373,16 @@ def checkout(session: Session, body: CheckoutRequest) -> CheckoutResult:
             )
         return CheckoutResult(checkout_id=opened[0]["checkout_id"], expires_at=opened[0]["expires_at"], cart=cart)
 
-    return _execute(session, op, CheckoutResult)
+    return _execute(session, op, CheckoutResult, rate_limits=_rate_limits(session))
 
 
 def complete_checkout(checkout_id: UUID, database: Database | None = None) -> CompletedCheckout:
     """For the order service, after payment: the reserved stock is sold, the cart converted (and
     marked recovered if it had been abandoned); the shopper's next ``GET /cart`` is a fresh cart.
     ``CheckoutExpired`` when the reservation lapsed or the cart changed (check out again)."""
-    row = (database or get_database()).run(lambda conn: store.complete_checkout(conn, checkout_id))
+    policy = get_settings().rate_policy("checkouts")
+    refund = rate.completed_checkout(policy, checkout_id) if policy else None
+    row = (database or get_database()).run(lambda conn: store.complete_checkout(conn, checkout_id, refund=refund))
     return CompletedCheckout(
         checkout_id=checkout_id, cart_id=row["cart_id"], user_id=row["user_id"], recovered=row["recovered"]
     )

@@ -59,6 +59,16 @@ Days = Annotated[float, _in_units(timedelta(days=1)), Field(gt=0)]
 Hours = Annotated[float, _in_units(timedelta(hours=1)), Field(gt=0)]
 
 
+@dataclass(frozen=True)
+class RatePolicy:
+    """A token bucket (issue 14): ``quota`` tokens, refilled at ``quota`` per ``window_s`` seconds;
+    ``name`` is what the RateLimit headers call it."""
+
+    name: str
+    quota: int
+    window_s: int
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -116,6 +126,18 @@ class Settings(BaseModel):
     # the run started with, and never less than twice the slowest batch so far).
     sweep_safety_margin_ms: Annotated[int, Field(ge=0)] = 10_000
 
+    # Abuse controls (issue 14): token buckets of q per w seconds, checked in each change's own
+    # round trip; reads are never limited. Why these defaults: the README's "Abuse controls".
+    rate_limits_enabled: bool = True
+    rate_limit_changes: Annotated[int, Field(ge=1)] = 60  # changes per owner
+    rate_limit_changes_window_s: Annotated[int, Field(ge=1)] = 60
+    rate_limit_guest_carts: Annotated[int, Field(ge=1)] = 50  # new guest carts per client address
+    rate_limit_guest_carts_window_s: Annotated[int, Field(ge=1)] = 3600
+    rate_limit_failed_codes: Annotated[int, Field(ge=1)] = 10  # refused discount codes per owner
+    rate_limit_failed_codes_window_s: Annotated[int, Field(ge=1)] = 3600
+    rate_limit_checkouts: Annotated[int, Field(ge=1)] = 3  # checkouts not completed, per user
+    rate_limit_checkouts_window_s: Annotated[int, Field(ge=1)] = 3600
+
     @property
     def client_ids(self) -> frozenset[str]:
         return frozenset(c.strip() for c in self.cognito_client_ids.split(",") if c.strip())
@@ -133,6 +155,13 @@ class Settings(BaseModel):
     @property
     def limits(self) -> Limits:
         return Limits(self.max_quantity_per_line, self.max_lines_per_cart, self.max_cart_value)
+
+    def rate_policy(self, name: Literal["changes", "guest_carts", "failed_codes", "checkouts"]) -> RatePolicy | None:
+        """The bucket ``name``, or None when rate limits are off."""
+        if not self.rate_limits_enabled:
+            return None
+        quota, window_s = getattr(self, f"rate_limit_{name}"), getattr(self, f"rate_limit_{name}_window_s")
+        return RatePolicy(name.replace("_", "-"), quota, window_s)
 
     def cart_ttl_days(self, owner_kind: str) -> float:
         return self.user_cart_ttl_days if owner_kind == "user" else self.guest_cart_ttl_days

@@ -86,11 +86,15 @@ def _cart_problem(exc: psycopg.errors.RaiseException) -> Problem | None:
 # Statements waiting to travel at the front of a connection's next pipeline (e.g. BEGIN and an
 # idempotency-key claim, or the ROLLBACK after a failed explicit transaction), so they cost no
 # round trip of their own.
-_queued: weakref.WeakKeyDictionary[psycopg.Connection, list[Statement]] = weakref.WeakKeyDictionary()
+# A queued statement may name a list that receives its rows (a rate limit's, for the headers).
+_queued: weakref.WeakKeyDictionary[psycopg.Connection, list[tuple[Statement, list[Any] | None]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def queue(conn: psycopg.Connection, statements: Sequence[Statement]) -> None:
-    _queued.setdefault(conn, []).extend(statements)
+def queue(conn: psycopg.Connection, statements: Sequence[Statement], *, rows: list[Any] | None = None) -> None:
+    """``statements`` go first in ``conn``'s next pipeline; their rows are added to ``rows``."""
+    _queued.setdefault(conn, []).extend((statement, rows) for statement in statements)
 
 
 def discard_queue(conn: psycopg.Connection) -> None:
@@ -104,11 +108,15 @@ def pipeline(conn: psycopg.Connection, statements: Sequence[Statement]) -> list[
     leading = _queued.pop(conn, [])
     cursors = []
     with conn.pipeline():
-        for query, params in [*leading, *statements]:
+        for query, params in [*(statement for statement, _ in leading), *statements]:
             cursor = conn.cursor()
             cursor.execute(query, params)
             cursors.append(cursor)
-    return [cursor.fetchall() if cursor.description else [] for cursor in cursors[len(leading) :]]
+    results: list[list[Any]] = [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+    for (_, sink), rows in zip(leading, results, strict=False):
+        if sink is not None:
+            sink.extend(rows)
+    return results[len(leading) :]
 
 
 def exactly_once(

@@ -45,6 +45,9 @@ class Problem(Exception):
         super().__init_subclass__(**kwargs)
         Problem._registry[cls.code] = cls
 
+    def response_headers(self) -> dict[str, str]:
+        return dict(self.headers)
+
     def body(self) -> dict[str, Any]:
         reserved = {
             "type": f"/problems/{self.code}",
@@ -244,6 +247,34 @@ class CheckoutExpired(Problem):
     status = 409
     code = "checkout_expired"
     title = "The checkout's reservation has expired or was released; check out again"
+
+
+class RateLimited(Problem):
+    """A token bucket of the caller's is empty (``take_token`` in migration 0011): nothing changed."""
+
+    status = 429
+    code = "rate_limited"
+    title = "Too many requests; retry after the time given"
+    detail_template = "The {policy} limit allows {limit} per {windowSeconds} s; retry in {retryAfter} s"
+
+    def response_headers(self) -> dict[str, str]:
+        policy, limit, window, retry = (
+            self.extensions.get(name) for name in ("policy", "limit", "windowSeconds", "retryAfter")
+        )
+        return {
+            "Retry-After": str(retry),
+            "RateLimit-Policy": f'"{policy}";q={limit};w={window}',
+            "RateLimit": f'"{policy}";r=0;t={retry}',
+        }
+
+
+class NotModified(Problem):
+    """``If-None-Match`` named the cart's current version: 304, no body (not an error, but it
+    stops the read's statements in SQL as a problem does)."""
+
+    status = 304
+    code = "not_modified"
+    title = "Not modified"
 
 
 class InvalidToken(Problem):

@@ -67,6 +67,8 @@ class SweepReport:
     emails_removed: int = 0
     checkouts_purged: int = 0
     idempotency_keys_purged: int = 0
+    rate_buckets_purged: int = 0  # refilled buckets (issue 14)
+    checkouts_limited: int = 0  # users whose checkouts are cut off for hoarding, as of the sweep
     batches: int = 0
     complete: bool = False  # False: the time ran out, the next run carries on
     duration_ms: int = 0
@@ -157,12 +159,24 @@ def sweep(
         report.idempotency_keys_purged += row["purged"]
         return bool(row["purged"] < batch)
 
+    def buckets(row: store.Row) -> bool:
+        report.rate_buckets_purged += row["purged"]
+        report.checkouts_limited = row["checkouts_limited"]
+        return bool(row["purged"] < batch)
+
+    checkout_rate = settings.rate_limit_checkouts / settings.rate_limit_checkouts_window_s
+
     hours, days = settings.abandoned_after_hours, settings.abandoned_retention_days
     try:
         report.complete = (
             drain("expire", lambda: partial(store.expire_carts, batch=batch), expired)
             and drain("purge_checkouts", lambda: partial(store.purge_checkouts, batch=batch), checkouts)
             and drain("purge_idempotency_keys", lambda: partial(store.purge_idempotency_keys, batch=batch), keys)
+            and drain(
+                "purge_rate_buckets",
+                lambda: partial(store.purge_rate_buckets, batch=batch, checkout_rate=checkout_rate),
+                buckets,
+            )
             and drain("mark_abandoned", lambda: partial(store.mark_abandoned, batch=batch, hours=hours), marked)
             and drain("anonymise", lambda: partial(store.anonymise_abandoned, batch=batch, days=days), anonymised)
             and drain(
@@ -192,6 +206,8 @@ def run(context: Any, database: Database | None = None) -> SweepReport:
             ("ShopperEmailsRemoved", report.emails_removed),
             ("CheckoutsPurged", report.checkouts_purged),
             ("IdempotencyKeysPurged", report.idempotency_keys_purged),
+            ("RateBucketsPurged", report.rate_buckets_purged),
+            ("CheckoutsLimited", report.checkouts_limited),
         ):
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         metrics.add_metric(name="SweepDurationMs", unit=MetricUnit.Milliseconds, value=report.duration_ms)

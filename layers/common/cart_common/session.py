@@ -55,6 +55,11 @@ class Session:
     request_hash: str | None = None
     # The cart version the response shows (sent as ETag).
     cart_version: int | None = None
+    # Rate limits (issue 14): the client address's keyed hash (never the address), If-None-Match's
+    # versions (None: absent; empty: ``*``), and what each bucket taken left (RateLimit headers).
+    address: str | None = None
+    if_none_match: list[int] | None = None
+    rate_limits: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def is_user(self) -> bool:

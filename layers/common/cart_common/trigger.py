@@ -17,10 +17,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from cart_common import carts
-from cart_common.models import MergeReport
 from cart_common.api import logger, metrics
 from cart_common.config import get_settings
 from cart_common.db import Database
+from cart_common.models import MergeReport
 from cart_common.session import Owner, guest_owner
 
 _database = Database()

@@ -20,11 +20,12 @@ per-line maximum of what a line holds), ``cart_value``, ``product_quantity``, ``
 
 Modules: ``_compose`` (how a statement is put together), ``cart`` (the views and step 1),
 ``lines``, ``merge``, ``sync``, ``discounts``, ``checkout``, ``idempotency``, ``lifecycle`` (the
-sweep and the admin listing), ``shoppers``; long statements live in ``sql/`` beside them.
+sweep and the admin listing), ``shoppers``, ``limits`` (rate limits' buckets, taken in the
+change's own round trip); long statements live in ``sql/`` beside them.
 """
 
 from cart_common.store._compose import Row
-from cart_common.store.cart import CartRows, cart_rows
+from cart_common.store.cart import CartRows, cart_rows, cart_rows_unless
 from cart_common.store.checkout import complete_checkout, reserve_stock, validate_cart
 from cart_common.store.discounts import apply_discount_code, remove_discount_code
 from cart_common.store.idempotency import claim_idempotency_key, idempotent_response, save_idempotent_response
@@ -37,6 +38,7 @@ from cart_common.store.lifecycle import (
     mark_recovered_statement,
     purge_checkouts,
     purge_idempotency_keys,
+    purge_rate_buckets,
     remove_stale_emails,
 )
 from cart_common.store.lines import (
@@ -59,6 +61,7 @@ __all__ = [
     "anonymise_abandoned",
     "apply_discount_code",
     "cart_rows",
+    "cart_rows_unless",
     "claim_idempotency_key",
     "clear_cart",
     "complete_checkout",
@@ -72,6 +75,7 @@ __all__ = [
     "merge_cart",
     "purge_checkouts",
     "purge_idempotency_keys",
+    "purge_rate_buckets",
     "remember_email",
     "remember_email_statement",
     "remove_discount_code",

@@ -34,6 +34,25 @@ def cart_rows(conn: psycopg.Connection, owner: Owner) -> CartRows:
     return CartRows(*pipeline(conn, views(owner)))
 
 
+# If-None-Match: the client's copy is current (or ``*``: any), so the read stops here with 304
+# not_modified, and the views after it in the pipeline never run: only the cart's version is read.
+_UNLESS_CURRENT = """
+with current_ as (
+    select coalesce((select version from cart where {owner_col} = %(owner)s and status = 'active'), 0) as version
+)
+select case when cardinality(%(versions)s::int[]) = 0 or version = any(%(versions)s::int[])
+            then raise_problem('not_modified', jsonb_build_object('version', version))
+            else 0 end as outcome
+from current_
+"""
+
+
+def cart_rows_unless(conn: psycopg.Connection, owner: Owner, versions: list[int]) -> CartRows:
+    """The cart, in one round trip, unless its version is one of ``versions`` (``NotModified``)."""
+    _, *rows = pipeline(conn, [owned(_UNLESS_CURRENT, owner, versions=versions), *views(owner)])
+    return CartRows(*rows)
+
+
 # Whoever may create an owner's active cart (a first add; a merge adopting a guest cart for a
 # user) first takes this lock on the owner's key, so two creators queue up instead of deadlocking
 # on the unique index that allows one active cart per owner.

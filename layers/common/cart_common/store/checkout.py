@@ -45,9 +45,11 @@ def reserve_stock(
     minutes: int,
     accept_prices: bool,
     expected: int | None = None,
+    hoarding: tuple[Statement, list[Row]] | None = None,
 ) -> tuple[list[Row], list[Row], CartRows]:
-    """One round trip: lock, release the old checkout and check If-Match, (accept prices), reserve;
-    return the opened checkout (none when a line is not ready), each line's readiness, and the cart."""
+    """One round trip: lock, release the old checkout and check If-Match, (accept prices), reserve,
+    (take the ``hoarding`` bucket's token for the checkout opened, its rows into its list); return
+    the opened checkout (none when a line is not ready), each line's readiness, and the cart."""
     params = {"minutes": minutes, "expected": expected, **limits.params()}
     steps = [_LOCK_CART, _LOCK_VARIANTS, _LOCK_PRODUCTS, "release_open_checkout.sql"]
     if accept_prices:
@@ -55,10 +57,14 @@ def reserve_stock(
     statements: list[Statement] = [
         *(owned(step, owner, **params) for step in steps),
         owned("reserve_stock.sql", owner, **params),
+        *([hoarding[0]] if hoarding else []),
         owned("validate_cart.sql", owner, **params),
         *views(owner),
     ]
-    *_, opened, readiness, lines, saved, discounts = pipeline(conn, statements)
+    results = pipeline(conn, statements)
+    opened, *taken, readiness, lines, saved, discounts = results[len(steps) :]
+    if hoarding:
+        hoarding[1].extend(*taken)
     return opened, readiness, CartRows(lines, saved, discounts)
 
 
@@ -75,8 +81,10 @@ order by p.id for update
 """
 
 
-def complete_checkout(conn: psycopg.Connection, checkout_id: UUID) -> Row:
-    """The checkout and the catalog rows it draws on locked (in checkout order), then completed."""
+def complete_checkout(conn: psycopg.Connection, checkout_id: UUID, *, refund: Statement | None = None) -> Row:
+    """The checkout and the catalog rows it draws on locked (in checkout order), then completed
+    (and the user's checkout token given back by ``refund``: this one was not hoarding)."""
     steps = [_LOCK_CHECKOUT, _LOCK_RESERVED_VARIANTS, _LOCK_RESERVED_PRODUCTS, "complete_checkout.sql"]
-    *_, (row,) = pipeline(conn, [plain(step, checkout_id=checkout_id) for step in steps])
+    results = pipeline(conn, [*(plain(step, checkout_id=checkout_id) for step in steps), *([refund] if refund else [])])
+    (row,) = results[len(steps) - 1]
     return row

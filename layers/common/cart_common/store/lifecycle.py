@@ -39,6 +39,11 @@ def purge_idempotency_keys(conn: psycopg.Connection, *, batch: int) -> Row:
     return _one(conn, "purge_idempotency_keys.sql", batch=batch)
 
 
+def purge_rate_buckets(conn: psycopg.Connection, *, batch: int, checkout_rate: float) -> Row:
+    """Full buckets gone; and the users cut off from checkout now (``checkout_rate``: tokens a second)."""
+    return _one(conn, "purge_rate_buckets.sql", batch=batch, checkout_rate=checkout_rate)
+
+
 def mark_abandoned(conn: psycopg.Connection, *, batch: int, hours: float) -> Row:
     return _one(conn, "mark_abandoned.sql", batch=batch, hours=hours)
 
