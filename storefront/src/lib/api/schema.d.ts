@@ -828,7 +828,10 @@ export interface operations {
     get_cart_cart_get: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag(s) of the cart the client holds; when one is current the answer is 304 with no body */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -842,6 +845,14 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Cart"];
                 };
+            };
+            /** @description The cart is as the client holds it (If-None-Match): no body, the ETag again */
+            304: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Malformed request */
             400: {
@@ -916,6 +927,10 @@ export interface operations {
             /** @description The cart as it now is */
             200: {
                 headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -970,6 +985,21 @@ export interface operations {
             /** @description The request breaks a rule */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1008,6 +1038,10 @@ export interface operations {
             /** @description The cart as it now is */
             200: {
                 headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1071,6 +1105,21 @@ export interface operations {
             /** @description The request breaks a rule */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1107,6 +1156,10 @@ export interface operations {
             /** @description The cart as it now is */
             200: {
                 headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1170,6 +1223,21 @@ export interface operations {
             /** @description The request breaks a rule */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1210,6 +1278,10 @@ export interface operations {
             /** @description The cart as it now is */
             200: {
                 headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1279,6 +1351,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The cart store is unavailable */
             503: {
                 headers: {
@@ -1307,6 +1394,10 @@ export interface operations {
             /** @description The cart as it now is */
             200: {
                 headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1358,6 +1449,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The cart store is unavailable */
             503: {
                 headers: {
@@ -1390,6 +1496,10 @@ export interface operations {
             /** @description The cart as it now is */
             200: {
                 headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1450,6 +1560,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The cart store is unavailable */
             503: {
                 headers: {
@@ -1482,6 +1607,10 @@ export interface operations {
             /** @description The cart as it now is */
             200: {
                 headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1536,6 +1665,21 @@ export interface operations {
             /** @description The request breaks a rule */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1572,6 +1716,10 @@ export interface operations {
             /** @description The cart as it now is */
             200: {
                 headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1635,6 +1783,21 @@ export interface operations {
             /** @description The request breaks a rule */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1671,6 +1834,10 @@ export interface operations {
             /** @description The cart as it now is */
             200: {
                 headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1734,6 +1901,21 @@ export interface operations {
             /** @description The request breaks a rule */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1770,6 +1952,10 @@ export interface operations {
             /** @description The cart as it now is */
             200: {
                 headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1833,6 +2019,21 @@ export interface operations {
             /** @description The request breaks a rule */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1871,6 +2072,10 @@ export interface operations {
             /** @description The cart as it now is */
             200: {
                 headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1931,6 +2136,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The cart store is unavailable */
             503: {
                 headers: {
@@ -1959,6 +2179,10 @@ export interface operations {
             /** @description The cart as it now is */
             200: {
                 headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2004,6 +2228,21 @@ export interface operations {
             /** @description The request breaks a rule */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
