@@ -18,7 +18,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)-python$(RUNTIME_VERSION)
 
-.PHONY: venv install dev test test-fast lint lint-types migrate build invoke bench bench-sweep clean
+.PHONY: venv install chromium bench-storefront dev test test-fast lint lint-types migrate build invoke bench bench-sweep clean
 
 $(INSTALLED): requirements-dev.txt layers/common/requirements.txt
 	@test -n "$(RUNTIME_VERSION)" || { echo "template.yaml's Globals name no Runtime: pythonX.Y" >&2; exit 1; }
@@ -40,16 +40,38 @@ $(CHECKOV_INSTALLED):
 	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
 	touch $(CHECKOV_INSTALLED)
 
-venv install: $(INSTALLED) $(CHECKOV_INSTALLED)
+STOREFRONT := storefront
+STOREFRONT_INSTALLED := $(STOREFRONT)/node_modules/.installed
+CHROMIUM ?= /usr/bin/chromium
+export NEXT_TELEMETRY_DISABLED := 1
 
-dev: $(INSTALLED)  ## the local stack: embedded PostgreSQL (unless DATABASE_URL), migrations, demo catalog, API on :3000
+# The storefront's packages, exactly as package-lock.json pins them.
+$(STOREFRONT_INSTALLED): $(STOREFRONT)/package.json $(STOREFRONT)/package-lock.json
+	cd $(STOREFRONT) && npm ci --no-audit --no-fund
+	touch $@
+
+# The browser tests drive Debian's Chromium (never a browser downloaded by a test tool).
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "The browser tests need Debian's Chromium at $(CHROMIUM): run 'sudo apt-get install chromium' (or set CHROMIUM=/path/to/chromium)."; \
+		exit 1; \
+	fi
+
+venv: $(INSTALLED)
+
+install: $(INSTALLED) $(CHECKOV_INSTALLED) $(STOREFRONT_INSTALLED) chromium
+
+dev: $(INSTALLED) $(STOREFRONT_INSTALLED)  ## embedded PostgreSQL (unless DATABASE_URL), migrations, demo catalog, API on :3000, storefront on :3001
 	$(BIN)/python local/dev.py
 
-test: $(INSTALLED) $(CHECKOV_INSTALLED)  ## every test, including sam validate --lint, cfn-lint, checkov and sam build
-	CHECKOV="$(CURDIR)/$(CHECKOV)" $(BIN)/python -m pytest
+test: install  ## every test: sam validate --lint, cfn-lint, checkov, sam build and the storefront in Chromium
+	CHECKOV="$(CURDIR)/$(CHECKOV)" CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m pytest
 
-test-fast: $(INSTALLED)  ## every test but the SAM packaging ones
-	$(BIN)/python -m pytest -m "not packaging"
+test-fast: install  ## every test but the SAM packaging ones
+	CHECKOV="$(CURDIR)/$(CHECKOV)" CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m pytest -m "not packaging"
 
 lint: $(INSTALLED)  ## ruff check, ruff format --check, mypy (strict on the layer): CI runs it before the tests
 	$(BIN)/ruff check .
@@ -78,6 +100,9 @@ bench: $(INSTALLED)  ## benchmarks against the raw-SQL floor; writes bench/RESUL
 
 bench-sweep: $(INSTALLED)  ## the lifecycle sweep over 100,000 expired carts; writes bench/SWEEP.md (and its RESULTS.md section)
 	$(BIN)/python bench/sweep.py
+
+bench-storefront: install  ## the storefront in Chromium on the local stack; writes bench/STOREFRONT.md
+	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python bench/storefront.py
 
 clean:
 	rm -rf .aws-sam .pytest_cache .hypothesis .ruff_cache

@@ -5,6 +5,7 @@ takes the issuer and the JWKS URL as separate settings."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -60,6 +61,13 @@ class LocalCognito:
         )["User"]
         client.admin_set_user_password(UserPoolId=self.user_pool_id, Username=email, Password=password, Permanent=True)
         return next(a["Value"] for a in user["Attributes"] if a["Name"] == "sub")
+
+    def add_to_group(self, email: str, group: str) -> None:
+        """Put a user in a group (created when missing): Cognito names it in the tokens' ``cognito:groups``."""
+        client = self.client()
+        with contextlib.suppress(client.exceptions.GroupExistsException):
+            client.create_group(UserPoolId=self.user_pool_id, GroupName=group)
+        client.admin_add_user_to_group(UserPoolId=self.user_pool_id, Username=email, GroupName=group)
 
     def sign_in(self, email: str, password: str) -> dict[str, Any]:
         """Tokens for a user: ``{IdToken, AccessToken, RefreshToken, ExpiresIn, TokenType}``."""

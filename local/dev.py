@@ -1,5 +1,7 @@
 """``make dev``: PostgreSQL (embedded unless DATABASE_URL is set), migrations, the demo catalog when
-the catalog is empty, and the API on http://127.0.0.1:3000 (``PORT`` overrides).
+the catalog is empty, the API on http://127.0.0.1:3000 (``PORT`` overrides), and the reference
+storefront (storefront/, ``next dev``) on http://127.0.0.1:3001 (``STOREFRONT_PORT``; 0 turns it off;
+``STOREFRONT_MODE=start`` serves the ``next build`` output instead), whose origin the API's CORS allows.
 
 Sign-in: unless ``COGNITO_ISSUER`` names a real user pool, ``make dev`` also runs moto's Cognito (a
 user pool, an app client and a demo user) and serves two dev-only routes that do what Cognito and
@@ -16,6 +18,7 @@ import os
 import re
 import secrets
 import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,11 @@ DEV_KEY_FILE = ROOT / ".local" / "session-signing-key"
 # A user of the throwaway moto pool, created on every start (moto keeps its users in memory).
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "Demo-password-1"  # noqa: S105 - dev only, never a real pool
+# An administrator (Cognito group ``admin``: GET /admin/carts/abandoned), also new on every start.
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "Admin-password-1"  # noqa: S105 - dev only, never a real pool
+ADMIN_GROUP = "admin"
+STOREFRONT = ROOT / "storefront"
 MERGE_FUNCTION = "MergeCartFunction"  # the Post Authentication trigger in template.yaml
 POST_AUTH_EVENT = ROOT / "events" / "merge_cart_post_auth.json"
 
@@ -214,6 +222,8 @@ def start_cognito() -> local_cognito.LocalCognito | None:
     try:
         os.environ.update(pool.settings())
         pool.sign_up(DEMO_EMAIL, DEMO_PASSWORD)
+        pool.sign_up(ADMIN_EMAIL, ADMIN_PASSWORD)
+        pool.add_to_group(ADMIN_EMAIL, ADMIN_GROUP)
     except BaseException:
         pool.stop()
         raise
@@ -238,6 +248,50 @@ def sweep_routes(invoker: stack.InProcessInvoker | stack.ProcessPoolInvoker) -> 
     return {"/dev/sweep": stack.DevRoute(sweep, methods=("POST",))}
 
 
+# --- the storefront -----------------------------------------------------------------------------
+
+
+def start_storefront(port: int, api_port: int, pool: local_cognito.LocalCognito | None) -> subprocess.Popen | None:
+    """``next dev`` (or ``next start`` with STOREFRONT_MODE=start) in storefront/, calling the API on
+    ``api_port`` and signing in against ``pool`` (or the COGNITO_* settings of a real pool);
+    ``None`` when STOREFRONT_PORT is 0 or ``make install`` has not installed its packages."""
+    next_bin = STOREFRONT / "node_modules" / ".bin" / "next"
+    if port == 0:
+        return None
+    if not next_bin.exists():
+        print("Storefront: not installed (run `make install`, which runs `npm ci` in storefront/)")
+        return None
+    mode = os.environ.get("STOREFRONT_MODE", "dev")
+    if mode not in ("dev", "start"):
+        raise SystemExit(f"STOREFRONT_MODE must be dev or start, not {mode!r}")
+    env = {**os.environ, "NEXT_TELEMETRY_DISABLED": "1", "CART_API_URL": f"http://127.0.0.1:{api_port}"}
+    if pool:
+        env |= {
+            "COGNITO_ENDPOINT": pool.endpoint,
+            "COGNITO_CLIENT_ID": pool.client_id,
+            "COGNITO_REGION": local_cognito.REGION,
+        }
+    return subprocess.Popen(  # noqa: S603 - the storefront's own pinned Next.js
+        [str(next_bin), mode, "-H", "127.0.0.1", "-p", str(port)],
+        cwd=STOREFRONT,
+        env=env,
+        start_new_session=True,  # its own process group: stopped with everything it started
+    )
+
+
+def stop_storefront(process: subprocess.Popen | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=15)
+
+
 # --- make dev -----------------------------------------------------------------------------------
 
 
@@ -252,20 +306,25 @@ def main() -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         applied = migrate.migrate(conn, demo=True)
     port = int(os.environ.get("PORT", "3000"))
+    storefront_port = int(os.environ.get("STOREFRONT_PORT", "3001"))
+    storefront_origins = [f"http://{host}:{storefront_port}" for host in ("127.0.0.1", "localhost")]
     # Before the invoker: the execution environments read the Cognito settings from the environment.
     pool = start_cognito()
+    storefront: subprocess.Popen | None = None
     try:
         invoker = stack.make_invoker()
         try:
             routes: dict[str, stack.DevRoute] = stack.dev_routes() | sweep_routes(invoker)
             if pool:
                 routes |= auth_routes(pool, invoker)
-            app = stack.LocalApi(invoker, routes)
+            app = stack.LocalApi(invoker, routes, extra_origins=storefront_origins if storefront_port else ())
             print(f"Database: {url}")
             print(f"Migrations applied: {', '.join(applied) or 'none (up to date)'}")
             if pool:
                 print(f"Cognito (moto): {pool.endpoint}  user pool {pool.user_pool_id}, app client {pool.client_id}")
                 print(f"Demo user: {DEMO_EMAIL} / {DEMO_PASSWORD}  (POST /dev/auth/login, /dev/auth/signup)")
+                admin_route = f"group {ADMIN_GROUP}: GET /admin/carts/abandoned"
+                print(f"Demo admin: {ADMIN_EMAIL} / {ADMIN_PASSWORD}  ({admin_route})")
             else:
                 print(f"Cognito: {os.environ['COGNITO_ISSUER']} (COGNITO_ISSUER; no dev sign-in routes)")
             print(f"Cart API: http://127.0.0.1:{port}  (catalog: /products, OpenAPI: /openapi.json)")
@@ -273,9 +332,14 @@ def main() -> None:
                 print(f"  {route.method:6} {route.path:28} -> {route.function}")
             for path, dev_route in app.dev_routes.items():
                 print(f"  {','.join(dev_route.methods):6} {path:28} (local only)")
+            storefront = start_storefront(storefront_port, port, pool)
+            if storefront:
+                mode = os.environ.get("STOREFRONT_MODE", "dev")
+                print(f"Storefront: http://127.0.0.1:{storefront_port}  (storefront/, next {mode})")
             sys.stdout.flush()
             run_simple("127.0.0.1", port, app, threaded=True)
         finally:
+            stop_storefront(storefront)
             invoker.close()
     finally:
         if pool:

@@ -17,6 +17,7 @@ two events must never share a process at once.)
 from __future__ import annotations
 
 import base64
+import dataclasses
 import importlib.util
 import json
 import logging
@@ -235,10 +236,15 @@ class LocalApi:
         self,
         invoker: InProcessInvoker | ProcessPoolInvoker,
         dev_routes: DevRoutes | None = None,
+        extra_origins: Iterable[str] = (),
     ) -> None:
         doc = template.load()
         self.routes = template.routes(doc)
         self.cors = template.cors(doc)
+        if self.cors and extra_origins:
+            # What the AllowedOrigins parameter adds in AWS: e.g. the storefront of `make dev`.
+            origins = (*self.cors.allow_origins, *(o for o in extra_origins if o not in self.cors.allow_origins))
+            self.cors = dataclasses.replace(self.cors, allow_origins=origins)
         self.invoker = invoker
         self.dev_routes = {path: _dev_route(route) for path, route in (dev_routes or {}).items()}
         self.url_map = Map(

@@ -131,7 +131,7 @@ def _free_port() -> int:
 def test_make_dev_serves_the_api_on_a_port(database_url: str) -> None:
     """What `make dev` runs: migrations, the demo catalog, the API on PORT, with worker processes."""
     port = _free_port()
-    env = {**os.environ, "PORT": str(port), "DATABASE_URL": database_url, "LOCAL_WORKERS": "2"}
+    env = {**os.environ, "PORT": str(port), "DATABASE_URL": database_url, "LOCAL_WORKERS": "2", "STOREFRONT_PORT": "0"}
     server = subprocess.Popen(
         [sys.executable, str(Path(ROOT) / "local" / "dev.py")],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

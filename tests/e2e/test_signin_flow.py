@@ -339,7 +339,7 @@ def test_make_dev_runs_cognito_and_signs_in_over_http(database_url: str) -> None
     SIGTERM, moto's server and the workers stop with it."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COGNITO_")}
-    env.update(PORT=str(port), DATABASE_URL=database_url, LOCAL_WORKERS="2")
+    env.update(PORT=str(port), DATABASE_URL=database_url, LOCAL_WORKERS="2", STOREFRONT_PORT="0")
     server = subprocess.Popen(
         [sys.executable, str(Path(ROOT) / "local" / "dev.py")],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

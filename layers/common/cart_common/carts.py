@@ -205,7 +205,7 @@ def _cart_change(
     return cart
 
 
-def _ttl(session: Session) -> int:
+def _ttl(session: Session) -> float:
     return get_settings().cart_ttl_days(session.owner.kind)
 
 

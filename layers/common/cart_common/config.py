@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
 # What one line's own attributes may hold, accumulated over every add (a variant's attributes come
 # from the catalog and do not count). With at most max_lines_per_cart lines and as many saved items
@@ -32,6 +34,29 @@ class Limits:
         """As statement parameters: %(max_line)s, %(max_lines)s, %(max_value)s, %(max_attributes)s,
         %(max_attribute_bytes)s."""
         return asdict(self)
+
+
+_NUMBER = re.compile(r"^\s*\d+(\.\d+)?\s*$")
+_ISO_DURATION = TypeAdapter(timedelta)  # pydantic parses ISO 8601 durations (PT2M, P1DT12H, ...)
+
+
+def _in_units(unit: timedelta) -> BeforeValidator:
+    """A lifecycle duration: a plain number in the setting's own unit (``GUEST_CART_TTL_DAYS=30``),
+    or an ISO 8601 duration (``GUEST_CART_TTL_DAYS=PT2M``), so expiry and abandonment can be
+    watched locally in minutes. Stored as a (possibly fractional) count of ``unit``."""
+
+    def parse(value: Any) -> Any:
+        if isinstance(value, str) and not _NUMBER.match(value):
+            if not value.strip().upper().startswith("P"):
+                raise ValueError("expected a number or an ISO 8601 duration such as PT2M or P30D")
+            return _ISO_DURATION.validate_python(value.strip().upper()) / unit
+        return value
+
+    return BeforeValidator(parse)
+
+
+Days = Annotated[float, _in_units(timedelta(days=1)), Field(gt=0)]
+Hours = Annotated[float, _in_units(timedelta(hours=1)), Field(gt=0)]
 
 
 @dataclass(frozen=True)
@@ -85,8 +110,9 @@ class Settings(BaseModel):
 
     # Cart rules.
     default_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
-    guest_cart_ttl_days: Annotated[int, Field(ge=1)] = 30
-    user_cart_ttl_days: Annotated[int, Field(ge=1)] = 90
+    # Lifecycle durations take a number (in the unit the name says) or an ISO 8601 duration (PT2M).
+    guest_cart_ttl_days: Days = 30
+    user_cart_ttl_days: Days = 90
     max_quantity_per_line: Annotated[int, Field(ge=1)] = 99
     max_lines_per_cart: Annotated[int, Field(ge=1)] = 100
     max_cart_value: Annotated[int, Field(ge=1)] | None = 10_000_000  # minor units; unset = no limit
@@ -103,8 +129,8 @@ class Settings(BaseModel):
     merge_trigger_budget_ms: Annotated[int, Field(ge=100, le=5000)] = 1500
 
     # Cart lifecycle (the scheduled sweep, cart_common/lifecycle.py).
-    abandoned_after_hours: Annotated[int, Field(ge=1)] = 24  # no activity this long: abandoned
-    abandoned_retention_days: Annotated[int, Field(ge=1)] = 90  # then anonymised this long after
+    abandoned_after_hours: Hours = 24  # no activity this long: abandoned
+    abandoned_retention_days: Days = 90  # then anonymised this long after
     # Rows per sweep statement: each batch is one short transaction holding only its own rows' locks.
     sweep_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 1000
     # No batch starts with less than this left before the Lambda timeout (capped at half the time
@@ -148,7 +174,7 @@ class Settings(BaseModel):
         quota, window_s = getattr(self, f"rate_limit_{name}"), getattr(self, f"rate_limit_{name}_window_s")
         return RatePolicy(name.replace("_", "-"), quota, window_s)
 
-    def cart_ttl_days(self, owner_kind: str) -> int:
+    def cart_ttl_days(self, owner_kind: str) -> float:
         return self.user_cart_ttl_days if owner_kind == "user" else self.guest_cart_ttl_days
 
     @classmethod

@@ -64,7 +64,7 @@ def lock_owner(owner: Owner) -> Statement:
 
 
 def ensure_cart(
-    owner: Owner, product_id: UUID | None, *, ttl_days: int, default_currency: str, expected: int | None
+    owner: Owner, product_id: UUID | None, *, ttl_days: float, default_currency: str, expected: int | None
 ) -> Statement:
     """Step 1 of a change that may create the cart (in ``product_id``'s currency, if any)."""
     return owned(
@@ -83,7 +83,7 @@ def change(
 
 
 def touched_change(
-    conn: psycopg.Connection, owner: Owner, source: str, *, ttl_days: int, expected: int | None, **params: Any
+    conn: psycopg.Connection, owner: Owner, source: str, *, ttl_days: float, expected: int | None, **params: Any
 ) -> CartRows:
     """A change to an existing cart: touch_cart (lock, version, expiry, If-Match), then ``source``
     with ``params``, then the views: one round trip."""

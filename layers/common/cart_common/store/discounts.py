@@ -19,12 +19,12 @@ select case when exists (select 1 from removed) then 0
 
 
 def apply_discount_code(
-    conn: psycopg.Connection, owner: Owner, *, code: str, ttl_days: int, expected: int | None = None
+    conn: psycopg.Connection, owner: Owner, *, code: str, ttl_days: float, expected: int | None = None
 ) -> CartRows:
     return touched_change(conn, owner, "apply_discount_code.sql", ttl_days=ttl_days, expected=expected, code=code)
 
 
 def remove_discount_code(
-    conn: psycopg.Connection, owner: Owner, *, code: str, ttl_days: int, expected: int | None = None
+    conn: psycopg.Connection, owner: Owner, *, code: str, ttl_days: float, expected: int | None = None
 ) -> CartRows:
     return touched_change(conn, owner, _REMOVE_DISCOUNT, ttl_days=ttl_days, expected=expected, code=code)

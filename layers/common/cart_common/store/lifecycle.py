@@ -44,15 +44,15 @@ def purge_rate_buckets(conn: psycopg.Connection, *, batch: int, checkout_rate: f
     return _one(conn, "purge_rate_buckets.sql", batch=batch, checkout_rate=checkout_rate)
 
 
-def mark_abandoned(conn: psycopg.Connection, *, batch: int, hours: int) -> Row:
+def mark_abandoned(conn: psycopg.Connection, *, batch: int, hours: float) -> Row:
     return _one(conn, "mark_abandoned.sql", batch=batch, hours=hours)
 
 
-def anonymise_abandoned(conn: psycopg.Connection, *, batch: int, days: int) -> Row:
+def anonymise_abandoned(conn: psycopg.Connection, *, batch: int, days: float) -> Row:
     return _one(conn, "anonymise_abandoned.sql", batch=batch, days=days)
 
 
-def remove_stale_emails(conn: psycopg.Connection, *, batch: int, days: int, after: str) -> Row:
+def remove_stale_emails(conn: psycopg.Connection, *, batch: int, days: float, after: str) -> Row:
     return _one(conn, "remove_stale_emails.sql", batch=batch, days=days, after=after)
 
 

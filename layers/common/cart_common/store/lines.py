@@ -24,7 +24,7 @@ def add_item(
     quantity: int,
     attributes: dict[str, Any],
     limits: Limits,
-    ttl_days: int,
+    ttl_days: float,
     default_currency: str,
     expected: int | None = None,
 ) -> CartRows:
@@ -43,7 +43,7 @@ def restore_saved_item(
     *,
     saved_id: UUID,
     limits: Limits,
-    ttl_days: int,
+    ttl_days: float,
     expected: int | None = None,
 ) -> CartRows:
     """The saved item added back by every rule of an add (refused, it stays saved)."""
@@ -61,7 +61,7 @@ def set_quantity(
     item_id: UUID,
     quantity: int,
     limits: Limits,
-    ttl_days: int,
+    ttl_days: float,
     expected: int | None = None,
 ) -> CartRows:
     return touched_change(
@@ -78,7 +78,7 @@ def switch_variant(
     variant_id: UUID,
     quantity: int | None,
     limits: Limits,
-    ttl_days: int,
+    ttl_days: float,
     expected: int | None = None,
 ) -> CartRows:
     return touched_change(
@@ -102,7 +102,7 @@ end as outcome
 
 
 def remove_item(
-    conn: psycopg.Connection, owner: Owner, *, item_id: UUID, ttl_days: int, expected: int | None = None
+    conn: psycopg.Connection, owner: Owner, *, item_id: UUID, ttl_days: float, expected: int | None = None
 ) -> CartRows:
     return touched_change(conn, owner, _REMOVE_LINE, ttl_days=ttl_days, expected=expected, item_id=item_id)
 
@@ -113,7 +113,7 @@ where i.cart_id = c.id and c.{owner_col} = %(owner)s and c.status = 'active'
 """
 
 
-def clear_cart(conn: psycopg.Connection, owner: Owner, *, ttl_days: int, expected: int | None = None) -> CartRows:
+def clear_cart(conn: psycopg.Connection, owner: Owner, *, ttl_days: float, expected: int | None = None) -> CartRows:
     return touched_change(conn, owner, _CLEAR_LINES, ttl_days=ttl_days, expected=expected)
 
 
@@ -123,7 +123,7 @@ def save_item(
     *,
     item_id: UUID,
     limits: Limits,
-    ttl_days: int,
+    ttl_days: float,
     expected: int | None = None,
 ) -> CartRows:
     return touched_change(

@@ -19,7 +19,7 @@ def merge_cart(
     *,
     strategy: str,
     limits: Limits,
-    user_ttl_days: int,
+    user_ttl_days: float,
 ) -> tuple[Row, CartRows]:
     """Merge ``guest``'s cart into ``user``'s; return the merge outcome row and the user's cart."""
     params = {"user": user.key, "guest": guest.key, "strategy": strategy, "user_ttl": user_ttl_days, **limits.params()}

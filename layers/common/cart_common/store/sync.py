@@ -21,7 +21,7 @@ def sync_cart(
     items: list[dict[str, Any]],  # product_id, variant_id, quantity
     strategy: str,
     limits: Limits,
-    ttl_days: int,
+    ttl_days: float,
     default_currency: str,
     expected: int | None = None,
 ) -> tuple[list[Row], CartRows]:

@@ -2,7 +2,7 @@
 -- anonymised; a cart that is no longer active also loses every key that leads to a person.
 with due as materialized (
     select c.id from cart c
-    where c.abandoned_at < now() - make_interval(days => %(days)s::int) and c.anonymised_at is null
+    where c.abandoned_at < now() - %(days)s::float8 * interval '1 day' and c.anonymised_at is null
     order by c.abandoned_at
     limit %(batch)s
     for update of c skip locked
@@ -15,7 +15,7 @@ anonymised as (
         session_id = case when c.status = 'active' then c.session_id end,
         merged_into = case when c.status = 'active' then c.merged_into end
     where c.id = any(array(select id from due))
-      and c.abandoned_at < now() - make_interval(days => %(days)s::int) and c.anonymised_at is null
+      and c.abandoned_at < now() - %(days)s::float8 * interval '1 day' and c.anonymised_at is null
     returning c.id
 )
 select count(*) as anonymised from anonymised

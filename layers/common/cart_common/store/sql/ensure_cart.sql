@@ -7,7 +7,7 @@ ensured as (
     insert into cart ({owner_col}, currency, expires_at)
     values (%(owner)s,
             coalesce((select currency from product where id = %(product_id)s), %(default_currency)s),
-            now() + make_interval(days => %(ttl_days)s::int))
+            now() + %(ttl_days)s::float8 * interval '1 day')
     on conflict ({owner_col}) where status = 'active'
     do update set version = cart.version + 1,
                   last_activity_at = now(),

@@ -4,7 +4,7 @@
 with due as materialized (
     select c.id from cart c
     where c.status = 'active' and c.abandoned_at is null
-      and c.last_activity_at < now() - make_interval(hours => %(hours)s::int)
+      and c.last_activity_at < now() - %(hours)s::float8 * interval '1 hour'
       and exists (select 1 from cart_item i where i.cart_id = c.id)
     order by c.last_activity_at
     limit %(batch)s
@@ -28,7 +28,7 @@ marked as (
     from snapshot s
     where c.id = any(array(select id from due)) and c.id = s.cart_id
       and c.status = 'active' and c.abandoned_at is null
-      and c.last_activity_at < now() - make_interval(hours => %(hours)s::int)
+      and c.last_activity_at < now() - %(hours)s::float8 * interval '1 hour'
     returning c.id
 )
 select (select count(*) from due) as selected, (select count(*) from marked) as marked

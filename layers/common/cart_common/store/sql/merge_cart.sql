@@ -12,7 +12,7 @@ usr as (
 adopted as (
     update cart c
     set user_id = %(user)s, session_id = null, adopted_from_session = %(guest)s, version = c.version + 1,
-        expires_at = greatest(c.expires_at, now() + make_interval(days => %(user_ttl)s::int)),
+        expires_at = greatest(c.expires_at, now() + %(user_ttl)s::float8 * interval '1 day'),
         last_activity_at = now(), updated_at = now(), abandoned_at = null
     from guest
     where c.id = guest.id and not exists (select 1 from usr)
@@ -126,7 +126,7 @@ marked as (
 bumped as (
     update cart c
     set version = c.version + 1, last_activity_at = now(), updated_at = now(), abandoned_at = null,
-        expires_at = greatest(c.expires_at, now() + make_interval(days => %(user_ttl)s::int))
+        expires_at = greatest(c.expires_at, now() + %(user_ttl)s::float8 * interval '1 day')
     from usr u
     where c.id = u.id and exists (select 1 from guest)
     returning c.id

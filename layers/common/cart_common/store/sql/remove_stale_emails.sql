@@ -11,9 +11,9 @@ with scanned as materialized (
 removed as (
     delete from shopper s
     where s.user_id = any(array(select user_id from scanned))
-      and s.updated_at < now() - make_interval(days => %(days)s::int)
+      and s.updated_at < now() - %(days)s::float8 * interval '1 day'
       and not exists (select 1 from cart c where c.user_id = s.user_id
-                      and c.last_activity_at >= now() - make_interval(days => %(days)s::int))
+                      and c.last_activity_at >= now() - %(days)s::float8 * interval '1 day')
     returning s.user_id
 )
 select (select max(user_id) from scanned) as last_user_id, (select count(*) from removed) as removed

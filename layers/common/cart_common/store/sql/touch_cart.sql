@@ -7,7 +7,7 @@ touched as (
         last_activity_at = now(),
         updated_at = now(),
         abandoned_at = null,
-        expires_at = greatest(expires_at, now() + make_interval(days => %(ttl_days)s::int))
+        expires_at = greatest(expires_at, now() + %(ttl_days)s::float8 * interval '1 day')
     where {owner_col} = %(owner)s and status = 'active'
       and (%(expected)s::int is null or version = %(expected)s::int)
     returning version

@@ -1,0 +1,46 @@
+import type { components } from "./schema";
+
+type Schemas = components["schemas"];
+export type Cart = Schemas["Cart"];
+export type CartItem = Schemas["CartItem"];
+export type SavedItem = Schemas["SavedItem"];
+export type Totals = Schemas["Totals"];
+export type AppliedDiscount = Schemas["AppliedDiscount"];
+export type Validation = Schemas["Validation"];
+export type ValidationIssue = Schemas["ValidationIssue"];
+export type CheckoutResult = Schemas["CheckoutResult"];
+export type MergeReport = Schemas["MergeReport"];
+export type MergeResult = Schemas["MergeResult"];
+export type SyncConflict = Schemas["SyncConflict"];
+export type SyncResult = Schemas["SyncResult"];
+export type SyncLine = Schemas["SyncLine"];
+
+/** RFC 9457 problem details as the API sends them: a stable `code` plus the problem's own fields. */
+export type Problem = Schemas["Problem"] & {
+  maxAvailable?: number;
+  inCart?: number;
+  currentVersion?: number;
+  cart?: Cart;
+  reason?: string;
+  loginUrl?: string;
+  issues?: ValidationIssue[];
+  [key: string]: unknown;
+};
+
+/** What every server action answers: the API's result, or its problem (never a thrown error). */
+export type ActionResult<T> =
+  | { ok: true; data: T }
+  | { ok: false; status: number; problem: Problem; retryable: boolean };
+
+/** An empty cart, as `GET /cart` answers before the first add. */
+export const EMPTY_CART: Cart = {
+  id: null,
+  version: 0,
+  currency: "USD",
+  items: [],
+  itemCount: 0,
+  subtotal: 0,
+  totals: { subtotal: 0, discount: 0, shipping: 0, tax: 0, total: 0, freeShippingRemaining: 0 },
+  discountCodes: [],
+  savedForLater: [],
+};

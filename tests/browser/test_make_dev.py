@@ -1,0 +1,112 @@
+"""``make dev`` serves the storefront beside the API: the storefront's origin may call the API
+with credentials, a shopper can fill a cart there, and a demo administrator is printed whose token
+opens the admin routes. Run with STOREFRONT_MODE=start over this run's ``next build``."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.browser.conftest import free_port
+from tests.browser.test_storefront import MUG_SLUG, add_from_product_page
+from tests.conftest import MUG, ROOT
+
+
+def call(url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode() if body is not None else None,
+        headers={"content-type": "application/json", **(headers or {})}, method="POST" if body is not None else "GET",
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.status, json.load(reply)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+@pytest.fixture
+def make_dev(storefront_build: None, database_url: str):
+    api_port, storefront_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COGNITO_")}
+    env.update(
+        PORT=str(api_port), STOREFRONT_PORT=str(storefront_port), STOREFRONT_MODE="start",
+        DATABASE_URL=database_url, LOCAL_WORKERS="1",
+    )  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "local" / "dev.py")],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(server.stdout), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+    storefront = f"http://127.0.0.1:{storefront_port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert server.poll() is None, "".join(output)
+            assert time.monotonic() < deadline, f"make dev did not serve the storefront:\n{''.join(output)}"
+            if any(line.startswith("Storefront:") for line in output):
+                try:
+                    with urllib.request.urlopen(f"{storefront}/auth", timeout=5):
+                        break
+                except OSError:
+                    pass
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{api_port}", storefront, output
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        finally:
+            if server.poll() is None:
+                server.kill()
+        reader.join(timeout=10)
+    with pytest.raises(OSError):  # the storefront stopped with it
+        socket.create_connection(("127.0.0.1", storefront_port), timeout=1).close()
+
+
+def test_make_dev_serves_the_storefront_and_prints_a_demo_admin(make_dev, browser: Browser) -> None:
+    api, storefront, output = make_dev
+    printed = "".join(output)
+    assert f"Storefront: {storefront}" in printed
+    admin_email, admin_password = re.search(r"^Demo admin: (\S+) / (\S+)", printed, re.MULTILINE).groups()
+    user_email, user_password = re.search(r"^Demo user: (\S+) / (\S+)", printed, re.MULTILINE).groups()
+
+    status, tokens = call(f"{api}/dev/auth/login", {"email": admin_email, "password": admin_password})
+    assert status == 200, tokens
+    status, listing = call(f"{api}/admin/carts/abandoned", headers={"Authorization": f"Bearer {tokens['accessToken']}"})
+    assert status == 200 and "carts" in listing, listing
+    _, tokens = call(f"{api}/dev/auth/login", {"email": user_email, "password": user_password})
+    status, problem = call(f"{api}/admin/carts/abandoned", headers={"Authorization": f"Bearer {tokens['accessToken']}"})
+    assert status == 403, problem
+
+    context = browser.new_context(base_url=storefront)
+    try:
+        page = context.new_page()
+        add_from_product_page(page, MUG_SLUG, quantity=2)
+        page.goto("/cart")
+        expect(page.get_by_test_id("cart-line")).to_have_count(1)
+        answer = page.evaluate(
+            """async ([api, product]) => {
+                const r = await fetch(`${api}/cart/items`, {method: "POST", credentials: "include",
+                    headers: {"content-type": "application/json"}, body: JSON.stringify({productId: product})});
+                return {status: r.status, session: r.headers.get("x-cart-session"), etag: r.headers.get("etag")};
+            }""",
+            [api, MUG],
+        )
+        assert answer["status"] == 200 and answer["session"] and answer["etag"], answer
+    finally:
+        context.close()
