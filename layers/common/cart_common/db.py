@@ -16,10 +16,11 @@ import weakref
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import psycopg
 from psycopg import sql
+from psycopg.abc import QueryNoTemplate
 from psycopg.conninfo import make_conninfo
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
@@ -69,6 +70,8 @@ def _credentials(settings: Settings, refresh: bool) -> dict[str, str]:
     # Imported here so only a cold start that really reads the secret pays for boto3.
     from aws_lambda_powertools.utilities import parameters
 
+    if not settings.db_secret_arn:
+        raise RuntimeError("Set DB_SECRET_ARN (or DB_IAM_AUTH and DB_USER)")
     secret = parameters.get_secret(settings.db_secret_arn, transform="json", max_age=300, force_fetch=refresh)
     return {"user": secret["username"], "password": secret["password"]}
 
@@ -83,14 +86,6 @@ def tls_options(settings: Settings) -> dict[str, str]:
 
 def connect(settings: Settings | None = None, *, refresh_credentials: bool = False) -> psycopg.Connection:
     settings = settings or get_settings()
-    options = {
-        "autocommit": True,
-        "prepare_threshold": None,
-        "row_factory": dict_row,
-        "connect_timeout": settings.db_connect_timeout_s,
-        "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
-        "application_name": "cart-api",
-    }
     conninfo = settings.database_url
     if not conninfo:
         if not (settings.db_host and (settings.db_secret_arn or (settings.db_iam_auth and settings.db_user))):
@@ -102,7 +97,19 @@ def connect(settings: Settings | None = None, *, refresh_credentials: bool = Fal
             **tls_options(settings),
             **_credentials(settings, refresh_credentials),
         )
-    return psycopg.connect(conninfo, **options)
+    # Rows are dicts (dict_row); the layer passes the connection on untyped by row, as psycopg.Connection.
+    return cast(
+        psycopg.Connection,
+        psycopg.connect(
+            conninfo,
+            autocommit=True,
+            prepare_threshold=None,
+            row_factory=dict_row,
+            connect_timeout=settings.db_connect_timeout_s,
+            options=f"-c statement_timeout={settings.db_statement_timeout_ms}",
+            application_name="cart-api",
+        ),
+    )
 
 
 def _cart_problem(exc: psycopg.errors.RaiseException) -> Problem | None:
@@ -140,7 +147,8 @@ def pipeline(conn: psycopg.Connection, statements: Sequence[Statement]) -> list[
     with conn.pipeline():
         for query, params in [*(statement for statement, _ in leading), *statements]:
             cursor = conn.cursor()
-            cursor.execute(query, params)
+            # Every statement is composed by the store (psycopg.sql) or is one of its own constants.
+            cursor.execute(cast(QueryNoTemplate, query), params)
             cursors.append(cursor)
     results: list[list[Any]] = [cursor.fetchall() if cursor.description else [] for cursor in cursors]
     for (_, sink), rows in zip(leading, results, strict=False):
