@@ -91,8 +91,10 @@ class ServerFaults(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if message == "Unhandled error" or getattr(record, "code", None) == "internal_error" or (
-            record.name == "local.stack"
+        if (
+            message == "Unhandled error"
+            or getattr(record, "code", None) == "internal_error"
+            or (record.name == "local.stack")
         ):
             fault = f"{record.name}: {message}"
             if record.exc_info and record.exc_info[1] is not None:
@@ -113,8 +115,11 @@ def server_faults() -> Iterator[ServerFaults]:
     for name in _WATCHED_LOGGERS:
         logging.getLogger(name).removeHandler(watcher)
     if watcher.faults:
-        pytest.fail(f"{len(watcher.faults)} request(s) reached a server fault (500) during the run:\n"
-                    + "\n".join(watcher.faults[:20]), pytrace=False)
+        pytest.fail(
+            f"{len(watcher.faults)} request(s) reached a server fault (500) during the run:\n"
+            + "\n".join(watcher.faults[:20]),
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -195,7 +200,11 @@ def make_product(sql: psycopg.Connection):
     prices never disturb one another."""
 
     def make(
-        *, price: int = 1000, stock: int = 10, currency: str = "USD", max_per_order: int | None = None,
+        *,
+        price: int = 1000,
+        stock: int = 10,
+        currency: str = "USD",
+        max_per_order: int | None = None,
         variants: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         slug = f"p-{uuid.uuid4().hex[:10]}"
@@ -219,6 +228,7 @@ def make_product(sql: psycopg.Connection):
 
 # --- invoking the functions ------------------------------------------------------------------
 
+
 @functools.cache
 def routes() -> dict[tuple[str, str], template.Route]:
     return {(r.method, r.path): r for r in template.routes()}
@@ -239,7 +249,11 @@ def http_event(
     path = route_path
     for name, value in (path_params or {}).items():
         path = path.replace("{" + name + "}", value)
-    all_headers = {"content-type": "application/json", "user-agent": "pytest", **{k.lower(): v for k, v in (headers or {}).items()}}
+    all_headers = {
+        "content-type": "application/json",
+        "user-agent": "pytest",
+        **{k.lower(): v for k, v in (headers or {}).items()},
+    }
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": f"{method} {route_path}",
@@ -250,7 +264,13 @@ def http_event(
             "accountId": "123456789012",
             "apiId": "api",
             "domainName": "api.example.com",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip, "userAgent": "pytest"},
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": "pytest",
+            },
             "requestId": uuid.uuid4().hex,
             "routeKey": f"{method} {route_path}",
             "stage": "$default",

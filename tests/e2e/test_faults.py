@@ -193,7 +193,7 @@ def test_the_database_stopped_mid_run_is_503_with_retry_after_and_recovers_in_th
         assert status == 200, cart
         session = {"X-Cart-Session": headers["X-Cart-Session"]}
         environments, singleton = _worker_pids(invoker), db._database
-        assert (environments if workers else singleton)  # a worker process, or this process's connection
+        assert environments if workers else singleton  # a worker process, or this process's connection
 
         second_server.stop()
         for method, path, body in [

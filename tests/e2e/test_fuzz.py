@@ -78,7 +78,6 @@ def served_document(api: stack.LocalApi) -> dict[str, Any]:
     return reply.json
 
 
-
 @pytest.fixture(scope="module")
 def schema(local_api: stack.LocalApi) -> Any:
     return schemathesis.openapi.from_dict(served_document(local_api))
@@ -167,10 +166,11 @@ def test_every_route_answers_as_documented(
                 raise
 
 
-
 def _fuzz(operation: Any, mode: GenerationMode, identity: Identity, local_api: stack.LocalApi) -> Any:
     @settings(
-        max_examples=MAX_EXAMPLES, deadline=None, database=None,
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
     )
     @given(case=operation.as_strategy(generation_mode=mode), data=st.data())
@@ -261,7 +261,8 @@ def test_statuses_that_headers_cause_are_documented(
     code = reply.json.get("code") if reply.status_code >= 400 else None
     assert str(reply.status_code) in documented, f"{method} {path} answers {reply.status_code} {code}: undocumented"
     assert reply.status_code == status or (status == 409 and reply.status_code in (200, 403)), (
-        reply.status_code, code,
+        reply.status_code,
+        code,
     )  # 200: the route ignores If-Match; 403: the admin listing, for a user
 
 
@@ -274,14 +275,10 @@ BODY_ROUTES = [("POST", "/cart/items"), ("PATCH", "/cart/items/{itemId}"), ("POS
                ("POST", "/cart/discount-codes"), ("POST", "/cart/sync")]  # fmt: skip
 
 
-
 @pytest.mark.parametrize(
     ("method", "path", "idempotency"),
     [pytest.param(m, p, False, id=f"{m} {p}") for m, p in BODY_ROUTES if (m, p) in ROUTES]
-    + [
-        pytest.param(m, p, True, id=f"{m} {p}-Idempotency-Key")
-        for m, p in ROUTES
-    ],
+    + [pytest.param(m, p, True, id=f"{m} {p}-Idempotency-Key") for m, p in ROUTES],
 )
 def test_a_body_that_is_not_utf8_is_a_problem_not_a_500(
     local_api: stack.LocalApi, shop: Any, method: str, path: str, idempotency: bool
@@ -296,7 +293,6 @@ def test_a_body_that_is_not_utf8_is_a_problem_not_a_500(
     )
     assert reply.status_code < 500, reply.get_data(as_text=True)
     assert reply.headers["Content-Type"] == "application/problem+json" or reply.status_code < 300
-
 
 
 @pytest.mark.parametrize(

@@ -33,14 +33,17 @@ def client(local_api: stack.LocalApi) -> Client:
 
 def test_every_function_folder_is_in_the_template_and_the_core_routes_map_to_theirs() -> None:
     routes = {(r.method, r.path): r.code_dir.name for r in template.routes()}
-    assert routes.items() >= {
-        ("GET", "/cart"): "get_cart",
-        ("POST", "/cart/items"): "add_item",
-        ("PATCH", "/cart/items/{itemId}"): "update_item",
-        ("DELETE", "/cart/items/{itemId}"): "remove_item",
-        ("DELETE", "/cart"): "clear_cart",
-        ("POST", "/cart/merge"): "merge_cart",
-    }.items()
+    assert (
+        routes.items()
+        >= {
+            ("GET", "/cart"): "get_cart",
+            ("POST", "/cart/items"): "add_item",
+            ("PATCH", "/cart/items/{itemId}"): "update_item",
+            ("DELETE", "/cart/items/{itemId}"): "remove_item",
+            ("DELETE", "/cart"): "clear_cart",
+            ("POST", "/cart/merge"): "merge_cart",
+        }.items()
+    )
     folders = {p.name for p in (ROOT / "functions").iterdir() if (p / "app.py").exists()}
     assert folders == {f.code_dir.name for f in template.functions() if f.code_dir.parent.name == "functions"}
     for route in template.routes():
@@ -85,9 +88,7 @@ def test_cors_preflight_and_responses_follow_the_template(client: Client) -> Non
     cors = template.cors()
     assert cors is not None and cors.allow_origins
     origin = cors.allow_origins[0]
-    preflight = client.options(
-        "/cart/items", headers={"Origin": origin, "Access-Control-Request-Method": "POST"}
-    )
+    preflight = client.options("/cart/items", headers={"Origin": origin, "Access-Control-Request-Method": "POST"})
     assert preflight.status_code == 204
     assert preflight.headers["Access-Control-Allow-Origin"] == origin
     assert preflight.headers["Access-Control-Allow-Credentials"] == "true"
@@ -134,7 +135,10 @@ def test_make_dev_serves_the_api_on_a_port(database_url: str) -> None:
     env = {**os.environ, "PORT": str(port), "DATABASE_URL": database_url, "LOCAL_WORKERS": "2", "STOREFRONT_PORT": "0"}
     server = subprocess.Popen(
         [sys.executable, str(Path(ROOT) / "local" / "dev.py")],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -149,8 +153,10 @@ def test_make_dev_serves_the_api_on_a_port(database_url: str) -> None:
                 time.sleep(0.2)
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
         request = urllib.request.Request(
-            f"{base}/cart/items", data=json.dumps({"productId": MUG, "quantity": 3}).encode(),
-            headers={"Content-Type": "application/json"}, method="POST",
+            f"{base}/cart/items",
+            data=json.dumps({"productId": MUG, "quantity": 3}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
         )
         added = json.load(opener.open(request, timeout=30))
         assert added["itemCount"] == 3

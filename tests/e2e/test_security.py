@@ -260,8 +260,12 @@ def test_another_owners_cart_items_and_codes_are_404_never_403_never_their_data(
 
 @pytest.mark.parametrize(("method", "path"), [r for r in ROUTES if r != ADMIN_ROUTE], ids=lambda v: v)
 def test_every_cart_route_acts_on_the_callers_own_cart(
-    actors: dict[str, Actor], holdings: dict[str, Holdings], catalog: Catalog, database_url: str,
-    method: str, path: str,
+    actors: dict[str, Actor],
+    holdings: dict[str, Holdings],
+    catalog: Catalog,
+    database_url: str,
+    method: str,
+    path: str,
 ) -> None:
     """The same route, called by each actor with its own ids, answers with (or about) the caller's
     own cart only, and leaves every other cart as it was."""
@@ -334,7 +338,9 @@ BAD_TOKENS: dict[str, Callable[[Any, LocalCognito], str]] = {
     "tampered payload (another sub)": lambda u, c: _tampered(u.access_token_value, sub=str(uuid.uuid4())),
     "tampered signature": lambda u, c: _flipped_signature(u.access_token_value),
     "expired": lambda u, c: forge(claims_for(u, c, exp=int(time.time()) - 60, iat=int(time.time()) - 3700)),
-    "wrong issuer": lambda u, c: forge(claims_for(u, c, iss="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_evil")),
+    "wrong issuer": lambda u, c: forge(
+        claims_for(u, c, iss="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_evil")
+    ),
     "wrong client": lambda u, c: forge(claims_for(u, c, client_id="another-app-client")),
     "id token for another client": lambda u, c: forge(
         claims_for(u, c, token_use="id", client_id=None, aud="another-app-client")
@@ -363,8 +369,13 @@ def token_owner(actors: dict[str, Actor]) -> _TokenOwner:
 
 @pytest.mark.parametrize("case", list(BAD_TOKENS))
 def test_bad_tokens_are_401_on_every_route_never_a_guest(
-    local_api: stack.LocalApi, cognito: LocalCognito, token_owner: _TokenOwner, holdings: dict[str, Holdings],
-    catalog: Catalog, database_url: str, case: str,
+    local_api: stack.LocalApi,
+    cognito: LocalCognito,
+    token_owner: _TokenOwner,
+    holdings: dict[str, Holdings],
+    catalog: Catalog,
+    database_url: str,
+    case: str,
 ) -> None:
     token = BAD_TOKENS[case](token_owner, cognito)
     victim = holdings["user D"]  # the token names user D: nothing of D's may move
@@ -441,29 +452,57 @@ TARGETS = [
     Target("body attributes value", POST_ITEMS, lambda h, c, p: _line(c, attributes={"engraving": p})),
     Target("body field name", POST_ITEMS, lambda h, c, p: {"json": {"productId": c.products[0], p: 1}}),
     Target("raw body", POST_ITEMS, lambda h, c, p: {"data": p.encode(), "content_type": "application/json"}),
-    Target("body update quantity", PATCH_ITEM,
-           lambda h, c, p: {"path": f"/cart/items/{h.item_id}", "json": {"quantity": p}}),
-    Target("body update variantId", PATCH_ITEM,
-           lambda h, c, p: {"path": f"/cart/items/{h.item_id}", "json": {"variantId": p}}),
+    Target(
+        "body update quantity",
+        PATCH_ITEM,
+        lambda h, c, p: {"path": f"/cart/items/{h.item_id}", "json": {"quantity": p}},
+    ),
+    Target(
+        "body update variantId",
+        PATCH_ITEM,
+        lambda h, c, p: {"path": f"/cart/items/{h.item_id}", "json": {"variantId": p}},
+    ),
     Target("body discount code", ("POST", "/cart/discount-codes"), lambda h, c, p: {"json": {"code": p}}),
-    Target("body sync productId", ("POST", "/cart/sync"),
-           lambda h, c, p: {"json": {"items": [{"productId": p, "quantity": 1}]}}),
-    Target("body checkout acceptPriceChanges", ("POST", "/cart/checkout"),
-           lambda h, c, p: {"json": {"acceptPriceChanges": p}}),
+    Target(
+        "body sync productId",
+        ("POST", "/cart/sync"),
+        lambda h, c, p: {"json": {"items": [{"productId": p, "quantity": 1}]}},
+    ),
+    Target(
+        "body checkout acceptPriceChanges",
+        ("POST", "/cart/checkout"),
+        lambda h, c, p: {"json": {"acceptPriceChanges": p}},
+    ),
     Target("path itemId (PATCH)", PATCH_ITEM, lambda h, c, p: {"path": f"/cart/items/{q(p)}", "json": {"quantity": 1}}),
     Target("path itemId (DELETE)", ("DELETE", "/cart/items/{itemId}"), lambda h, c, p: {"path": f"/cart/items/{q(p)}"}),
-    Target("path itemId (save)", ("POST", "/cart/items/{itemId}/save"),
-           lambda h, c, p: {"path": f"/cart/items/{q(p)}/save"}),
-    Target("path savedId", ("POST", "/cart/saved/{savedId}/restore"),
-           lambda h, c, p: {"path": f"/cart/saved/{q(p)}/restore"}),
-    Target("path code", ("DELETE", "/cart/discount-codes/{code}"),
-           lambda h, c, p: {"path": f"/cart/discount-codes/{q(p)}"}),
-    Target("header X-Cart-Session", POST_ITEMS,
-           lambda h, c, p: {**_line(c), "headers": {"X-Cart-Session": p}}, "nobody"),
-    Target("cookie cart_session", POST_ITEMS,
-           lambda h, c, p: {**_line(c), "headers": {"Cookie": f"cart_session={q(p)}"}}, "nobody"),
-    Target("header Authorization", ("GET", "/cart"),
-           lambda h, c, p: {"headers": {"Authorization": f"Bearer {p}"}}, "nobody"),
+    Target(
+        "path itemId (save)",
+        ("POST", "/cart/items/{itemId}/save"),
+        lambda h, c, p: {"path": f"/cart/items/{q(p)}/save"},
+    ),
+    Target(
+        "path savedId",
+        ("POST", "/cart/saved/{savedId}/restore"),
+        lambda h, c, p: {"path": f"/cart/saved/{q(p)}/restore"},
+    ),
+    Target(
+        "path code", ("DELETE", "/cart/discount-codes/{code}"), lambda h, c, p: {"path": f"/cart/discount-codes/{q(p)}"}
+    ),
+    Target(
+        "header X-Cart-Session", POST_ITEMS, lambda h, c, p: {**_line(c), "headers": {"X-Cart-Session": p}}, "nobody"
+    ),
+    Target(
+        "cookie cart_session",
+        POST_ITEMS,
+        lambda h, c, p: {**_line(c), "headers": {"Cookie": f"cart_session={q(p)}"}},
+        "nobody",
+    ),
+    Target(
+        "header Authorization",
+        ("GET", "/cart"),
+        lambda h, c, p: {"headers": {"Authorization": f"Bearer {p}"}},
+        "nobody",
+    ),
     Target("header Idempotency-Key", POST_ITEMS, lambda h, c, p: {**_line(c), "headers": {"Idempotency-Key": p}}),
     Target("header If-Match", POST_ITEMS, lambda h, c, p: {**_line(c), "headers": {"If-Match": p}}),
     *[
@@ -471,6 +510,7 @@ TARGETS = [
         for name in ("minValue", "since", "limit", "offset")
     ],
 ]
+
 
 def _sendable(target: Target, payload: str) -> bool:
     """A header value with a NUL cannot be sent at all (werkzeug refuses it, as API Gateway and any
@@ -533,8 +573,13 @@ def _catalog_rows(sql: psycopg.Connection) -> list[tuple]:
 
 @pytest.mark.parametrize(("target", "payload"), _cases())
 def test_hostile_strings_in_every_field_are_inert(
-    attacker: Actor, attacker_holdings: Holdings, actors: dict[str, Actor], catalog: Catalog, bystanders: Any,
-    target: Target, payload: str,
+    attacker: Actor,
+    attacker_holdings: Holdings,
+    actors: dict[str, Actor],
+    catalog: Catalog,
+    bystanders: Any,
+    target: Target,
+    payload: str,
 ) -> None:
     value = PAYLOADS[payload]
     started = time.monotonic()
@@ -578,8 +623,14 @@ def _pieces(secret: str) -> set[str]:
 
 
 def test_logs_hold_no_token_cookie_signing_key_or_database_password(
-    local_api: stack.LocalApi, cognito: LocalCognito, catalog: Catalog, database_url: str, fresh_settings,
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str],
+    local_api: stack.LocalApi,
+    cognito: LocalCognito,
+    catalog: Catalog,
+    database_url: str,
+    fresh_settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     """A run of mixed requests (successes, 4xx, an outage's 503s, bad tokens, a body that is not
     UTF-8 (a 500 with a logged traceback while that bug lasts, see test_fuzz.py), the lazy merge and

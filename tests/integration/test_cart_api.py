@@ -51,9 +51,15 @@ def test_first_visit_gets_an_empty_cart_and_a_new_session_without_writing(shoppe
     # Then the cart is empty and has no id, and a guest token arrives in the header and the cookie
     assert reply.status == 200
     assert reply.json == {
-        "id": None, "version": 0, "currency": "USD", "items": [], "itemCount": 0, "subtotal": 0,
+        "id": None,
+        "version": 0,
+        "currency": "USD",
+        "items": [],
+        "itemCount": 0,
+        "subtotal": 0,
         "totals": {"subtotal": 0, "discount": 0, "shipping": 0, "tax": 0, "total": 0, "freeShippingRemaining": 5000},
-        "discountCodes": [], "savedForLater": [],
+        "discountCodes": [],
+        "savedForLater": [],
     }
     token = reply.headers["X-Cart-Session"]
     assert token.startswith("v1.") and len(token) > 40
@@ -117,7 +123,12 @@ def test_adding_a_product_captures_its_price_and_totals(shopper: Shopper) -> Non
     assert cart["itemCount"] == 2 and cart["subtotal"] == 2500
     # below the free-shipping threshold (5000): the flat rate (499) applies
     assert cart["totals"] == {
-        "subtotal": 2500, "discount": 0, "shipping": 499, "tax": 0, "total": 2999, "freeShippingRemaining": 2500,
+        "subtotal": 2500,
+        "discount": 0,
+        "shipping": 499,
+        "tax": 0,
+        "total": 2999,
+        "freeShippingRemaining": 2500,
     }
 
 
@@ -316,8 +327,13 @@ def test_switching_to_an_inactive_or_foreign_variant_is_404(shopper: Shopper) ->
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({}, "body"), ({"quantity": -1}, "quantity"), ({"quantity": "1"}, "quantity"),
-     ({"price": 5}, "price"), ({"variantId": "x"}, "variantId")],
+    [
+        ({}, "body"),
+        ({"quantity": -1}, "quantity"),
+        ({"quantity": "1"}, "quantity"),
+        ({"price": 5}, "price"),
+        ({"variantId": "x"}, "variantId"),
+    ],
 )
 def test_bad_update_bodies_are_422(shopper: Shopper, body, field) -> None:
     item_id = shopper.add(MUG).json["items"][0]["id"]

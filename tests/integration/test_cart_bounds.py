@@ -48,7 +48,7 @@ def test_an_agreeing_catalog_key_is_accepted_and_the_shoppers_own_keys_are_kept(
 
 def test_a_legacy_line_holding_a_catalog_key_shows_the_catalogs_value(shopper: Shopper, sql) -> None:
     cart_id = shopper.add(TSHIRT, 1, TSHIRT_M_RED).json["id"]
-    sql.execute("update cart_item set selected_attributes = '{\"size\": \"XL\"}' where cart_id = %s", (cart_id,))
+    sql.execute('update cart_item set selected_attributes = \'{"size": "XL"}\' where cart_id = %s', (cart_id,))
     assert line_of(shopper.get(), TSHIRT_M_RED)["attributes"]["size"] == "M"
 
 
@@ -91,7 +91,9 @@ def test_an_attribute_value_outside_text_safe_integer_or_boolean_is_refused(shop
 
 @pytest.mark.parametrize("value", [2**53 - 1, -(2**53 - 1), True, "", "x" * 256])
 def test_an_attribute_value_at_its_bounds_is_accepted(shopper: Shopper, value: Any) -> None:
-    assert line_of(shopper.add(TSHIRT, 1, TSHIRT_M_RED, attributes={"n": value}), TSHIRT_M_RED)["attributes"]["n"] == value
+    assert (
+        line_of(shopper.add(TSHIRT, 1, TSHIRT_M_RED, attributes={"n": value}), TSHIRT_M_RED)["attributes"]["n"] == value
+    )
 
 
 # --- the saved list and a merged cart keep the line limit ------------------------------------------------
@@ -197,8 +199,9 @@ def test_the_admin_listing_settles_identity_before_parameters(user: User, cognit
     guest_token.get()
     for bad in ({"limit": 0}, {"limit": "x", "offset": -1}, {"minValue": "é"}):
         assert_problem(list_as(None, **bad), 401, "authentication_required")
-        assert_problem(list_as(None, headers={"x-cart-session": guest_token.token or ""}, **bad), 401,
-                       "authentication_required")
+        assert_problem(
+            list_as(None, headers={"x-cart-session": guest_token.token or ""}, **bad), 401, "authentication_required"
+        )
         assert_problem(list_as(forge(claims_for(user, cognito), key=None, kid="nope"), **bad), 401, "invalid_token")
         assert_problem(list_as(user.access_token, **bad), 403, "forbidden")
         assert_problem(list_as(admin.access_token, **bad), 422, "validation_failed")

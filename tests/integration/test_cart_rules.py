@@ -18,8 +18,16 @@ from tests.integration.test_cart_api import assert_problem
 
 def make_code(sql, **fields) -> str:
     code = fields.pop("code", f"SAVE{uuid.uuid4().hex[:8].upper()}")
-    row = {"kind": "percent", "value": 10, "currency": None, "min_subtotal": 0, "starts_at": None, "ends_at": None,
-           "usage_limit": None, "active": True} | fields
+    row = {
+        "kind": "percent",
+        "value": 10,
+        "currency": None,
+        "min_subtotal": 0,
+        "starts_at": None,
+        "ends_at": None,
+        "usage_limit": None,
+        "active": True,
+    } | fields
     sql.execute(
         "insert into discount_code (code, kind, value, currency, min_subtotal, starts_at, ends_at, usage_limit, active)"
         " values (%(code)s, %(kind)s, %(value)s, %(currency)s, %(min_subtotal)s, %(starts_at)s, %(ends_at)s,"
@@ -108,7 +116,9 @@ def test_a_percent_code_is_case_insensitive_and_rounds_down(shopper: Shopper, ma
     assert cart["totals"]["total"] == 999 - 149 + 499
 
 
-def test_a_fixed_code_never_makes_the_total_negative(shopper: Shopper, make_product, sql, fresh_settings, monkeypatch) -> None:
+def test_a_fixed_code_never_makes_the_total_negative(
+    shopper: Shopper, make_product, sql, fresh_settings, monkeypatch
+) -> None:
     monkeypatch.setenv("SHIPPING_FLAT_RATE", "0")
     code = make_code(sql, kind="fixed", value=10_000, currency="USD")
     shopper.add(make_product(price=500)["id"], 1)
@@ -206,19 +216,21 @@ def test_the_threshold_applies_after_discounts(shopper: Shopper, make_product, s
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 codes = st.lists(
-    st.fixed_dictionaries({
-        "code": st.text("ABCDEF", min_size=1, max_size=4),
-        "kind": st.sampled_from(["percent", "fixed"]),
-        "value": st.integers(1, 10**9),
-        "currency": st.sampled_from(["USD", "EUR"]),
-        "min_subtotal": st.integers(0, 10**7),
-        "starts_at": st.none() | st.just(NOW - timedelta(days=1)) | st.just(NOW + timedelta(days=1)),
-        "ends_at": st.none() | st.just(NOW - timedelta(hours=1)) | st.just(NOW + timedelta(days=3)),
-        "usage_limit": st.none() | st.integers(1, 3),
-        "times_used": st.integers(0, 4),
-        "active": st.booleans(),
-        "now": st.just(NOW),
-    }).map(lambda c: c | {"value": min(c["value"], 100)} if c["kind"] == "percent" else c),
+    st.fixed_dictionaries(
+        {
+            "code": st.text("ABCDEF", min_size=1, max_size=4),
+            "kind": st.sampled_from(["percent", "fixed"]),
+            "value": st.integers(1, 10**9),
+            "currency": st.sampled_from(["USD", "EUR"]),
+            "min_subtotal": st.integers(0, 10**7),
+            "starts_at": st.none() | st.just(NOW - timedelta(days=1)) | st.just(NOW + timedelta(days=1)),
+            "ends_at": st.none() | st.just(NOW - timedelta(hours=1)) | st.just(NOW + timedelta(days=3)),
+            "usage_limit": st.none() | st.integers(1, 3),
+            "times_used": st.integers(0, 4),
+            "active": st.booleans(),
+            "now": st.just(NOW),
+        }
+    ).map(lambda c: c | {"value": min(c["value"], 100)} if c["kind"] == "percent" else c),
     max_size=5,
 )
 
@@ -234,7 +246,9 @@ def test_the_total_is_never_negative_for_any_lines_discounts_and_shipping(lines,
     subtotal = sum(price * quantity for price, quantity in lines)
     amounts = discount_amounts(applied, subtotal, "USD")
     discount = sum(a.amount for a in amounts)
-    result = totals(subtotal, discount, bool(lines), Settings(shipping_flat_rate=flat, free_shipping_threshold=threshold))
+    result = totals(
+        subtotal, discount, bool(lines), Settings(shipping_flat_rate=flat, free_shipping_threshold=threshold)
+    )
     assert 0 <= discount <= subtotal
     assert all(a.amount >= 0 and (a.applicable or a.amount == 0) for a in amounts)
     assert result.total >= 0 and result.shipping >= 0 and result.free_shipping_remaining >= 0

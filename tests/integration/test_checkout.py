@@ -72,8 +72,13 @@ def test_price_changes_are_issues_and_lines_flag_the_drop(shopper: Shopper, make
 
 
 def test_an_unavailable_variant_offers_in_stock_alternatives(shopper: Shopper, make_product, sql) -> None:
-    product = make_product(variants=[{"stock": 5, "attributes": {"size": "S"}}, {"stock": 4, "attributes": {"size": "M"}},
-                                     {"stock": 0, "attributes": {"size": "L"}}])
+    product = make_product(
+        variants=[
+            {"stock": 5, "attributes": {"size": "S"}},
+            {"stock": 4, "attributes": {"size": "M"}},
+            {"stock": 0, "attributes": {"size": "L"}},
+        ]
+    )
     small, medium, _large = (v["id"] for v in product["variants"])
     shopper.add(product["id"], 1, variant_id=small)
     sql.execute("update product_variant set active = false where id = %s", (small,))
@@ -156,9 +161,19 @@ def test_two_shoppers_racing_for_the_last_unit_one_wins(make_user, make_product,
         for owner in owners:
             with _Db() as db:
                 db.run(lambda conn, o=owner: store.clear_cart(conn, o, ttl_days=90))
-                db.run(lambda conn, o=owner: store.add_item(
-                    conn, o, product_id=uuid.UUID(product["id"]), variant_id=None, quantity=1, attributes={},
-                    limits=Limits(99), ttl_days=90, default_currency="USD"))
+                db.run(
+                    lambda conn, o=owner: store.add_item(
+                        conn,
+                        o,
+                        product_id=uuid.UUID(product["id"]),
+                        variant_id=None,
+                        quantity=1,
+                        attributes={},
+                        limits=Limits(99),
+                        ttl_days=90,
+                        default_currency="USD",
+                    )
+                )
         barrier, results, errors = threading.Barrier(len(owners)), [], []
 
         def race(owner: Owner) -> None:
@@ -166,7 +181,9 @@ def test_two_shoppers_racing_for_the_last_unit_one_wins(make_user, make_product,
             try:
                 db.connection()
                 barrier.wait(timeout=10)
-                opened, _, _ = db.run(lambda conn: store.reserve_stock(conn, owner, limits=Limits(99), minutes=15, accept_prices=False))
+                opened, _, _ = db.run(
+                    lambda conn: store.reserve_stock(conn, owner, limits=Limits(99), minutes=15, accept_prices=False)
+                )
                 results.append(bool(opened))
             except Exception as exc:
                 errors.append(exc)
@@ -181,7 +198,8 @@ def test_two_shoppers_racing_for_the_last_unit_one_wins(make_user, make_product,
         assert errors == [] and sorted(results) == [False, False, False, True]
         (held,) = sql.execute(
             "select coalesce(sum(r.quantity), 0) as n from reservation r join checkout k on k.id = r.checkout_id"
-            " where k.status = 'open' and r.product_id = %s", (product["id"],),
+            " where k.status = 'open' and r.product_id = %s",
+            (product["id"],),
         ).fetchall()
         assert held["n"] == 1
 
@@ -289,17 +307,27 @@ def test_if_match_with_the_current_version_applies(shopper: Shopper) -> None:
 
 def test_if_match_zero_creates_the_first_cart(shopper: Shopper) -> None:
     assert shopper.call("POST", "/cart/items", body={"productId": MUG}, headers={"If-Match": '"0"'}).status == 200
-    assert_problem(shopper.call("POST", "/cart/items", body={"productId": MUG}, headers={"If-Match": '"0"'}),
-                   409, "version_conflict")
+    assert_problem(
+        shopper.call("POST", "/cart/items", body={"productId": MUG}, headers={"If-Match": '"0"'}),
+        409,
+        "version_conflict",
+    )
 
 
 def test_a_stale_if_match_is_409_with_the_current_cart_and_changes_nothing(shopper: Shopper) -> None:
     item = shopper.add(MUG).json["items"][0]["id"]
     shopper.add(MUG)  # version 2 now
     for call in (
-        lambda: shopper.call("PATCH", "/cart/items/{itemId}", path_params={"itemId": item}, body={"quantity": 9},
-                             headers={"If-Match": '"1"'}),
-        lambda: shopper.call("DELETE", "/cart/items/{itemId}", path_params={"itemId": item}, headers={"If-Match": '"1"'}),
+        lambda: shopper.call(
+            "PATCH",
+            "/cart/items/{itemId}",
+            path_params={"itemId": item},
+            body={"quantity": 9},
+            headers={"If-Match": '"1"'},
+        ),
+        lambda: shopper.call(
+            "DELETE", "/cart/items/{itemId}", path_params={"itemId": item}, headers={"If-Match": '"1"'}
+        ),
         lambda: shopper.call("DELETE", "/cart", headers={"If-Match": 'W/"1"'}),
         lambda: shopper.call("POST", "/cart/items", body={"productId": MUG}, headers={"If-Match": "1"}),
     ):
@@ -308,7 +336,6 @@ def test_a_stale_if_match_is_409_with_the_current_cart_and_changes_nothing(shopp
         assert problem["currentVersion"] == 2 and problem["cart"]["items"][0]["quantity"] == 2
         assert reply.headers["ETag"] == '"2"'
     assert shopper.get().json["version"] == 2
-
 
 
 def test_checkout_honours_if_match_and_reserves_nothing_on_a_stale_version(user: User, make_product, sql) -> None:
@@ -327,6 +354,7 @@ def test_checkout_honours_if_match_and_reserves_nothing_on_a_stale_version(user:
     assert current.json["cart"]["version"] == version
     assert sql.execute(open_checkouts, (user.sub,)).fetchone()["n"] == 1
 
+
 @pytest.mark.parametrize("value", ['"abc"', '"-1"', "v3", '"1.5"'])
 def test_a_malformed_if_match_is_400(shopper: Shopper, value: str) -> None:
     assert_problem(shopper.call("DELETE", "/cart", headers={"If-Match": value}), 400, "invalid_precondition")
@@ -341,8 +369,9 @@ def test_if_match_star_means_no_precondition(shopper: Shopper) -> None:
 
 
 def add_with_key(shopper: Shopper, key: str, quantity: int = 1):
-    return shopper.call("POST", "/cart/items", body={"productId": MUG, "quantity": quantity},
-                        headers={"Idempotency-Key": key})
+    return shopper.call(
+        "POST", "/cart/items", body={"productId": MUG, "quantity": quantity}, headers={"Idempotency-Key": key}
+    )
 
 
 def test_a_retry_after_a_lost_response_returns_the_first_response_without_adding_again(shopper: Shopper) -> None:
@@ -447,15 +476,28 @@ def test_concurrent_retries_with_one_key_apply_once(database_url, shopper: Shopp
             db.connection()
             barrier.wait(timeout=10)
             try:
+
                 def once(conn: psycopg.Connection) -> str:
                     return exactly_once(
                         conn,
                         [store.claim_idempotency_key(scope, key, "h")],
-                        lambda c: store.add_item(c, owner, product_id=uuid.UUID(MUG), variant_id=None, quantity=1,
-                                                 attributes={}, limits=Limits(99), ttl_days=30, default_currency="USD")
-                        and "applied",
+                        lambda c: (
+                            store.add_item(
+                                c,
+                                owner,
+                                product_id=uuid.UUID(MUG),
+                                variant_id=None,
+                                quantity=1,
+                                attributes={},
+                                limits=Limits(99),
+                                ttl_days=30,
+                                default_currency="USD",
+                            )
+                            and "applied"
+                        ),
                         lambda _: [store.save_idempotent_response(scope, key, {"ok": True})],
                     )
+
                 outcomes.append(db.run(once))
             except Exception as exc:
                 outcomes.append(type(exc).__name__)
@@ -479,7 +521,9 @@ def _sweep(database_url: str):
         return lifecycle.sweep(db, lambda: 60_000)
 
 
-def test_the_sweep_purges_expired_and_released_checkouts_but_keeps_open_ones(user: User, make_product, sql, database_url) -> None:
+def test_the_sweep_purges_expired_and_released_checkouts_but_keeps_open_ones(
+    user: User, make_product, sql, database_url
+) -> None:
     product = make_product(stock=5)
     shopper = Shopper(bearer=user.access_token)
     item = shopper.add(product["id"], 1).json["items"][0]["id"]
@@ -490,8 +534,10 @@ def test_the_sweep_purges_expired_and_released_checkouts_but_keeps_open_ones(use
     live = checkout(shopper).json["checkoutId"]
     report = _sweep(database_url)
     assert report.checkouts_purged >= 2
-    remaining = {r["id"] for r in sql.execute(
-        "select id::text as id from checkout where id in (%s, %s, %s)", (released, expired, live))}
+    remaining = {
+        r["id"]
+        for r in sql.execute("select id::text as id from checkout where id in (%s, %s, %s)", (released, expired, live))
+    }
     assert remaining == {live}
     assert sql.execute("select count(*) as n from reservation where checkout_id = %s", (expired,)).fetchone()["n"] == 0
 

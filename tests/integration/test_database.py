@@ -162,7 +162,6 @@ def test_the_migrations_are_recorded_and_idempotent(database_url) -> None:
     assert versions == sorted(p.name for p in Path(migrate.MIGRATIONS).glob("*.sql"))
 
 
-
 def test_a_rotated_database_password_is_fetched_again_once(database_url) -> None:
     """The cached secret is stale after a rotation: the first connect fails with InvalidPassword,
     and the connection is opened again with the secret re-read (refresh_credentials)."""

@@ -373,9 +373,7 @@ def _abandoned(sql: psycopg.Connection, days_ago: dict[str, int]) -> None:
         age(sql, cart_id, abandoned_at=f"{days} days")
 
 
-def test_old_abandoned_records_are_anonymised_and_active_carts_keep_their_owner(
-    sql, make_user, listing, quiet
-) -> None:
+def test_old_abandoned_records_are_anonymised_and_active_carts_keep_their_owner(sql, make_user, listing, quiet) -> None:
     # Given a user's active cart abandoned 91 days ago, and another user's abandoned 89 days ago
     alice, bob = make_user(), make_user()
     shopper = Shopper(bearer=alice.id_token)  # ID tokens: their emails are captured
@@ -593,4 +591,3 @@ def test_the_local_stack_runs_a_sweep_on_demand(sql, quiet) -> None:
     assert reply.json["complete"] is True and reply.json["expired"] == 1
     assert cart_row(sql, cart["id"]) is None
     assert client.get("/dev/sweep").status_code == 404  # POST only (API Gateway's answer otherwise)
-

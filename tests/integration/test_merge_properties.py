@@ -459,8 +459,11 @@ def test_property_no_guest_line_disappears_without_a_report_entry(
     # and the report says exactly what the rules say
     assert run.result.merge.outcome == expected.outcome
     assert got == {
-        "added": expected.added, "combined": expected.combined, "capped": expected.capped,
-        "skipped": expected.skipped, "removed": expected.removed,
+        "added": expected.added,
+        "combined": expected.combined,
+        "capped": expected.capped,
+        "skipped": expected.skipped,
+        "removed": expected.removed,
     }
 
 
@@ -475,7 +478,11 @@ def test_property_merging_twice_equals_merging_once(s: Scenario, ids, database, 
     again = carts.merge_guest_cart(run.user, run.guest, database=database)
     assert again.merge.outcome == "already_merged"
     assert (again.merge.added, again.merge.combined, again.merge.capped, again.merge.skipped, again.merge.removed) == (
-        [], [], [], [], []
+        [],
+        [],
+        [],
+        [],
+        [],
     )
     after = cart_row(sql, run.user)
     assert after["id"] == cart["id"] and after["version"] == cart["version"]  # not even touched

@@ -80,8 +80,14 @@ def add_in(conn: psycopg.Connection, owner: Owner, product_id: str, quantity: in
     connection is not in autocommit)."""
     settings = get_settings()
     store.add_item(
-        conn, owner, product_id=product_id, variant_id=None, quantity=quantity, attributes={},
-        limits=Limits(settings.max_quantity_per_line), ttl_days=settings.cart_ttl_days(owner.kind),
+        conn,
+        owner,
+        product_id=product_id,
+        variant_id=None,
+        quantity=quantity,
+        attributes={},
+        limits=Limits(settings.max_quantity_per_line),
+        ttl_days=settings.cart_ttl_days(owner.kind),
         default_currency=settings.default_currency,
     )
 
@@ -519,9 +525,11 @@ def test_an_add_racing_a_merge_into_a_just_created_user_cart_is_not_lost(
     try:
         add(setup, guest, mug, 2)
         (guest_cart,) = guest_carts(sql, guest)
-        with workers_joined() as started, psycopg.connect(database_url) as holder, psycopg.connect(
-            database_url, row_factory=dict_row
-        ) as other:
+        with (
+            workers_joined() as started,
+            psycopg.connect(database_url) as holder,
+            psycopg.connect(database_url, row_factory=dict_row) as other,
+        ):
             holder.execute("select id from cart where id = %s for update", (guest_cart["id"],))
             merger = Worker("merge", lambda db: carts.merge_guest_cart(user, guest, database=db))
             started.append(merger)

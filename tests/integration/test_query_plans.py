@@ -63,7 +63,9 @@ def sequential_scans(conn: psycopg.Connection, query: Any, params: dict[str, Any
 
 @pytest.mark.parametrize("kind", ["guest", "user"])
 @pytest.mark.parametrize("source", list(OWNER_STATEMENTS))
-def test_a_hot_statement_reads_carts_and_lines_by_index_only(planner: psycopg.Connection, source: str, kind: str) -> None:
+def test_a_hot_statement_reads_carts_and_lines_by_index_only(
+    planner: psycopg.Connection, source: str, kind: str
+) -> None:
     params = {"owner": f"plan-{uuid.uuid4()}", **OWNER_STATEMENTS[source]}
     assert sequential_scans(planner, composed(source, kind), params) == set()
 

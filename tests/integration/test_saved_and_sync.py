@@ -294,7 +294,8 @@ def test_a_new_guest_syncing_an_offline_cart_gets_a_cart(shopper: Shopper) -> No
     assert quantities(cart) == {(MUG, None): 2, (TSHIRT, TSHIRT_M_RED): 1}
     assert all(i["priceAtAdd"] == i["unitPrice"] for i in cart["items"])
     assert {(c["productId"], c["serverQuantity"], c["resolved"]) for c in reply.json["conflicts"]} == {
-        (MUG, 0, 2), (TSHIRT, 0, 1)
+        (MUG, 0, 2),
+        (TSHIRT, 0, 1),
     }
     assert shopper.get().json == cart
 
@@ -331,7 +332,8 @@ def test_sync_shares_max_per_customer_between_variants_in_order(shopper: Shopper
     first, second = (v["id"] for v in product["variants"])
     reply = sync(shopper, [line(product["id"], 3, first), line(product["id"], 3, second)])
     assert [(c["variantId"], c["resolved"], c["reason"]) for c in reply.json["conflicts"]] == [
-        (first, 3, None), (second, 1, "max_per_customer"),
+        (first, 3, None),
+        (second, 1, "max_per_customer"),
     ]
 
 

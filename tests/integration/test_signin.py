@@ -16,7 +16,9 @@ import pytest
 from tests.conftest import MUG, POSTER, TSHIRT, TSHIRT_M_RED, TSHIRT_S_RED, Shopper, User
 from tests.integration.test_cart_api import assert_problem
 
-MOTO_KEY = json.loads(gzip.decompress((Path(moto.cognitoidp.__file__).parent / "resources" / "jwks-private.json.gz").read_bytes()))
+MOTO_KEY = json.loads(
+    gzip.decompress((Path(moto.cognitoidp.__file__).parent / "resources" / "jwks-private.json.gz").read_bytes())
+)
 
 
 def forge(claims: dict, *, key: dict | None = None, alg: str = "RS256", kid: str = "dummy") -> str:
@@ -28,8 +30,14 @@ def forge(claims: dict, *, key: dict | None = None, alg: str = "RS256", kid: str
 def claims_for(user: User, cognito, **overrides) -> dict:
     now = int(time.time())
     base = {
-        "sub": user.sub, "iss": cognito.issuer, "client_id": cognito.client_id, "token_use": "access",
-        "iat": now, "auth_time": now, "exp": now + 600, "username": user.email,
+        "sub": user.sub,
+        "iss": cognito.issuer,
+        "client_id": cognito.client_id,
+        "token_use": "access",
+        "iat": now,
+        "auth_time": now,
+        "exp": now + 600,
+        "username": user.email,
     }
     return {k: v for k, v in (base | overrides).items() if v is not None}
 
@@ -130,12 +138,17 @@ def test_hs256_signed_with_the_public_key_is_401(user: User, cognito) -> None:
 
     from cryptography.hazmat.primitives import serialization
 
-    pem = jwt.PyJWK(MOTO_KEY).key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    pem = (
+        jwt.PyJWK(MOTO_KEY)
+        .key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     b64 = jwt.utils.base64url_encode
     signing_input = b".".join(
-        [b64(json.dumps({"alg": "HS256", "kid": "dummy", "typ": "JWT"}).encode()), b64(json.dumps(claims_for(user, cognito)).encode())]
+        [
+            b64(json.dumps({"alg": "HS256", "kid": "dummy", "typ": "JWT"}).encode()),
+            b64(json.dumps(claims_for(user, cognito)).encode()),
+        ]
     )
     token = (signing_input + b"." + b64(hmac.new(pem, signing_input, hashlib.sha256).digest())).decode()
     assert_problem(Shopper(bearer=token).get(), 401, "invalid_token")

@@ -14,10 +14,22 @@ SETTINGS = Settings(max_quantity_per_line=99, default_currency="EUR")
 
 def row(**overrides):
     base = {
-        "cart_id": uuid.uuid4(), "version": 3, "currency": "USD", "item_id": uuid.uuid4(),
-        "product_id": uuid.uuid4(), "variant_id": None, "sku": None, "name": "Mug", "image_url": None,
-        "attributes": {}, "quantity": 2, "price_at_add": 1000, "unit_price": 1000, "active": True,
-        "stock": 50, "max_per_order": None,
+        "cart_id": uuid.uuid4(),
+        "version": 3,
+        "currency": "USD",
+        "item_id": uuid.uuid4(),
+        "product_id": uuid.uuid4(),
+        "variant_id": None,
+        "sku": None,
+        "name": "Mug",
+        "image_url": None,
+        "attributes": {},
+        "quantity": 2,
+        "price_at_add": 1000,
+        "unit_price": 1000,
+        "active": True,
+        "stock": 50,
+        "max_per_order": None,
     }
     return base | overrides
 
@@ -33,7 +45,12 @@ def test_an_empty_cart_row_has_no_items() -> None:
 
 
 def test_totals_use_current_prices() -> None:
-    cart = build_cart(CartRows([row(quantity=3, price_at_add=1000, unit_price=900), row(quantity=1, price_at_add=250, unit_price=250)]), SETTINGS)
+    cart = build_cart(
+        CartRows(
+            [row(quantity=3, price_at_add=1000, unit_price=900), row(quantity=1, price_at_add=250, unit_price=250)]
+        ),
+        SETTINGS,
+    )
     assert cart.subtotal == 2950 and cart.item_count == 4
     assert cart.totals.shipping == 499 and cart.totals.total == 2950 + 499
     assert [i.price_changed for i in cart.items] == [True, False]

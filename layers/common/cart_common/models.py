@@ -75,8 +75,11 @@ class AddItem(RequestModel):
     quantity: Annotated[int, Field(strict=True, ge=1, le=_MAX_REQUEST_QUANTITY)] = 1
     attributes: Annotated[
         dict[AttributeKey, AttributeValue],
-        Field(max_length=MAX_LINE_ATTRIBUTES, description="The shopper's own choices (a gift note); a variant's "
-              "attributes come from the catalog and may only be repeated with the same value"),
+        Field(
+            max_length=MAX_LINE_ATTRIBUTES,
+            description="The shopper's own choices (a gift note); a variant's "
+            "attributes come from the catalog and may only be repeated with the same value",
+        ),
     ] = Field(default_factory=dict)
 
 
