@@ -20,7 +20,7 @@ CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)-python$(RUNTI
 
 .PHONY: venv install chromium bench-storefront dev test test-fast lint lint-types migrate build invoke bench bench-sweep clean
 
-$(INSTALLED): requirements-dev.txt layers/common/requirements.txt
+$(INSTALLED): requirements-dev.txt layers/common/requirements.txt pyproject.toml
 	@test -n "$(RUNTIME_VERSION)" || { echo "template.yaml's Globals name no Runtime: pythonX.Y" >&2; exit 1; }
 	@test -x "$(PYTHON)" || { echo "Python $(RUNTIME_VERSION) (the Lambda runtime in template.yaml) was not found:" \
 		"put python$(RUNTIME_VERSION) on PATH, install it with pyenv, or run make PYTHON=/path/to/python$(RUNTIME_VERSION)" >&2; exit 1; }
@@ -31,6 +31,8 @@ $(INSTALLED): requirements-dev.txt layers/common/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@# This checkout, editable: cart_common (the layer), local, bench and migrate import by name (pyproject.toml).
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(INSTALLED)
 
 $(CHECKOV_INSTALLED):
@@ -65,7 +67,7 @@ venv: $(INSTALLED)
 install: $(INSTALLED) $(CHECKOV_INSTALLED) $(STOREFRONT_INSTALLED) chromium
 
 dev: $(INSTALLED) $(STOREFRONT_INSTALLED)  ## embedded PostgreSQL (unless DATABASE_URL), migrations, demo catalog, API on :3000, storefront on :3001
-	$(BIN)/python local/dev.py
+	$(BIN)/python -m local.dev
 
 test: install  ## every test: sam validate --lint, cfn-lint, checkov, sam build and the storefront in Chromium
 	CHECKOV="$(CURDIR)/$(CHECKOV)" CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m pytest
@@ -86,7 +88,7 @@ lint-types: $(INSTALLED)
 	$(BIN)/mypy functions
 
 migrate: $(INSTALLED)  ## apply migrations to DATABASE_URL
-	$(BIN)/python db/migrate.py
+	$(BIN)/python -m migrate
 
 build: $(INSTALLED)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build
@@ -96,16 +98,16 @@ build: $(INSTALLED)
 #   make invoke FN=AddItemFunction EVENT=events/add_item.json
 invoke: $(INSTALLED)
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=AddItemFunction EVENT=events/add_item.json" >&2; exit 2; }
-	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python local/invoke.py $(FN) $(EVENT) $(if $(BUILD_DIR),--build-dir $(BUILD_DIR))
+	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m local.invoke $(FN) $(EVENT) $(if $(BUILD_DIR),--build-dir $(BUILD_DIR))
 
 bench: $(INSTALLED)  ## benchmarks against the raw-SQL floor; writes bench/RESULTS.md
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.run
 
 bench-sweep: $(INSTALLED)  ## the lifecycle sweep over 100,000 expired carts; writes bench/SWEEP.md (and its RESULTS.md section)
-	$(BIN)/python bench/sweep.py
+	$(BIN)/python -m bench.sweep
 
 bench-storefront: install  ## the storefront in Chromium on the local stack; writes bench/STOREFRONT.md
-	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python bench/storefront.py
+	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m bench.storefront
 
 clean:
 	rm -rf .aws-sam .pytest_cache .hypothesis .ruff_cache

@@ -1,4 +1,5 @@
 """The benchmarks, a package so that ``make bench``'s modules import one another by one name each
-(``bench.clients``, ``bench.measure``, ...). The entry points are scripts: ``bench/run.py``
-(``make bench``) and ``bench/sweep.py`` (``make bench-sweep``); they put the repository, the layer
-and db/ on ``sys.path`` before importing anything from here."""
+(``bench.clients``, ``bench.measure``, ...). The entry points are modules: ``python -m bench.run``
+(``make bench``) and ``python -m bench.sweep`` (``make bench-sweep``); the checkout is installed
+editable in the virtualenv (pyproject.toml), so ``bench``, ``local``, ``migrate`` and ``cart_common``
+import by name."""

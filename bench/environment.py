@@ -9,10 +9,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import migrate
 import psycopg
-from cart_common.config import Limits
 
+import migrate
+from cart_common.config import Limits
 from local import postgres
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -30,7 +30,6 @@ def _limits(on: bool) -> None:
 def measure_limits(products: list[str], iterations: int, warmup: int = 5) -> dict[str, Any]:
     from cart_common.config import get_settings
     from cart_common.db import get_database
-
     from tests.conftest import Shopper
 
     shoppers = {"on": Shopper(), "off": Shopper()}

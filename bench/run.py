@@ -44,24 +44,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common"), str(ROOT / "db")]
+import psycopg
 
-import psycopg  # noqa: E402
-
-from bench.clients import serve_local_stack, sign_up_users  # noqa: E402
-from bench.cold_start import cold_starts  # noqa: E402
-from bench.environment import MAX_LINES_PER_CART, bench_database, drop_database, make_products, scalar  # noqa: E402
-from bench.limits import measure_limits  # noqa: E402
-from bench.load import throughput  # noqa: E402
-from bench.operations import (  # noqa: E402
+from bench.clients import serve_local_stack, sign_up_users
+from bench.cold_start import cold_starts
+from bench.environment import MAX_LINES_PER_CART, bench_database, drop_database, make_products, scalar
+from bench.limits import measure_limits
+from bench.load import throughput
+from bench.operations import (
     count_round_trips,
     latency_per_operation,
     scaling_carts,
     scaling_lines,
     validate_fifty_lines,
 )
-from bench.report import RESULTS, SWEEP, render  # noqa: E402
+from bench.report import RESULTS, SWEEP, render
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # The functions publish their metrics as they do in Lambda: EMF lines on stdout. (With
 # POWERTOOLS_METRICS_DISABLED, Powertools skips the per-invocation flush but still prints a batch

@@ -33,7 +33,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT)]
 STOREFRONT = ROOT / "storefront"
 RESULTS = ROOT / "bench" / "STOREFRONT.md"
 CHROMIUM_ARGS = [
@@ -73,7 +72,7 @@ def start_stack() -> tuple[subprocess.Popen, str, str]:
         DATABASE_URL=os.environ.get("DATABASE_URL") or dev.embedded_database_url("cart_bench_storefront"),
     )  # fmt: skip
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "local" / "dev.py")], env=env, stdout=subprocess.PIPE,
+        [sys.executable, "-m", "local.dev"], env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     output: list[str] = []
@@ -175,7 +174,7 @@ def main() -> None:
         "# Storefront on the local stack",
         "",
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · {platform.machine()} · {os.cpu_count()} cores · "
-        f"Python {platform.python_version()} · `python bench/storefront.py`",
+        f"Python {platform.python_version()} · `python -m bench.storefront`",
         "",
         "| measure | p50 | p95 |",
         "|---|---|---|",

@@ -28,7 +28,6 @@ import platform
 import random
 import secrets
 import statistics
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -36,13 +35,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from psycopg.rows import dict_row
+
+from bench.environment import bench_database, drop_database  # a scratch database like make bench's
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common"), str(ROOT / "db")]
-
-import psycopg  # noqa: E402
-from psycopg.rows import dict_row  # noqa: E402
-
-from bench.environment import bench_database, drop_database  # noqa: E402 - a scratch database like make bench's
 
 SWEEP = ROOT / "bench" / "SWEEP.md"
 RESULTS = ROOT / "bench" / "RESULTS.md"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,6 @@ HERE = Path(__file__).resolve().parent
 MIGRATIONS = HERE / "migrations"
 DEMO_CATALOG = HERE / "demo_catalog.sql"
 _LOCK_ID = 0x6361727431  # "cart1"
-
-if __package__ in (None, "") and str(HERE.parent / "layers" / "common") not in sys.path:
-    sys.path.insert(0, str(HERE.parent / "layers" / "common"))  # run as a script from a checkout
 
 
 def migrate(conn: Any, *, demo: bool = False, statement_timeout_ms: int | None = None) -> list[str]:

@@ -26,11 +26,10 @@ from typing import Any
 from werkzeug.serving import run_simple
 from werkzeug.wrappers import Request, Response
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common"), str(ROOT / "db")]
+from local import cognito as local_cognito
+from local import postgres, stack
 
-from local import cognito as local_cognito  # noqa: E402
-from local import postgres, stack  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DEV_KEY_FILE = ROOT / ".local" / "session-signing-key"
 # A user of the throwaway moto pool, created on every start (moto keeps its users in memory).
@@ -296,8 +295,9 @@ def stop_storefront(process: subprocess.Popen | None) -> None:
 
 
 def main() -> None:
-    import migrate
     import psycopg
+
+    import migrate
 
     # SIGTERM (CI, process managers) stops the worker processes and moto's server too, not just
     # this one: installed first, so no later step can be interrupted without its clean-up.

@@ -26,10 +26,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common"), str(ROOT / "db")]
+from local import template
 
-from local import template  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_BUILD = ROOT / ".aws-sam" / "build"
 
@@ -132,9 +131,9 @@ def function_environment(name: str, env_json: Path, database_url: str) -> dict[s
 
 def local_database() -> str:
     """DATABASE_URL, or the embedded server's ``cart`` database, migrated, with the demo catalog."""
-    import migrate
     import psycopg
 
+    import migrate
     from local.dev import embedded_database_url
 
     url = os.environ.get("DATABASE_URL") or embedded_database_url()

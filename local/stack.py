@@ -42,13 +42,6 @@ from local import template
 
 ROOT = template.ROOT
 log = logging.getLogger(__name__)
-LAYER = ROOT / "layers" / "common"
-
-
-def _ensure_layer_on_path() -> None:
-    # Lambda puts the layer's python/ folder on sys.path; locally the layer's source folder is it.
-    if str(LAYER) not in sys.path:
-        sys.path.insert(0, str(LAYER))
 
 
 # --- functions ------------------------------------------------------------------------------
@@ -57,7 +50,6 @@ def _ensure_layer_on_path() -> None:
 def load_function(route: template.Route | template.Function) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """Import a function's handler module from its code folder under a unique module name
     (every function's module is called ``app``)."""
-    _ensure_layer_on_path()
     module_name, attr = route.handler.rsplit(".", 1)
     name = route.function if isinstance(route, template.Route) else route.name
     unique = f"fn_{name}_{module_name}"
@@ -329,7 +321,6 @@ def json_response(payload: Any, status: int = 200) -> Response:
 
 def dev_routes() -> dict[str, DevRoute]:
     """Routes only the local stack serves: the demo catalog and the OpenAPI document."""
-    _ensure_layer_on_path()
     from cart_common import store
     from cart_common.db import connect
 

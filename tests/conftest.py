@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import secrets
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,13 +18,11 @@ from typing import Any
 import psycopg
 import pytest
 
+import migrate
+from local import cognito as local_cognito
+from local import postgres, stack, template
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common"), str(ROOT / "db")]
-
-import migrate  # noqa: E402
-
-from local import cognito as local_cognito  # noqa: E402
-from local import postgres, stack, template  # noqa: E402
 
 SIGNING_KEY = secrets.token_urlsafe(48)
 MUG = "00000000-0000-4000-8000-000000000003"  # demo catalog: no variants, stock 40
@@ -296,7 +293,7 @@ class Reply:
         self.status = result["statusCode"]
         self.headers = result.get("headers") or {}
         self.cookies = result.get("cookies") or []
-        self.json = json.loads(result["body"]) if result.get("body") else None
+        self.json: Any = json.loads(result["body"]) if result.get("body") else None
 
     @property
     def content_type(self) -> str:

@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import free_port
 from tests.browser.test_storefront import MUG_SLUG, add_from_product_page
-from tests.conftest import MUG, ROOT
+from tests.conftest import MUG
 
 
 def call(url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -46,7 +46,7 @@ def make_dev(storefront_build: None, database_url: str):
         DATABASE_URL=database_url, LOCAL_WORKERS="1",
     )  # fmt: skip
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "local" / "dev.py")],
+        [sys.executable, "-m", "local.dev"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     output: list[str] = []

@@ -19,11 +19,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from cart_common.errors import Problem
-from cart_common.request import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cart_common.errors import Problem
+from cart_common.request import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from local import stack, template
 from tests.conftest import TSHIRT, TSHIRT_M_RED, Shopper, http_event, own_products, routes
 

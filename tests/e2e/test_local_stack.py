@@ -12,7 +12,6 @@ import time
 import urllib.error
 import urllib.request
 from http.cookiejar import CookieJar
-from pathlib import Path
 
 import pytest
 from werkzeug.test import Client
@@ -134,7 +133,7 @@ def test_make_dev_serves_the_api_on_a_port(database_url: str) -> None:
     port = _free_port()
     env = {**os.environ, "PORT": str(port), "DATABASE_URL": database_url, "LOCAL_WORKERS": "2", "STOREFRONT_PORT": "0"}
     server = subprocess.Popen(
-        [sys.executable, str(Path(ROOT) / "local" / "dev.py")],
+        [sys.executable, "-m", "local.dev"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -640,7 +640,6 @@ def test_logs_hold_no_token_cookie_signing_key_or_database_password(
     from cart_common import trigger
     from cart_common.api import logger as app_logger
     from cart_common.db import Database
-
     from local import dev
     from tests.conftest import _reset_layer_state
 

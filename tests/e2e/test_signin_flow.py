@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response
 
 from local import dev, stack
 from local.cognito import LocalCognito
-from tests.conftest import MUG, POSTER, ROOT, TSHIRT, TSHIRT_M_RED
+from tests.conftest import MUG, POSTER, TSHIRT, TSHIRT_M_RED
 
 PASSWORD = "Correct-horse-9"
 
@@ -341,7 +341,7 @@ def test_make_dev_runs_cognito_and_signs_in_over_http(database_url: str) -> None
     env = {k: v for k, v in os.environ.items() if not k.startswith("COGNITO_")}
     env.update(PORT=str(port), DATABASE_URL=database_url, LOCAL_WORKERS="2", STOREFRONT_PORT="0")
     server = subprocess.Popen(
-        [sys.executable, str(Path(ROOT) / "local" / "dev.py")],
+        [sys.executable, "-m", "local.dev"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     output: list[str] = []

@@ -10,8 +10,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from cart_common.config import MAX_LINE_ATTRIBUTE_BYTES, MAX_LINE_ATTRIBUTES
 
+from cart_common.config import MAX_LINE_ATTRIBUTE_BYTES, MAX_LINE_ATTRIBUTES
 from tests.conftest import TSHIRT, TSHIRT_M_RED, Shopper, User, own_products
 from tests.integration.test_cart_api import assert_problem
 from tests.integration.test_lifecycle import admin, list_as  # noqa: F401 - the admin fixture

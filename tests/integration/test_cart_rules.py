@@ -7,11 +7,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cart_common.config import Settings
-from cart_common.view import discount_amounts, totals
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cart_common.config import Settings
+from cart_common.view import discount_amounts, totals
 from tests.conftest import MUG, Shopper, User
 from tests.integration.test_cart_api import assert_problem
 

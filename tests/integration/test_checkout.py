@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+
 from cart_common import carts, store
 from cart_common.config import Limits
 from cart_common.db import Database, exactly_once
 from cart_common.errors import CheckoutExpired, CheckoutNotFound
 from cart_common.session import Owner
-
 from tests.conftest import MUG, POSTER, Shopper, User
 from tests.integration.test_cart_api import assert_problem
 from tests.integration.test_database import round_trips

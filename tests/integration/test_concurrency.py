@@ -22,6 +22,7 @@ from uuid import UUID
 
 import psycopg
 import pytest
+
 from cart_common import store
 from cart_common.config import Limits, get_settings
 from cart_common.db import Database

@@ -12,9 +12,9 @@ from pathlib import Path
 import boto3
 import psycopg
 import pytest
-from cart_common.db import Database, connect, get_database
 from moto import mock_aws
 
+from cart_common.db import Database, connect, get_database
 from tests.conftest import MUG, POSTER, Shopper
 
 
@@ -140,6 +140,7 @@ def test_the_signing_key_can_come_from_ssm_and_rotate(aws, monkeypatch) -> None:
     token = shopper.token
 
     from aws_lambda_powertools.utilities import parameters
+
     from cart_common import session
 
     def reload_key(value: str) -> None:
@@ -183,7 +184,6 @@ def test_a_rotated_database_password_is_fetched_again_once(database_url) -> None
 
 def test_logs_carry_the_http_api_request_id_as_correlation_id(shopper: Shopper) -> None:
     from cart_common.api import logger
-
     from local import stack
     from tests.conftest import http_event, routes
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from cart_common.config import Settings, get_settings
 from pydantic import ValidationError
 
+from cart_common.config import Settings, get_settings
 from tests.conftest import MUG, Shopper
 from tests.integration.test_lifecycle import age, cart_row, quiet, sweep_until_done  # noqa: F401 - quiet: a fixture
 

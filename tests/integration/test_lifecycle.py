@@ -15,11 +15,11 @@ from urllib.parse import urlencode
 
 import psycopg
 import pytest
+from werkzeug.test import Client
+
 from cart_common import lifecycle
 from cart_common.db import Database
 from cart_common.lifecycle import SweepReport, sweep
-from werkzeug.test import Client
-
 from local import stack, template
 from tests.conftest import MUG, ROOT, Reply, Shopper, User, http_event, routes
 from tests.integration.test_cart_api import assert_problem

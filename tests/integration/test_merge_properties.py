@@ -23,14 +23,15 @@ from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, event, example, given, note, settings
+from hypothesis import strategies as st
+from psycopg.rows import dict_row
+
 from cart_common import carts, store
 from cart_common.config import Limits, get_settings
 from cart_common.db import Database
 from cart_common.models import MergeResult
 from cart_common.session import Owner, hash_token, mint_token, signing_keys
-from hypothesis import HealthCheck, event, example, given, note, settings
-from hypothesis import strategies as st
-from psycopg.rows import dict_row
 
 EXAMPLES = settings(
     max_examples=35,

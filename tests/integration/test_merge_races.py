@@ -24,12 +24,12 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
+
 from cart_common import carts, store, trigger
 from cart_common.config import Limits, get_settings
 from cart_common.db import Database
 from cart_common.session import Owner, hash_token, mint_token, signing_keys
-from psycopg.rows import dict_row
-
 from tests.conftest import Shopper, User
 from tests.integration.test_signin import invoke_trigger, post_authentication_event, signed_in
 

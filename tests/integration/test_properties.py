@@ -15,13 +15,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from cart_common import view
-from cart_common.config import Settings
-from cart_common.store import CartRows
 from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
+from cart_common import view
+from cart_common.config import Settings
+from cart_common.store import CartRows
 from tests.conftest import Reply, Shopper
 
 MAX_LINE = 99  # the configured per-line maximum (Settings.max_quantity_per_line)

@@ -12,10 +12,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from cart_common.config import Limits
-from cart_common.store._compose import composed
 from psycopg.types.json import Jsonb
 
+from cart_common.config import Limits
+from cart_common.store._compose import composed
 from tests.conftest import MUG, TSHIRT, TSHIRT_M_RED
 
 HOT_TABLES = {"cart", "cart_item"}

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
+
 from cart_common import carts, store
 from cart_common.api import _address_key
 from cart_common.config import Limits, get_settings
@@ -19,7 +20,6 @@ from cart_common.db import Database, queue
 from cart_common.errors import RateLimited
 from cart_common.session import Owner, hash_token
 from cart_common.store import limits as rate
-
 from tests.conftest import MUG, POSTER, Shopper, User
 from tests.integration.test_cart_api import assert_problem
 from tests.integration.test_database import round_trips

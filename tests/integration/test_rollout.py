@@ -313,8 +313,9 @@ def _run_restore_hooks() -> int:
 
 
 def test_snapstart_restore_replaces_connections_and_reseeds_randomness(shopper: Shopper) -> None:
-    from cart_common import db, trigger
     from snapshot_restore_py import get_after_restore, get_before_snapshot
+
+    from cart_common import db, trigger
 
     assert db.after_restore in [hook for hook, _, _ in get_after_restore()]
     assert db.before_snapshot in [hook for hook, _, _ in get_before_snapshot()]
@@ -349,8 +350,9 @@ def test_snapstart_restore_replaces_connections_and_reseeds_randomness(shopper: 
 
 
 def test_before_a_snapshot_no_connection_is_kept(shopper: Shopper) -> None:
-    from cart_common import db
     from snapshot_restore_py import get_before_snapshot
+
+    from cart_common import db
 
     shopper.get()
     shopper.add(MUG, 1)
@@ -365,6 +367,7 @@ def test_before_a_snapshot_no_connection_is_kept(shopper: Shopper) -> None:
 
 def test_verify_full_uses_the_amazon_root_cas_shipped_in_the_layer() -> None:
     import certifi
+
     from cart_common.config import Settings
     from cart_common.db import CA_BUNDLE, tls_options
 

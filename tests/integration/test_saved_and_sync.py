@@ -11,10 +11,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from cart_common.config import get_settings
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
+from cart_common.config import get_settings
 from tests.conftest import (
     MUG,
     POSTER,
