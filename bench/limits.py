@@ -92,6 +92,8 @@ def _floor_change(products: list[str]) -> dict[str, Any]:
     ``store.set_quantity`` on the function's connection (with the owner's bucket in front, on)."""
     import uuid
 
+    import psycopg
+
     from cart_common import store
     from cart_common.config import Limits, RatePolicy
     from cart_common.db import get_database, queue
@@ -101,13 +103,18 @@ def _floor_change(products: list[str]) -> dict[str, Any]:
     database, policy, calls = get_database(), RatePolicy("changes", 1_000_000_000, 60), {}
     for way in ("on", "off"):
         owner = Owner("guest", f"bench-limits-{way}-{uuid.uuid4().hex}")
-        database.run(
-            lambda conn, owner=owner: store.add_item(
+
+        def add(conn: psycopg.Connection, owner: Owner = owner) -> store.CartRows:
+            return store.add_item(
                 conn, owner, product_id=uuid.UUID(products[0]), variant_id=None, quantity=1, attributes={},
                 limits=Limits(99), ttl_days=30, default_currency="USD",
-            )
-        )  # fmt: skip
-        item = database.run(lambda conn, owner=owner: store.cart_rows(conn, owner)).lines[0]["item_id"]
+            )  # fmt: skip
+
+        def rows(conn: psycopg.Connection, owner: Owner = owner) -> store.CartRows:
+            return store.cart_rows(conn, owner)
+
+        database.run(add)
+        item = database.run(rows).lines[0]["item_id"]
 
         def change(quantity: int, owner: Owner = owner, item: Any = item, on: bool = way == "on") -> None:
             def work(conn: Any) -> None:

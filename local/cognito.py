@@ -60,7 +60,8 @@ class LocalCognito:
             UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
         )["User"]
         client.admin_set_user_password(UserPoolId=self.user_pool_id, Username=email, Password=password, Permanent=True)
-        return next(a["Value"] for a in user["Attributes"] if a["Name"] == "sub")
+        sub: str = next(a["Value"] for a in user["Attributes"] if a["Name"] == "sub")
+        return sub
 
     def add_to_group(self, email: str, group: str) -> None:
         """Put a user in a group (created when missing): Cognito names it in the tokens' ``cognito:groups``."""
@@ -71,11 +72,12 @@ class LocalCognito:
 
     def sign_in(self, email: str, password: str) -> dict[str, Any]:
         """Tokens for a user: ``{IdToken, AccessToken, RefreshToken, ExpiresIn, TokenType}``."""
-        return self.client().initiate_auth(
+        tokens: dict[str, Any] = self.client().initiate_auth(
             ClientId=self.client_id,
             AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": email, "PASSWORD": password},
         )["AuthenticationResult"]
+        return tokens
 
     def user(self, email: str) -> dict[str, str]:
         attributes = self.client().admin_get_user(UserPoolId=self.user_pool_id, Username=email)["UserAttributes"]

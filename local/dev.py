@@ -120,7 +120,8 @@ def _read_body(request: Request, *, optional: tuple[str, ...] = ()) -> dict[str,
 def _aws_error(exc: Exception) -> str:
     from botocore.exceptions import ClientError
 
-    return exc.response["Error"]["Code"] if isinstance(exc, ClientError) else ""
+    code: str = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else ""
+    return code
 
 
 def post_authentication_event(
@@ -129,7 +130,7 @@ def post_authentication_event(
     """The event Cognito sends the Post Authentication trigger after a successful sign-in
     (``user``: ``admin_get_user``'s answer). ``clientMetadata`` is what the storefront passed as
     ClientMetadata: Amplify's ``signIn({..., options: {clientMetadata: {cartSession}}})``."""
-    event = json.loads(POST_AUTH_EVENT.read_text())
+    event: dict[str, Any] = json.loads(POST_AUTH_EVENT.read_text())
     attributes = {a["Name"]: a["Value"] for a in user["UserAttributes"]}
     event["region"] = local_cognito.REGION
     event["userPoolId"] = pool.user_pool_id
@@ -250,7 +251,9 @@ def sweep_routes(invoker: stack.InProcessInvoker | stack.ProcessPoolInvoker) -> 
 # --- the storefront -----------------------------------------------------------------------------
 
 
-def start_storefront(port: int, api_port: int, pool: local_cognito.LocalCognito | None) -> subprocess.Popen | None:
+def start_storefront(
+    port: int, api_port: int, pool: local_cognito.LocalCognito | None
+) -> subprocess.Popen[bytes] | None:
     """``next dev`` (or ``next start`` with STOREFRONT_MODE=start) in storefront/, calling the API on
     ``api_port`` and signing in against ``pool`` (or the COGNITO_* settings of a real pool);
     ``None`` when STOREFRONT_PORT is 0 or ``make install`` has not installed its packages."""
@@ -278,7 +281,7 @@ def start_storefront(port: int, api_port: int, pool: local_cognito.LocalCognito 
     )
 
 
-def stop_storefront(process: subprocess.Popen | None) -> None:
+def stop_storefront(process: subprocess.Popen[bytes] | None) -> None:
     if process is None or process.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):
@@ -310,7 +313,7 @@ def main() -> None:
     storefront_origins = [f"http://{host}:{storefront_port}" for host in ("127.0.0.1", "localhost")]
     # Before the invoker: the execution environments read the Cognito settings from the environment.
     pool = start_cognito()
-    storefront: subprocess.Popen | None = None
+    storefront: subprocess.Popen[bytes] | None = None
     try:
         invoker = stack.make_invoker()
         try:

@@ -60,7 +60,8 @@ def load_function(route: template.Route | template.Function) -> Callable[[dict[s
         module = importlib.util.module_from_spec(spec)
         sys.modules[unique] = module
         spec.loader.exec_module(module)
-    return getattr(module, attr)
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]] = getattr(module, attr)
+    return handler
 
 
 class LambdaContext:
@@ -132,7 +133,7 @@ class ProcessPoolInvoker:
 # --- events ---------------------------------------------------------------------------------
 
 
-def to_event(request: Request, route: template.Route, path_parameters: dict[str, str]) -> dict[str, Any]:
+def to_event(request: Request, route: template.Route, path_parameters: Mapping[str, str]) -> dict[str, Any]:
     headers: dict[str, str] = {}
     for name, value in request.headers.items():
         name = name.lower()
@@ -180,7 +181,7 @@ def to_event(request: Request, route: template.Route, path_parameters: dict[str,
     if query:
         event["queryStringParameters"] = query
     if path_parameters:
-        event["pathParameters"] = path_parameters
+        event["pathParameters"] = dict(path_parameters)
     if body is not None:
         event["body"] = body
     return event
