@@ -76,7 +76,9 @@ def start_stack() -> tuple[subprocess.Popen, str, str]:
         stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     output: list[str] = []
-    threading.Thread(target=lambda: output.extend(server.stdout), daemon=True).start()  # type: ignore[arg-type]
+    assert server.stdout is not None  # stdout=PIPE
+    stdout = server.stdout
+    threading.Thread(target=lambda: output.extend(stdout), daemon=True).start()
     storefront = f"http://127.0.0.1:{storefront_port}"
     deadline = time.monotonic() + 120
     while True:

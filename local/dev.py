@@ -124,6 +124,13 @@ def _aws_error(exc: Exception) -> str:
     return code
 
 
+def _aws_message(exc: Exception) -> str:
+    from botocore.exceptions import ClientError
+
+    message: str = exc.response["Error"]["Message"] if isinstance(exc, ClientError) else str(exc)
+    return message
+
+
 def post_authentication_event(
     pool: local_cognito.LocalCognito, user: dict[str, Any], cart_session: str | None
 ) -> dict[str, Any]:
@@ -145,9 +152,7 @@ def post_authentication_event(
     return event
 
 
-def auth_routes(
-    pool: local_cognito.LocalCognito, invoker: stack.InProcessInvoker | stack.ProcessPoolInvoker
-) -> dict[str, stack.DevRoute]:
+def auth_routes(pool: local_cognito.LocalCognito, invoker: stack.Invoker) -> dict[str, stack.DevRoute]:
     """``POST /dev/auth/signup`` and ``POST /dev/auth/login`` against ``pool``. moto never invokes
     Lambda triggers, so the login invokes the MergeCartFunction with a Post Authentication event
     itself, through ``invoker`` (the execution environments the HTTP routes use), after a successful
@@ -170,7 +175,7 @@ def auth_routes(
                 detail = "Use upper and lower case letters, a digit and a symbol"
                 return problem(400, "invalid_password", "The password breaks the pool's policy", detail)
             if code == "InvalidParameterException":
-                return _bad_request(exc.response["Error"]["Message"])  # type: ignore[attr-defined]
+                return _bad_request(_aws_message(exc))
             raise
         return stack.json_response({"email": body["email"], "sub": sub}, 201)
 
@@ -236,7 +241,7 @@ SWEEP_FUNCTION = "ExpireCartsFunction"  # on an EventBridge schedule in AWS
 SWEEP_EVENT = ROOT / "events" / "expire_carts.json"
 
 
-def sweep_routes(invoker: stack.InProcessInvoker | stack.ProcessPoolInvoker) -> dict[str, stack.DevRoute]:
+def sweep_routes(invoker: stack.Invoker) -> dict[str, stack.DevRoute]:
     """``POST /dev/sweep``: one run of the lifecycle sweep now (expiry, abandoned carts, retention),
     invoked with the scheduled event in an execution environment like any function; answers the
     run's report. The local stack gives it the template's global timeout, so a run sweeps for a few

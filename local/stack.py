@@ -32,7 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
@@ -94,6 +94,15 @@ def _worker_init(timeout_s: int) -> None:
 
 def _worker_invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
     return _worker_functions[function](event, LambdaContext(function, _worker_timeout_s))
+
+
+class Invoker(Protocol):
+    """What runs the functions for the local stack: ``InProcessInvoker``, ``ProcessPoolInvoker``, or a
+    test's wrapper around one."""
+
+    def invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
 
 
 class InProcessInvoker:
@@ -227,7 +236,7 @@ def _dev_route(route: DevRoute | Callable[[Request], Response]) -> DevRoute:
 class LocalApi:
     def __init__(
         self,
-        invoker: InProcessInvoker | ProcessPoolInvoker,
+        invoker: Invoker,
         dev_routes: DevRoutes | None = None,
         extra_origins: Iterable[str] = (),
     ) -> None:

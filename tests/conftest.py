@@ -10,13 +10,15 @@ import logging
 import os
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import pytest
+from psycopg.rows import DictRow
+from werkzeug.test import TestResponse
 
 import migrate
 from local import cognito as local_cognito
@@ -43,9 +45,29 @@ def _server_url() -> str:
 
 
 def _with_dbname(url: str, name: str) -> str:
-    info = psycopg.conninfo.conninfo_to_dict(url)
-    info["dbname"] = name
-    return psycopg.conninfo.make_conninfo(**info)
+    return psycopg.conninfo.make_conninfo(url, dbname=name)
+
+
+# --- reading what a query or a reply returned ---------------------------------------------------
+
+_Row = TypeVar("_Row")
+
+
+def one(cursor: psycopg.Cursor[_Row]) -> _Row:
+    """The next row a query returns (a dict on ``sql``, a tuple on a plain connection): the test
+    fails here, at the query's call in its traceback, when there is none."""
+    row = cursor.fetchone()
+    assert row is not None, f"expected a row, the query returned none ({cursor.statusmessage})"
+    return row
+
+
+def json_of(reply: TestResponse) -> Any:
+    """The JSON body of a reply through the local stack: the test fails here, with the reply's
+    status and body, when it is not JSON."""
+    assert reply.is_json, (
+        f"not a JSON reply: {reply.status} {reply.content_type} {reply.get_data(as_text=True)[:300]!r}"
+    )
+    return reply.json
 
 
 @pytest.fixture(scope="session")
@@ -170,7 +192,7 @@ def fresh_settings() -> Iterator[None]:
 
 
 @pytest.fixture
-def sql(database_url: str) -> Iterator[psycopg.Connection]:
+def sql(database_url: str) -> Iterator[psycopg.Connection[DictRow]]:
     """A direct connection for arranging the catalog and inspecting rows (test-side SQL only)."""
     with psycopg.connect(database_url, autocommit=True, row_factory=psycopg.rows.dict_row) as conn:
         yield conn
@@ -182,17 +204,19 @@ def own_products(database_url: str, label: str, *, count: int = 3, stock: int = 
     tag = uuid.uuid4().hex[:8]
     with psycopg.connect(database_url, autocommit=True) as conn:
         return [
-            conn.execute(
-                "insert into product (name, slug, price, currency, stock) values (%s, %s, %s, 'USD', %s)"
-                " returning id::text",
-                (f"{label} {tag} {i}", f"{label.lower()}-{tag}-{i}", 100 + i, stock),
-            ).fetchone()[0]
+            one(
+                conn.execute(
+                    "insert into product (name, slug, price, currency, stock) values (%s, %s, %s, 'USD', %s)"
+                    " returning id::text",
+                    (f"{label} {tag} {i}", f"{label.lower()}-{tag}-{i}", 100 + i, stock),
+                )
+            )[0]
             for i in range(count)
         ]
 
 
 @pytest.fixture
-def make_product(sql: psycopg.Connection):
+def make_product(sql: psycopg.Connection[DictRow]) -> Callable[..., dict[str, Any]]:
     """Insert a product of the test's own (optionally with variants) so tests that change stock or
     prices never disturb one another."""
 
@@ -205,17 +229,27 @@ def make_product(sql: psycopg.Connection):
         variants: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         slug = f"p-{uuid.uuid4().hex[:10]}"
-        product = sql.execute(
-            "insert into product (name, slug, price, currency, stock, max_per_order) values (%s, %s, %s, %s, %s, %s)"
-            " returning id::text, price, stock",
-            (f"Product {slug}", slug, price, currency, stock, max_per_order),
-        ).fetchone()
-        product["variants"] = [
+        product = one(
             sql.execute(
-                "insert into product_variant (product_id, sku, attributes, price, stock) values (%s, %s, %s, %s, %s)"
+                "insert into product (name, slug, price, currency, stock, max_per_order) values (%s, %s, %s, %s, %s, %s)"
                 " returning id::text, price, stock",
-                (product["id"], f"{slug}-{i}", json.dumps(v.get("attributes", {})), v.get("price"), v.get("stock", 10)),
-            ).fetchone()
+                (f"Product {slug}", slug, price, currency, stock, max_per_order),
+            )
+        )
+        product["variants"] = [
+            one(
+                sql.execute(
+                    "insert into product_variant (product_id, sku, attributes, price, stock)"
+                    " values (%s, %s, %s, %s, %s) returning id::text, price, stock",
+                    (
+                        product["id"],
+                        f"{slug}-{i}",
+                        json.dumps(v.get("attributes", {})),
+                        v.get("price"),
+                        v.get("stock", 10),
+                    ),
+                )
+            )
             for i, v in enumerate(variants or [])
         ]
         return product
@@ -330,6 +364,12 @@ class Shopper:
         if any(c.startswith("cart_session=;") for c in reply.cookies):
             self.token = None  # the browser drops a cookie set with Max-Age=0
         return reply
+
+    @property
+    def session_token(self) -> str:
+        """The guest session token the API issued: the test fails here when it has issued none."""
+        assert self.token, "the shopper has no guest session token"
+        return self.token
 
     def merge(self) -> Reply:
         return self.call("POST", "/cart/merge")

@@ -30,7 +30,7 @@ from werkzeug.wrappers import Request, Response
 
 from local import stack
 from local.cognito import LocalCognito
-from tests.conftest import ROOT
+from tests.conftest import ROOT, one
 
 STOREFRONT = ROOT / "storefront"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -234,17 +234,21 @@ def own_product(site: Stack) -> Callable[..., dict[str, Any]]:
     ) -> dict[str, Any]:
         slug = f"lamp-{uuid.uuid4().hex[:8]}"
         with psycopg.connect(site.database_url, autocommit=True) as conn:
-            pid = conn.execute(
-                "insert into product (name, slug, price, currency, stock) values (%s, %s, %s, 'USD', %s)"
-                " returning id::text",
-                (f"{name} {slug[-4:]}", slug, price, stock),
-            ).fetchone()[0]
-            variant_ids = [
+            pid = one(
                 conn.execute(
-                    "insert into product_variant (product_id, sku, attributes, stock) values (%s, %s, %s, %s)"
+                    "insert into product (name, slug, price, currency, stock) values (%s, %s, %s, 'USD', %s)"
                     " returning id::text",
-                    (pid, f"{slug}-{i}", json.dumps(v["attributes"]), v.get("stock", 10)),
-                ).fetchone()[0]
+                    (f"{name} {slug[-4:]}", slug, price, stock),
+                )
+            )[0]
+            variant_ids = [
+                one(
+                    conn.execute(
+                        "insert into product_variant (product_id, sku, attributes, stock) values (%s, %s, %s, %s)"
+                        " returning id::text",
+                        (pid, f"{slug}-{i}", json.dumps(v["attributes"]), v.get("stock", 10)),
+                    )
+                )[0]
                 for i, v in enumerate(variants or [])
             ]
         return {"id": pid, "slug": slug, "price": price, "variants": variant_ids}

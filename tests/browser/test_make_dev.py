@@ -50,7 +50,9 @@ def make_dev(storefront_build: None, database_url: str):
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(server.stdout), daemon=True)  # type: ignore[arg-type]
+    assert server.stdout is not None  # stdout=PIPE
+    stdout = server.stdout
+    reader = threading.Thread(target=lambda: output.extend(stdout), daemon=True)
     reader.start()
     storefront = f"http://127.0.0.1:{storefront_port}"
     try:
@@ -82,8 +84,11 @@ def test_make_dev_serves_the_storefront_and_prints_a_demo_admin(make_dev, browse
     api, storefront, output = make_dev
     printed = "".join(output)
     assert f"Storefront: {storefront}" in printed
-    admin_email, admin_password = re.search(r"^Demo admin: (\S+) / (\S+)", printed, re.MULTILINE).groups()
-    user_email, user_password = re.search(r"^Demo user: (\S+) / (\S+)", printed, re.MULTILINE).groups()
+    admin = re.search(r"^Demo admin: (\S+) / (\S+)", printed, re.MULTILINE)
+    demo_user = re.search(r"^Demo user: (\S+) / (\S+)", printed, re.MULTILINE)
+    assert admin and demo_user, printed
+    admin_email, admin_password = admin.groups()
+    user_email, user_password = demo_user.groups()
 
     status, tokens = call(f"{api}/dev/auth/login", {"email": admin_email, "password": admin_password})
     assert status == 200, tokens

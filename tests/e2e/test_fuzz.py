@@ -28,7 +28,7 @@ from werkzeug.test import Client
 
 from local import stack, template
 from local.cognito import LocalCognito
-from tests.conftest import own_products
+from tests.conftest import json_of, own_products
 
 ROUTES = sorted((r.method, r.path) for r in template.routes())
 IDENTITIES = ("guest", "user", "admin")
@@ -57,11 +57,11 @@ class Identity:
 
     def line_id(self) -> str:
         """The id of a line in this identity's cart (added when the fuzzer removed them all)."""
-        cart = self.api.get("/cart", headers=self.headers).json
+        cart = json_of(self.api.get("/cart", headers=self.headers))
         if not cart["items"]:
             added = self.api.post("/cart/items", json={"productId": self.products[0]}, headers=self.headers)
             assert added.status_code == 200, added.json
-            cart = added.json
+            cart = json_of(added)
         return cart["items"][0]["id"]
 
 
@@ -75,7 +75,7 @@ def local_api() -> Iterator[stack.LocalApi]:
 def served_document(api: stack.LocalApi) -> dict[str, Any]:
     reply = Client(api).get("/openapi.json")
     assert reply.status_code == 200
-    return reply.json
+    return json_of(reply)
 
 
 @pytest.fixture(scope="module")
@@ -258,7 +258,7 @@ def test_statuses_that_headers_cause_are_documented(
     )
     documented = schema_of(local_api)["paths"][path][method.lower()]["responses"]
     assert reply.status_code < 500, reply.get_data(as_text=True)
-    code = reply.json.get("code") if reply.status_code >= 400 else None
+    code = json_of(reply).get("code") if reply.status_code >= 400 else None
     assert str(reply.status_code) in documented, f"{method} {path} answers {reply.status_code} {code}: undocumented"
     assert reply.status_code == status or (status == 409 and reply.status_code in (200, 403)), (
         reply.status_code,
@@ -306,4 +306,4 @@ def test_the_admin_listing_answers_numbers_beyond_bigint_without_a_500(
         headers={"Authorization": f"Bearer {_signed_in(cognito, admin=True)}"},
     )  # fmt: skip
     assert reply.status_code < 500, reply.get_data(as_text=True)
-    assert reply.status_code == 200 or reply.json["code"] == "validation_failed"
+    assert reply.status_code == 200 or json_of(reply)["code"] == "validation_failed"

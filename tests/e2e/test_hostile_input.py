@@ -154,6 +154,13 @@ def assert_answered(result: dict[str, Any]) -> dict[str, Any] | None:
     return problem
 
 
+def assert_refused(result: dict[str, Any]) -> dict[str, Any]:
+    """A 4xx problem with a known code (as ``assert_answered``): the test fails here on a 2xx."""
+    problem = assert_answered(result)
+    assert problem is not None, f"expected a problem, got {result['statusCode']}"
+    return problem
+
+
 def assert_untouched(result: dict[str, Any], before: Any, after: Any) -> None:
     """A refused request changed nothing; an accepted change is allowed to have."""
     if result["statusCode"] >= 400:
@@ -207,7 +214,7 @@ def test_if_match_takes_ascii_digits_only(owner: Owner, snapshot: Any, value: st
     before = snapshot(owner.cart_id)
     result = invoke("PATCH", "/cart/items/{itemId}", path_params={"itemId": owner.item_id}, body={"quantity": 3},
                     headers={"x-cart-session": owner.token, "if-match": value})  # fmt: skip
-    assert assert_answered(result)["code"] == "invalid_precondition"
+    assert assert_refused(result)["code"] == "invalid_precondition"
     assert snapshot(owner.cart_id) == before
 
 
@@ -303,7 +310,7 @@ def test_a_hostile_body_is_never_a_server_error_and_a_refusal_changes_nothing(
 def test_deep_nesting_is_malformed_json_naming_the_limit(owner: Owner, kind: str) -> None:
     for depth in (MAX_JSON_DEPTH + 1, 10_000):
         result = invoke("POST", "/cart/items", raw_body=nested(depth, kind), headers={"x-cart-session": owner.token})
-        problem = assert_answered(result)
+        problem = assert_refused(result)
         assert problem["code"] == "malformed_json" and str(MAX_JSON_DEPTH) in problem["detail"]
 
 
@@ -319,7 +326,7 @@ HUGE = "1" + "0" * 5000  # past Python's 4300-digit conversion limit
 def test_integers_past_a_fields_range_are_validation_failed_naming_the_field(
     owner: Owner, path: str, body: str
 ) -> None:
-    problem = assert_answered(invoke("POST", path, raw_body=body, headers={"x-cart-session": owner.token}))
+    problem = assert_refused(invoke("POST", path, raw_body=body, headers={"x-cart-session": owner.token}))
     assert problem["code"] == "validation_failed"
     assert any(e["field"].split(".")[-1] in ("quantity", "n") for e in problem["errors"]), problem
 
@@ -332,7 +339,7 @@ def test_a_body_of_another_media_type_is_415(owner: Owner, snapshot: Any, conten
     path_params, body = valid_request("PATCH", "/cart/items/{itemId}", owner)
     result = invoke("PATCH", "/cart/items/{itemId}", path_params=path_params, body=body,
                     headers={"x-cart-session": owner.token, "content-type": content_type})  # fmt: skip
-    assert assert_answered(result)["code"] == "unsupported_media_type"
+    assert assert_refused(result)["code"] == "unsupported_media_type"
     assert snapshot(owner.cart_id) == before
 
 
@@ -357,7 +364,7 @@ def test_an_oversize_body_is_413_before_it_is_read(owner: Owner, snapshot: Any) 
     field = "x" * (MAX_BODY_BYTES + 1)
     result = invoke("POST", "/cart/items", raw_body=json.dumps({"productId": TSHIRT, field: 1}),
                     headers={"x-cart-session": owner.token})  # fmt: skip
-    problem = assert_answered(result)
+    problem = assert_refused(result)
     assert problem["code"] == "payload_too_large" and problem["maxBytes"] == MAX_BODY_BYTES
     assert snapshot(owner.cart_id) == before
 
@@ -366,14 +373,14 @@ def test_a_long_unknown_field_is_echoed_cut_short(owner: Owner) -> None:
     field = "y" * (MAX_BODY_BYTES // 2)
     result = invoke("POST", "/cart/items", raw_body=json.dumps({"productId": TSHIRT, field: 1}),
                     headers={"x-cart-session": owner.token})  # fmt: skip
-    problem = assert_answered(result)
+    problem = assert_refused(result)
     assert problem["code"] == "validation_failed" and len(result["body"]) < 2048
     assert problem["errors"][0]["field"].endswith("…")
 
 
 def test_many_invalid_fields_list_the_first_ten(owner: Owner) -> None:
     body = {"productId": TSHIRT, **{f"unknown{i}": i for i in range(500)}}
-    problem = assert_answered(invoke("POST", "/cart/items", body=body, headers={"x-cart-session": owner.token}))
+    problem = assert_refused(invoke("POST", "/cart/items", body=body, headers={"x-cart-session": owner.token}))
     assert len(problem["errors"]) == 10 and "more" in problem["detail"]
 
 

@@ -21,13 +21,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import psycopg
 import pytest
 
 from local import stack
-from tests.conftest import own_products
+from tests.conftest import one, own_products
 from tests.e2e.test_faults import call, serve
 
 WORKERS = 4  # execution environments
@@ -44,7 +45,7 @@ def deadlocks(database_url: str) -> int:
     time.sleep(1.1)  # backends flush their statistics at most once a second
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("select pg_stat_clear_snapshot()")
-        return conn.execute("select deadlocks from pg_stat_database where datname = current_database()").fetchone()[0]
+        return one(conn.execute("select deadlocks from pg_stat_database where datname = current_database()"))[0]
 
 
 @pytest.fixture
@@ -132,7 +133,7 @@ def test_100_concurrent_changes_with_the_same_if_match_let_exactly_one_win(base:
     item, version = cart["items"][0]["id"], headers["ETag"]
     replies = concurrently(
         [
-            (lambda q=q: call(base, "PATCH", f"/cart/items/{item}", {"quantity": q}, {**session, "If-Match": version}))
+            partial(call, base, "PATCH", f"/cart/items/{item}", {"quantity": q}, {**session, "If-Match": version})
             for q in range(2, 102)
         ],
     )

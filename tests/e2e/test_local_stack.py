@@ -17,7 +17,7 @@ import pytest
 from werkzeug.test import Client
 
 from local import stack, template
-from tests.conftest import MUG, ROOT, TSHIRT, TSHIRT_M_RED
+from tests.conftest import MUG, ROOT, TSHIRT, TSHIRT_M_RED, json_of
 
 
 @pytest.fixture(scope="module")
@@ -51,15 +51,15 @@ def test_every_function_folder_is_in_the_template_and_the_core_routes_map_to_the
 
 def test_a_browser_keeps_its_cart_through_the_cookie(client: Client) -> None:
     first = client.get("/cart")
-    assert first.status_code == 200 and first.json["items"] == []
+    assert first.status_code == 200 and json_of(first)["items"] == []
     assert "HttpOnly" in first.headers["Set-Cookie"]
     added = client.post("/cart/items", json={"productId": MUG, "quantity": 2})
     assert added.status_code == 200, added.json
-    item_id = added.json["items"][0]["id"]
+    item_id = json_of(added)["items"][0]["id"]
     patched = client.patch(f"/cart/items/{item_id}", json={"quantity": 5})
-    assert patched.json["itemCount"] == 5
-    assert client.get("/cart").json["items"][0]["quantity"] == 5
-    assert client.delete(f"/cart/items/{item_id}").json["items"] == []
+    assert json_of(patched)["itemCount"] == 5
+    assert json_of(client.get("/cart"))["items"][0]["quantity"] == 5
+    assert json_of(client.delete(f"/cart/items/{item_id}"))["items"] == []
     assert client.delete("/cart").status_code == 200
 
 
@@ -67,7 +67,7 @@ def test_an_app_keeps_its_cart_through_the_header(local_api: stack.LocalApi) -> 
     app = Client(local_api, use_cookies=False)
     token = app.get("/cart").headers["X-Cart-Session"]
     app.post("/cart/items", json={"productId": TSHIRT, "variantId": TSHIRT_M_RED}, headers={"X-Cart-Session": token})
-    cart = app.get("/cart", headers={"X-Cart-Session": token}).json
+    cart = json_of(app.get("/cart", headers={"X-Cart-Session": token}))
     assert [i["variantId"] for i in cart["items"]] == [TSHIRT_M_RED]
 
 
@@ -75,7 +75,7 @@ def test_problems_pass_through_with_their_content_type(client: Client) -> None:
     reply = client.post("/cart/items", data="{nope", content_type="application/json")
     assert reply.status_code == 400
     assert reply.headers["Content-Type"] == "application/problem+json"
-    assert reply.json["code"] == "malformed_json"
+    assert json_of(reply)["code"] == "malformed_json"
 
 
 def test_a_route_that_is_not_in_the_api_is_api_gateways_404(client: Client) -> None:
@@ -99,14 +99,14 @@ def test_cors_preflight_and_responses_follow_the_template(client: Client) -> Non
 
 
 def test_the_dev_catalog_lists_products_with_variants(client: Client) -> None:
-    products = {p["id"]: p for p in client.get("/products").json["products"]}
+    products = {p["id"]: p for p in json_of(client.get("/products"))["products"]}
     assert products[MUG]["price"] == 1250 and products[MUG]["variants"] == []
     skus = {v["sku"] for v in products[TSHIRT]["variants"]}
     assert {"TSHIRT-S-RED", "TSHIRT-M-RED"} <= skus
 
 
 def test_the_openapi_document_covers_every_route_and_its_problems(client: Client) -> None:
-    doc = client.get("/openapi.json").json
+    doc = json_of(client.get("/openapi.json"))
     assert set(doc["paths"]) == {r.path for r in template.routes()}
     add = doc["paths"]["/cart/items"]["post"]
     assert {"200", "400", "404", "409", "422", "503"} <= set(add["responses"])

@@ -32,7 +32,7 @@ from werkzeug.test import Client, TestResponse
 
 from local import stack, template
 from local.cognito import LocalCognito
-from tests.conftest import SIGNING_KEY, own_products
+from tests.conftest import SIGNING_KEY, json_of, own_products
 from tests.integration.test_signin import MOTO_KEY, claims_for, forge
 
 ROUTES = sorted((r.method, r.path) for r in template.routes())
@@ -83,7 +83,7 @@ class Actor:
     def cart(self) -> dict[str, Any]:
         reply = self.call("GET", "/cart")
         assert reply.status_code == 200, reply.get_data(as_text=True)
-        return reply.json
+        return json_of(reply)
 
 
 @dataclass
@@ -127,7 +127,9 @@ def stock(actor: Actor, catalog: Catalog, code: str) -> Holdings:
         ensure(saved(third) is not None, lambda: actor.call("POST", f"/cart/items/{line(third)}/save"))
     ensure(any(d["code"] == code for d in cart.get("discountCodes", [])),
            lambda: actor.call("POST", "/cart/discount-codes", {"code": code}))  # fmt: skip
-    return Holdings(cart["id"], line(first), saved(third) if saving else None, code)  # type: ignore[arg-type]
+    item_id = line(first)
+    assert item_id is not None, cart
+    return Holdings(cart["id"], item_id, saved(third) if saving else None, code)
 
 
 def request_for(method: str, path: str, holdings: Holdings, catalog: Catalog) -> tuple[str, Any]:
@@ -203,7 +205,7 @@ def holdings(actors: dict[str, Actor], catalog: Catalog) -> dict[str, Holdings]:
 def assert_problem(reply: TestResponse, status: int, code: str | None = None) -> dict[str, Any]:
     assert reply.status_code == status, (reply.status_code, reply.get_data(as_text=True))
     assert reply.headers["Content-Type"] == "application/problem+json"
-    body = reply.json
+    body = json_of(reply)
     assert body["status"] == status and body["type"] == f"/problems/{body['code']}" and body["detail"]
     if code:
         assert body["code"] == code, body
@@ -299,7 +301,7 @@ def test_the_admin_listing_is_for_administrators_only(actors: dict[str, Actor]) 
             assert_problem(reply, 403, "forbidden")
         else:
             assert reply.status_code == 200, reply.get_data(as_text=True)
-            assert {"carts", "total"} <= set(reply.json)
+            assert {"carts", "total"} <= set(json_of(reply))
     anonymous = Client(actors["guest A"].api.application, use_cookies=False).get(path)
     assert_problem(anonymous, 401, "authentication_required")
     assert "Set-Cookie" not in anonymous.headers  # an admin route never starts a guest session
@@ -311,7 +313,7 @@ def test_a_guest_token_of_another_owner_in_the_cookie_does_not_open_the_header_o
     """The header wins over the cookie: A's header with B's cookie is A's cart, and never both."""
     a, b = actors["guest A"], actors["guest B"]
     reply = a.api.get("/cart", headers={**a.headers, "Cookie": f"cart_session={b.headers['X-Cart-Session']}"})
-    assert reply.status_code == 200 and reply.json["id"] == holdings["guest A"].cart_id
+    assert reply.status_code == 200 and json_of(reply)["id"] == holdings["guest A"].cart_id
 
 
 # --- 2. bad tokens ------------------------------------------------------------------------------------
@@ -345,7 +347,8 @@ BAD_TOKENS: dict[str, Callable[[Any, LocalCognito], str]] = {
     "id token for another client": lambda u, c: forge(
         claims_for(u, c, token_use="id", client_id=None, aud="another-app-client")
     ),
-    "alg none": lambda u, c: jwt.encode(claims_for(u, c), key=None, algorithm="none", headers={"kid": "dummy"}),
+    # key "": PyJWT's typed spelling of no key, which alg "none" requires (it turns "" into None)
+    "alg none": lambda u, c: jwt.encode(claims_for(u, c), key="", algorithm="none", headers={"kid": "dummy"}),
     "refresh token": lambda u, c: u.refresh_token_value,
     "garbage": lambda u, c: "not-a-token",
 }
@@ -444,6 +447,11 @@ def _line(c: Catalog, **extra: Any) -> dict[str, Any]:
     return {"json": {"productId": c.products[0], **extra}}
 
 
+def _query(name: str) -> Callable[[Holdings, Catalog, str], dict[str, Any]]:
+    """The payload as the admin listing's query parameter ``name``."""
+    return lambda h, c, p: {"query_string": {name: p}}
+
+
 TARGETS = [
     Target("body productId", POST_ITEMS, lambda h, c, p: {"json": {"productId": p}}),
     Target("body variantId", POST_ITEMS, lambda h, c, p: _line(c, variantId=p)),
@@ -506,7 +514,7 @@ TARGETS = [
     Target("header Idempotency-Key", POST_ITEMS, lambda h, c, p: {**_line(c), "headers": {"Idempotency-Key": p}}),
     Target("header If-Match", POST_ITEMS, lambda h, c, p: {**_line(c), "headers": {"If-Match": p}}),
     *[
-        Target(f"query {name} (admin)", ADMIN_ROUTE, lambda h, c, p, name=name: {"query_string": {name: p}}, "admin")
+        Target(f"query {name} (admin)", ADMIN_ROUTE, _query(name), "admin")
         for name in ("minValue", "since", "limit", "offset")
     ],
 ]
@@ -645,8 +653,7 @@ def test_logs_hold_no_token_cookie_signing_key_or_database_password(
 
     # The embedded server trusts local connections, so the password is accepted and never checked.
     password = f"Db-Pass-{uuid.uuid4().hex}"
-    info = psycopg.conninfo.conninfo_to_dict(database_url)
-    monkeypatch.setenv("DATABASE_URL", psycopg.conninfo.make_conninfo(**{**info, "password": password}))
+    monkeypatch.setenv("DATABASE_URL", psycopg.conninfo.make_conninfo(database_url, password=password))
     _reset_layer_state()
 
     shopper, other = new_user(local_api, cognito, "logs-user"), new_user(local_api, cognito, "logs-other")
@@ -712,7 +719,7 @@ def test_logs_hold_no_token_cookie_signing_key_or_database_password(
         _reset_layer_state()
         monkeypatch.setattr(trigger, "_database", Database())  # the trigger's own connection, too
         down = remember(guest.post("/cart/items", json={"productId": product}, headers=as_guest))
-        assert down.status_code == 503 and down.json["code"] == "database_unavailable"
+        assert down.status_code == 503 and json_of(down)["code"] == "database_unavailable"
         remember(guest.get("/cart", headers=shopper.headers))
         event = dev.post_authentication_event(cognito, user, token)
         assert local_api.invoker.invoke(dev.MERGE_FUNCTION, json.loads(json.dumps(event))) == event

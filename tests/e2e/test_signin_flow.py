@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from werkzeug.wrappers import Response
 
 from local import dev, stack
 from local.cognito import LocalCognito
-from tests.conftest import MUG, POSTER, TSHIRT, TSHIRT_M_RED
+from tests.conftest import MUG, POSTER, TSHIRT, TSHIRT_M_RED, json_of
 
 PASSWORD = "Correct-horse-9"
 
@@ -34,7 +35,7 @@ PASSWORD = "Correct-horse-9"
 class RecordingInvoker:
     """The in-process invoker, remembering every Post Authentication event and what came back."""
 
-    def __init__(self, inner: stack.InProcessInvoker) -> None:
+    def __init__(self, inner: stack.Invoker) -> None:
         self.inner = inner
         self.triggers: list[tuple[dict[str, Any], dict[str, Any]]] = []
 
@@ -50,7 +51,7 @@ class RecordingInvoker:
 
 
 @pytest.fixture(scope="module")
-def invoker() -> RecordingInvoker:
+def invoker() -> Iterator[RecordingInvoker]:
     recording = RecordingInvoker(stack.make_invoker(workers=0))
     yield recording
     recording.close()
@@ -100,7 +101,7 @@ def guest_with_lines(local_api: stack.LocalApi, use_cookies: bool) -> tuple[Clie
     token = first.headers["X-Cart-Session"]
     headers = {} if use_cookies else {"X-Cart-Session": token}
     second = guest.post("/cart/items", json={"productId": TSHIRT, "variantId": TSHIRT_M_RED}, headers=headers)
-    assert lines(second.json) == {(MUG, None, 2), (TSHIRT, TSHIRT_M_RED, 1)}
+    assert lines(json_of(second)) == {(MUG, None, 2), (TSHIRT, TSHIRT_M_RED, 1)}
     return guest, token
 
 
@@ -139,11 +140,11 @@ def test_login_with_the_guest_token_merges_the_guest_cart(
     device = Client(local_api, use_cookies=False)
     cart = device.get("/cart", headers=bearer(tokens.json["accessToken"]))
     assert cart.status_code == 200
-    assert lines(cart.json) == {(MUG, None, 2), (TSHIRT, TSHIRT_M_RED, 1)}
+    assert lines(json_of(cart)) == {(MUG, None, 2), (TSHIRT, TSHIRT_M_RED, 1)}
     assert "X-Cart-Session" not in cart.headers
-    assert device.get("/cart", headers=bearer(tokens.json["idToken"])).json["id"] == cart.json["id"]
+    assert json_of(device.get("/cart", headers=bearer(json_of(tokens)["idToken"])))["id"] == json_of(cart)["id"]
     # and the guest session no longer holds them
-    assert device.get("/cart", headers={"X-Cart-Session": token}).json["items"] == []
+    assert json_of(device.get("/cart", headers={"X-Cart-Session": token}))["items"] == []
 
 
 # --- 2. the lazy path: no cartSession at sign-in -----------------------------------------------------
@@ -160,18 +161,19 @@ def test_without_cart_session_the_first_request_with_both_merges_lazily(
     ((event, _),) = invoker.triggers[before:]
     assert "clientMetadata" not in event["request"]
     access = tokens["accessToken"]
-    assert Client(local_api, use_cookies=False).get("/cart", headers=bearer(access)).json["items"] == []
+    assert json_of(Client(local_api, use_cookies=False).get("/cart", headers=bearer(access)))["items"] == []
 
-    assert browser.get_cookie("cart_session").value == token
+    cookie = browser.get_cookie("cart_session")
+    assert cookie is not None and cookie.value == token
     first = browser.get("/cart", headers=bearer(access))  # the bearer and the guest cookie
     assert first.status_code == 200
-    assert lines(first.json) == {(MUG, None, 2), (TSHIRT, TSHIRT_M_RED, 1)}
+    assert lines(json_of(first)) == {(MUG, None, 2), (TSHIRT, TSHIRT_M_RED, 1)}
     cleared = [c for c in first.headers.getlist("Set-Cookie") if c.startswith("cart_session=;")]
     assert len(cleared) == 1 and "Max-Age=0" in cleared[0]
     assert browser.get_cookie("cart_session") is None  # the browser dropped it
 
     later = Client(local_api, use_cookies=False).get("/cart", headers=bearer(access))
-    assert lines(later.json) == {(MUG, None, 2), (TSHIRT, TSHIRT_M_RED, 1)}
+    assert lines(json_of(later)) == {(MUG, None, 2), (TSHIRT, TSHIRT_M_RED, 1)}
 
 
 # --- 3. failures ---------------------------------------------------------------------------------------
@@ -187,10 +189,10 @@ def test_a_wrong_password_is_401_and_merges_nothing(local_api: stack.LocalApi, i
     assert unknown["detail"] == "Incorrect email or password"  # no hint whether the user exists
     assert invoker.triggers[before:] == []  # the trigger runs after a successful sign-in only
 
-    still_the_guests = guest.get("/cart", headers={"X-Cart-Session": token}).json
+    still_the_guests = json_of(guest.get("/cart", headers={"X-Cart-Session": token}))
     assert lines(still_the_guests) == {(MUG, None, 2), (TSHIRT, TSHIRT_M_RED, 1)}
     access = login(guest, email).json["accessToken"]
-    assert guest.get("/cart", headers=bearer(access)).json["id"] is None
+    assert json_of(guest.get("/cart", headers=bearer(access)))["id"] is None
 
 
 def test_signing_up_twice_is_409(local_api: stack.LocalApi) -> None:
@@ -231,7 +233,10 @@ def test_a_failing_trigger_fails_the_sign_in_as_in_aws(cognito: LocalCognito, in
         def invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
             raise RuntimeError("the execution environment crashed")
 
-    client = Client(stack.LocalApi(invoker, dev.auth_routes(cognito, Broken())))  # type: ignore[arg-type]
+        def close(self) -> None:
+            pass
+
+    client = Client(stack.LocalApi(invoker, dev.auth_routes(cognito, Broken())))
     email = new_email()
     assert signup(client, email).status_code == 201
     reply = assert_problem(login(client, email), 502, "post_authentication_failed")
@@ -258,20 +263,20 @@ def test_guest_lines_are_summed_into_the_users_cart_and_a_replay_is_a_no_op(loca
     assert signup(client, email).status_code == 201
     access = login(client, email).json["accessToken"]
     mine = client.post("/cart/items", json={"productId": MUG, "quantity": 1}, headers=bearer(access))
-    assert lines(mine.json) == {(MUG, None, 1)}
+    assert lines(json_of(mine)) == {(MUG, None, 1)}
 
     guest, token = guest_with_lines(local_api, use_cookies=False)
     guest.post("/cart/items", json={"productId": POSTER}, headers={"X-Cart-Session": token})
     access = login(guest, email, cart_session=token).json["accessToken"]
-    cart = client.get("/cart", headers=bearer(access)).json
-    assert cart["id"] == mine.json["id"]  # the user's cart, with the guest's lines folded in
+    cart = json_of(client.get("/cart", headers=bearer(access)))
+    assert cart["id"] == json_of(mine)["id"]  # the user's cart, with the guest's lines folded in
     assert lines(cart) == {(MUG, None, 3), (TSHIRT, TSHIRT_M_RED, 1), (POSTER, None, 1)}
 
     replay = client.post("/cart/merge", headers={**bearer(access), "X-Cart-Session": token})
     assert replay.status_code == 200, replay.json
-    assert replay.json["merge"]["outcome"] == "already_merged"
-    assert replay.json["merge"]["strategy"] == "sum"
-    assert lines(replay.json["cart"]) == lines(cart)
+    assert json_of(replay)["merge"]["outcome"] == "already_merged"
+    assert json_of(replay)["merge"]["strategy"] == "sum"
+    assert lines(json_of(replay)["cart"]) == lines(cart)
 
 
 def test_a_replay_after_the_guest_cart_was_adopted_is_already_merged(local_api: stack.LocalApi) -> None:
@@ -284,8 +289,8 @@ def test_a_replay_after_the_guest_cart_was_adopted_is_already_merged(local_api: 
     access = login(guest, email, cart_session=token).json["accessToken"]
     replay = guest.post("/cart/merge", headers={**bearer(access), "X-Cart-Session": token})
     assert replay.status_code == 200
-    assert lines(replay.json["cart"]) == {(MUG, None, 2), (TSHIRT, TSHIRT_M_RED, 1)}  # a no-op, as it should be
-    assert replay.json["merge"]["outcome"] == "already_merged"  # but: "nothing_to_merge"
+    assert lines(json_of(replay)["cart"]) == {(MUG, None, 2), (TSHIRT, TSHIRT_M_RED, 1)}  # a no-op, as it should be
+    assert json_of(replay)["merge"]["outcome"] == "already_merged"  # but: "nothing_to_merge"
 
 
 # --- 5. `make dev` over real HTTP ------------------------------------------------------------------
@@ -345,7 +350,9 @@ def test_make_dev_runs_cognito_and_signs_in_over_http(database_url: str) -> None
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(server.stdout), daemon=True)  # type: ignore[arg-type]
+    assert server.stdout is not None  # stdout=PIPE
+    stdout = server.stdout
+    reader = threading.Thread(target=lambda: output.extend(stdout), daemon=True)
     reader.start()
     base = f"http://127.0.0.1:{port}"
     children: set[int] = set()
@@ -356,7 +363,9 @@ def test_make_dev_runs_cognito_and_signs_in_over_http(database_url: str) -> None
             assert time.monotonic() < deadline, f"the local stack did not start:\n{''.join(output)}"
             time.sleep(0.1)
         printed = "".join(output)
-        email, password = re.search(r"^Demo user: (\S+) / (\S+)", printed, re.MULTILINE).groups()
+        demo_user = re.search(r"^Demo user: (\S+) / (\S+)", printed, re.MULTILINE)
+        assert demo_user, printed
+        email, password = demo_user.groups()
         moto = re.search(r"^Cognito \(moto\): http://127\.0\.0\.1:(\d+)", printed, re.MULTILINE)
         assert moto, printed
         moto_port = int(moto.group(1))

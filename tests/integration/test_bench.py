@@ -53,7 +53,7 @@ def test_a_quick_bench_writes_every_section(tmp_path: Path) -> None:
     rows = [line for line in cold.splitlines() if re.match(r"^\| [a-z_]+ \| \d+", line)]
     functions = {row.split(" | ")[0].lstrip("| ") for row in rows}
     assert {"get_cart", "add_item", "merge_cart", "expire_carts", "migrate"} <= functions, functions
-    for row in rows:
-        assert row.endswith("| no | yes |"), row  # boto3 not imported; collector on after init
+    for cold_row in rows:
+        assert cold_row.endswith("| no | yes |"), cold_row  # boto3 not imported; collector on after init
     assert "Wrote" in proc.stderr
     assert (ROOT / "bench" / "RESULTS.md").read_bytes() == committed, "--output must leave bench/RESULTS.md alone"

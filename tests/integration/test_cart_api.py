@@ -21,6 +21,7 @@ from tests.conftest import (
     TSHIRT_M_RED,
     TSHIRT_S_RED,
     Shopper,
+    one,
 )
 
 
@@ -46,7 +47,7 @@ def carts_for(sql, token: str) -> list[dict]:
 
 def test_first_visit_gets_an_empty_cart_and_a_new_session_without_writing(shopper: Shopper, sql) -> None:
     # Given a new visitor  When they read their cart
-    before = sql.execute("select count(*) as n from cart").fetchone()["n"]
+    before = one(sql.execute("select count(*) as n from cart"))["n"]
     reply = shopper.get()
     # Then the cart is empty and has no id, and a guest token arrives in the header and the cookie
     assert reply.status == 200
@@ -68,14 +69,14 @@ def test_first_visit_gets_an_empty_cart_and_a_new_session_without_writing(shoppe
     for attribute in ("HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=2592000"):
         assert attribute in cookie
     # And nothing was written
-    assert sql.execute("select count(*) as n from cart").fetchone()["n"] == before
+    assert one(sql.execute("select count(*) as n from cart"))["n"] == before
 
 
 def test_the_database_stores_a_hash_of_the_token_never_the_token(shopper: Shopper, sql) -> None:
     shopper.add(MUG)
-    (cart,) = carts_for(sql, shopper.token)
-    assert cart["session_id"] == hashlib.sha256(shopper.token.encode()).hexdigest()
-    assert sql.execute("select count(*) as n from cart where session_id = %s", (shopper.token,)).fetchone()["n"] == 0
+    (cart,) = carts_for(sql, shopper.session_token)
+    assert cart["session_id"] == hashlib.sha256(shopper.session_token.encode()).hexdigest()
+    assert one(sql.execute("select count(*) as n from cart where session_id = %s", (shopper.token,)))["n"] == 0
 
 
 def test_the_token_is_accepted_from_the_cookie_as_from_the_header() -> None:
@@ -89,7 +90,7 @@ def test_the_token_is_accepted_from_the_cookie_as_from_the_header() -> None:
 
 def test_a_forged_token_counts_as_no_token(shopper: Shopper) -> None:
     shopper.add(MUG, 3)
-    body, _, signature = shopper.token.rpartition(".")
+    body, _, signature = shopper.session_token.rpartition(".")
     forged = f"{body}.{'A' * len(signature)}"
     intruder = Shopper()
     intruder.token = forged
@@ -178,7 +179,7 @@ def test_a_product_with_variants_needs_a_variant(shopper: Shopper) -> None:
 def test_unknown_or_inactive_products_and_variants_are_404(shopper: Shopper, sql, product, variant) -> None:
     assert_problem(shopper.add(product, 1, variant_id=variant), 404, "product_not_found")
     # and a failed first add leaves no cart behind
-    assert carts_for(sql, shopper.token) == []
+    assert carts_for(sql, shopper.session_token) == []
 
 
 def test_more_than_the_stock_is_409_with_what_is_available(shopper: Shopper) -> None:
@@ -420,10 +421,10 @@ def test_a_deactivated_product_stays_visible_but_unavailable(shopper: Shopper, m
 
 def test_every_change_bumps_the_version_and_slides_the_expiry(shopper: Shopper, sql) -> None:
     shopper.add(MUG)
-    (cart,) = carts_for(sql, shopper.token)
+    (cart,) = carts_for(sql, shopper.session_token)
     sql.execute("update cart set expires_at = now() + interval '1 day' where id = %s", (cart["id"],))
     shopper.add(MUG)
-    (after,) = carts_for(sql, shopper.token)
+    (after,) = carts_for(sql, shopper.session_token)
     assert after["version"] == 2
     assert after["expires_at"] > cart["expires_at"]  # slid to now + 30 days
     assert after["last_activity_at"] >= cart["last_activity_at"]

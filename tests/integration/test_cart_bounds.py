@@ -10,9 +10,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.rows import DictRow
 
 from cart_common.config import MAX_LINE_ATTRIBUTE_BYTES, MAX_LINE_ATTRIBUTES
-from tests.conftest import TSHIRT, TSHIRT_M_RED, Shopper, User, own_products
+from tests.conftest import TSHIRT, TSHIRT_M_RED, Shopper, User, one, own_products
 from tests.integration.test_cart_api import assert_problem
 from tests.integration.test_lifecycle import admin, list_as  # noqa: F401 - the admin fixture
 from tests.integration.test_signin import claims_for, forge, signed_in
@@ -41,8 +42,8 @@ def test_an_agreeing_catalog_key_is_accepted_and_the_shoppers_own_keys_are_kept(
     reply = shopper.add(TSHIRT, 1, TSHIRT_M_RED, attributes={"size": "M", "giftNote": "Happy birthday"})
     assert reply.status == 200
     assert line_of(reply, TSHIRT_M_RED)["attributes"] == {"size": "M", "colour": "red", "giftNote": "Happy birthday"}
-    stored = sql.execute("select selected_attributes from cart_item where variant_id = %s and cart_id = %s",
-                         (TSHIRT_M_RED, reply.json["id"])).fetchone()["selected_attributes"]  # fmt: skip
+    stored = one(sql.execute("select selected_attributes from cart_item where variant_id = %s and cart_id = %s",
+                         (TSHIRT_M_RED, reply.json["id"])))["selected_attributes"]  # fmt: skip
     assert stored == {"giftNote": "Happy birthday"}  # the catalog's keys are shown from the catalog
 
 
@@ -170,7 +171,7 @@ def test_the_largest_cart_accepted_requests_can_build_stays_within_the_documente
 
 
 @pytest.fixture
-def code(sql: psycopg.Connection) -> str:
+def code(sql: psycopg.Connection[DictRow]) -> str:
     import uuid
 
     name = f"EMPTY{uuid.uuid4().hex[:8]}".upper()

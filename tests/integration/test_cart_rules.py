@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from cart_common.config import Settings
 from cart_common.view import discount_amounts, totals
-from tests.conftest import MUG, Shopper, User
+from tests.conftest import MUG, Shopper, User, one
 from tests.integration.test_cart_api import assert_problem
 
 
@@ -159,7 +160,7 @@ def test_a_used_up_code_is_refused_and_completion_counts_uses(user: User, make_p
     apply(shopper, code)
     checkout_id = shopper.call("POST", "/cart/checkout").json["checkoutId"]
     carts.complete_checkout(_uuid.UUID(checkout_id))
-    assert sql.execute("select times_used from discount_code where code = %s", (code,)).fetchone()["times_used"] == 1
+    assert one(sql.execute("select times_used from discount_code where code = %s", (code,)))["times_used"] == 1
     other = Shopper()
     other.add(MUG)
     assert assert_problem(apply(other, code), 422, "discount_code_invalid")["reason"] == "usage_limit_reached"
@@ -215,6 +216,12 @@ def test_the_threshold_applies_after_discounts(shopper: Shopper, make_product, s
 # --- the invariant ------------------------------------------------------------------------------
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
+
+
+def _percent_at_most_100(code: dict[str, Any]) -> dict[str, Any]:
+    return code | {"value": min(code["value"], 100)} if code["kind"] == "percent" else code
+
+
 codes = st.lists(
     st.fixed_dictionaries(
         {
@@ -230,7 +237,7 @@ codes = st.lists(
             "active": st.booleans(),
             "now": st.just(NOW),
         }
-    ).map(lambda c: c | {"value": min(c["value"], 100)} if c["kind"] == "percent" else c),
+    ).map(_percent_at_most_100),
     max_size=5,
 )
 

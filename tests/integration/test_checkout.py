@@ -15,7 +15,7 @@ from cart_common.config import Limits
 from cart_common.db import Database, exactly_once
 from cart_common.errors import CheckoutExpired, CheckoutNotFound
 from cart_common.session import Owner
-from tests.conftest import MUG, POSTER, Shopper, User
+from tests.conftest import MUG, POSTER, Shopper, User, one
 from tests.integration.test_cart_api import assert_problem
 from tests.integration.test_database import round_trips
 
@@ -160,11 +160,12 @@ def test_two_shoppers_racing_for_the_last_unit_one_wins(make_user, make_product,
         product = make_product(stock=1)
         for owner in owners:
             with _Db() as db:
-                db.run(lambda conn, o=owner: store.clear_cart(conn, o, ttl_days=90))
+                # run here and now, in this iteration: no default argument needed to bind the owner
+                db.run(lambda conn: store.clear_cart(conn, owner, ttl_days=90))
                 db.run(
-                    lambda conn, o=owner: store.add_item(
+                    lambda conn: store.add_item(
                         conn,
-                        o,
+                        owner,
                         product_id=uuid.UUID(product["id"]),
                         variant_id=None,
                         quantity=1,
@@ -255,8 +256,8 @@ def test_completing_a_checkout_sells_the_stock_and_converts_the_cart(user: User,
     checkout_id = checkout(shopper).json["checkoutId"]
     done = carts.complete_checkout(uuid.UUID(checkout_id))
     assert done.user_id == user.sub and done.recovered is False
-    assert sql.execute("select stock from product where id = %s", (product["id"],)).fetchone()["stock"] == 2
-    assert sql.execute("select status from cart where id = %s", (done.cart_id,)).fetchone()["status"] == "converted"
+    assert one(sql.execute("select stock from product where id = %s", (product["id"],)))["stock"] == 2
+    assert one(sql.execute("select status from cart where id = %s", (done.cart_id,)))["status"] == "converted"
     fresh = shopper.get().json
     assert fresh["id"] is None and fresh["items"] == []  # the next GET /cart is a fresh cart
     with pytest.raises(CheckoutExpired):
@@ -270,7 +271,7 @@ def test_a_converted_cart_that_had_been_abandoned_is_recovered(user: User, make_
     sql.execute("update cart set abandoned_value = 1000 where id = %s", (cart_id,))  # marked once, then came back
     done = carts.complete_checkout(uuid.UUID(checkout(shopper).json["checkoutId"]))
     assert done.recovered is True
-    assert sql.execute("select recovered_at from cart where id = %s", (cart_id,)).fetchone()["recovered_at"]
+    assert one(sql.execute("select recovered_at from cart where id = %s", (cart_id,)))["recovered_at"]
 
 
 def test_completing_an_expired_released_or_unknown_checkout_fails(user: User, make_product, sql) -> None:
@@ -287,7 +288,7 @@ def test_completing_an_expired_released_or_unknown_checkout_fails(user: User, ma
         carts.complete_checkout(uuid.UUID(expired))
     with pytest.raises(CheckoutNotFound):
         carts.complete_checkout(uuid.uuid4())
-    assert sql.execute("select stock from product where id = %s", (product["id"],)).fetchone()["stock"] == 5
+    assert one(sql.execute("select stock from product where id = %s", (product["id"],)))["stock"] == 5
 
 
 # --- ETag / If-Match ----------------------------------------------------------------------------
@@ -348,11 +349,11 @@ def test_checkout_honours_if_match_and_reserves_nothing_on_a_stale_version(user:
     assert problem["currentVersion"] == version and problem["cart"]["items"][0]["quantity"] == 2
     open_checkouts = """select count(*) as n from checkout k join cart c on c.id = k.cart_id
                         where c.user_id = %s and k.status = 'open'"""
-    assert sql.execute(open_checkouts, (user.sub,)).fetchone()["n"] == 0
+    assert one(sql.execute(open_checkouts, (user.sub,)))["n"] == 0
     current = shopper.call("POST", "/cart/checkout", headers={"If-Match": f'"{version}"'})
     assert current.status == 200, current
     assert current.json["cart"]["version"] == version
-    assert sql.execute(open_checkouts, (user.sub,)).fetchone()["n"] == 1
+    assert one(sql.execute(open_checkouts, (user.sub,)))["n"] == 1
 
 
 @pytest.mark.parametrize("value", ['"abc"', '"-1"', "v3", '"1.5"'])
@@ -466,7 +467,7 @@ def test_concurrent_retries_with_one_key_apply_once(database_url, shopper: Shopp
     """Two deliveries of the same request at once: the second waits on the first's key row and
     answers its stored response."""
     shopper.add(MUG, 1)
-    owner = Owner("guest", __import__("hashlib").sha256(shopper.token.encode()).hexdigest())
+    owner = Owner("guest", __import__("hashlib").sha256(shopper.session_token.encode()).hexdigest())
     key = str(uuid.uuid4())
     scope = f"guest:{owner.key}"
     barrier, outcomes = threading.Barrier(2), []
@@ -477,24 +478,25 @@ def test_concurrent_retries_with_one_key_apply_once(database_url, shopper: Shopp
             barrier.wait(timeout=10)
             try:
 
+                def apply(c: psycopg.Connection) -> str:
+                    store.add_item(
+                        c,
+                        owner,
+                        product_id=uuid.UUID(MUG),
+                        variant_id=None,
+                        quantity=1,
+                        attributes={},
+                        limits=Limits(99),
+                        ttl_days=30,
+                        default_currency="USD",
+                    )
+                    return "applied"
+
                 def once(conn: psycopg.Connection) -> str:
                     return exactly_once(
                         conn,
                         [store.claim_idempotency_key(scope, key, "h")],
-                        lambda c: (
-                            store.add_item(
-                                c,
-                                owner,
-                                product_id=uuid.UUID(MUG),
-                                variant_id=None,
-                                quantity=1,
-                                attributes={},
-                                limits=Limits(99),
-                                ttl_days=30,
-                                default_currency="USD",
-                            )
-                            and "applied"
-                        ),
+                        apply,
                         lambda _: [store.save_idempotent_response(scope, key, {"ok": True})],
                     )
 
@@ -539,7 +541,7 @@ def test_the_sweep_purges_expired_and_released_checkouts_but_keeps_open_ones(
         for r in sql.execute("select id::text as id from checkout where id in (%s, %s, %s)", (released, expired, live))
     }
     assert remaining == {live}
-    assert sql.execute("select count(*) as n from reservation where checkout_id = %s", (expired,)).fetchone()["n"] == 0
+    assert one(sql.execute("select count(*) as n from reservation where checkout_id = %s", (expired,)))["n"] == 0
 
 
 def test_the_sweep_never_deletes_a_cart_whose_checkout_holds_stock(user: User, make_product, sql, database_url) -> None:
@@ -548,10 +550,10 @@ def test_the_sweep_never_deletes_a_cart_whose_checkout_holds_stock(user: User, m
     checkout_id = checkout(shopper).json["checkoutId"]
     sql.execute("update cart set expires_at = now() - interval '1 day' where id = %s", (cart_id,))
     _sweep(database_url)
-    assert sql.execute("select count(*) as n from cart where id = %s", (cart_id,)).fetchone()["n"] == 1
+    assert one(sql.execute("select count(*) as n from cart where id = %s", (cart_id,)))["n"] == 1
     sql.execute("update checkout set expires_at = now() - interval '1 minute' where id = %s", (checkout_id,))
     _sweep(database_url)  # the reservation is over: now the cart goes
-    assert sql.execute("select count(*) as n from cart where id = %s", (cart_id,)).fetchone()["n"] == 0
+    assert one(sql.execute("select count(*) as n from cart where id = %s", (cart_id,)))["n"] == 0
 
 
 def test_the_sweep_purges_expired_idempotency_keys(shopper: Shopper, sql, database_url) -> None:
@@ -559,7 +561,7 @@ def test_the_sweep_purges_expired_idempotency_keys(shopper: Shopper, sql, databa
     shopper.call("POST", "/cart/items", body={"productId": MUG}, headers={"Idempotency-Key": key})
     sql.execute("update idempotency_key set expires_at = now() - interval '1 second' where key = %s", (key,))
     assert _sweep(database_url).idempotency_keys_purged >= 1
-    assert sql.execute("select count(*) as n from idempotency_key where key = %s", (key,)).fetchone()["n"] == 0
+    assert one(sql.execute("select count(*) as n from idempotency_key where key = %s", (key,)))["n"] == 0
 
 
 def test_released_and_completed_checkouts_keep_no_reservation_lines(user: User, make_product, sql) -> None:
@@ -569,7 +571,7 @@ def test_released_and_completed_checkouts_keep_no_reservation_lines(user: User, 
     shopper.update(item, quantity=2)
     completed = checkout(shopper).json["checkoutId"]
     carts.complete_checkout(uuid.UUID(completed))
-    left = sql.execute(
-        "select count(*) as n from reservation where checkout_id in (%s, %s)", (released, completed)
-    ).fetchone()["n"]
+    left = one(
+        sql.execute("select count(*) as n from reservation where checkout_id in (%s, %s)", (released, completed))
+    )["n"]
     assert left == 0

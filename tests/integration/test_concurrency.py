@@ -22,6 +22,7 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from psycopg.rows import DictRow
 
 from cart_common import store
 from cart_common.config import Limits, get_settings
@@ -125,12 +126,12 @@ class Together:
         return self.results
 
 
-def cart_rows(sql: psycopg.Connection, owner: Owner) -> list[dict[str, Any]]:
+def cart_rows(sql: psycopg.Connection[DictRow], owner: Owner) -> list[dict[str, Any]]:
     """Every cart row of the owner, whatever its status."""
     return sql.execute("select * from cart where session_id = %s", (owner.key,)).fetchall()
 
 
-def lines(sql: psycopg.Connection, cart_id: Any) -> dict[str, int]:
+def lines(sql: psycopg.Connection[DictRow], cart_id: Any) -> dict[str, int]:
     rows = sql.execute("select product_id::text, quantity from cart_item where cart_id = %s", (cart_id,)).fetchall()
     return {row["product_id"]: row["quantity"] for row in rows}
 

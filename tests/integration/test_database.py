@@ -8,14 +8,16 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import boto3
 import psycopg
 import pytest
 from moto import mock_aws
+from psycopg.rows import DictRow
 
 from cart_common.db import Database, connect, get_database
-from tests.conftest import MUG, POSTER, Shopper
+from tests.conftest import MUG, POSTER, Shopper, one
 
 
 def round_trips(action: Callable[[], object]) -> int:
@@ -49,7 +51,7 @@ def test_a_new_visitors_read_costs_no_round_trip() -> None:
     assert round_trips(Shopper().get) == 0
 
 
-def _kill_function_connections(sql: psycopg.Connection) -> int:
+def _kill_function_connections(sql: psycopg.Connection[DictRow]) -> int:
     return len(
         sql.execute(
             "select pg_terminate_backend(pid) from pg_stat_activity"
@@ -176,7 +178,12 @@ def test_a_rotated_database_password_is_fetched_again_once(database_url) -> None
 
     database = Database(connector)
     try:
-        assert database.run(lambda conn: conn.execute("select 1 as one").fetchone()["one"]) == 1
+
+        def select_one(conn: psycopg.Connection[Any]) -> Any:
+            # the layer's connections make dict rows (dict_row), though it types them psycopg.Connection
+            return one(conn.execute("select 1 as one"))["one"]
+
+        assert database.run(select_one) == 1
     finally:
         database.close()
     assert calls == [False, True]

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from cart_common.config import Settings, get_settings
-from tests.conftest import MUG, Shopper
+from tests.conftest import MUG, Shopper, one
 from tests.integration.test_lifecycle import age, cart_row, quiet, sweep_until_done  # noqa: F401 - quiet: a fixture
 
 
@@ -38,7 +38,7 @@ def test_a_guest_cart_expires_after_an_iso_duration(sql, fresh_settings, monkeyp
     monkeypatch.setenv("GUEST_CART_TTL_DAYS", "PT2M")
     get_settings.cache_clear()
     cart = Shopper().add(MUG).json
-    left = sql.execute("select expires_at - now() as left from cart where id = %s", (cart["id"],)).fetchone()["left"]
+    left = one(sql.execute("select expires_at - now() as left from cart where id = %s", (cart["id"],)))["left"]
     assert timedelta(seconds=90) < left <= timedelta(minutes=2)
 
 
@@ -46,7 +46,7 @@ def test_a_guest_cart_expires_after_an_iso_duration(sql, fresh_settings, monkeyp
 def test_a_cart_idle_for_longer_than_an_iso_duration_is_marked_abandoned(sql, fresh_settings, monkeypatch) -> None:
     monkeypatch.setenv("ABANDONED_AFTER_HOURS", "PT2M")
     get_settings.cache_clear()  # the quiet fixture's sweep read the settings already
-    started = sql.execute("select now() as t").fetchone()["t"]
+    started = one(sql.execute("select now() as t"))["t"]
     idle, fresh = Shopper(), Shopper()
     idle_cart, fresh_cart = idle.add(MUG).json, fresh.add(MUG).json
     age(sql, idle_cart["id"], last_activity_at="3 minutes")

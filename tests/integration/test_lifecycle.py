@@ -15,13 +15,14 @@ from urllib.parse import urlencode
 
 import psycopg
 import pytest
+from psycopg.rows import DictRow
 from werkzeug.test import Client
 
 from cart_common import lifecycle
 from cart_common.db import Database
 from cart_common.lifecycle import SweepReport, sweep
 from local import stack, template
-from tests.conftest import MUG, ROOT, Reply, Shopper, User, http_event, routes
+from tests.conftest import MUG, ROOT, Reply, Shopper, User, http_event, json_of, one, routes
 from tests.integration.test_cart_api import assert_problem
 from tests.integration.test_signin import claims_for, forge
 
@@ -39,17 +40,23 @@ def sweep_until_done(database: Database | None = None) -> SweepReport:
     return report
 
 
-def cart_row(sql: psycopg.Connection, cart_id: str) -> dict[str, Any] | None:
+def find_cart_row(sql: psycopg.Connection[DictRow], cart_id: str) -> dict[str, Any] | None:
+    """The cart's row, or None when there is none (the sweep deleted it)."""
     return sql.execute("select * from cart where id = %s", (cart_id,)).fetchone()
 
 
-def age(sql: psycopg.Connection, cart_id: str, **intervals: str) -> None:
+def cart_row(sql: psycopg.Connection[DictRow], cart_id: str) -> dict[str, Any]:
+    """The cart's row: the test fails here when there is none."""
+    return one(sql.execute("select * from cart where id = %s", (cart_id,)))
+
+
+def age(sql: psycopg.Connection[DictRow], cart_id: str, **intervals: str) -> None:
     """Move a cart's timestamps into the past, e.g. ``age(sql, id, last_activity_at="25 hours")``."""
     sets = ", ".join(f"{column} = now() - %s::interval" for column in intervals)
     sql.execute(f"update cart set {sets} where id = %s", (*intervals.values(), cart_id))
 
 
-def expire(sql: psycopg.Connection, cart_id: str) -> None:
+def expire(sql: psycopg.Connection[DictRow], cart_id: str) -> None:
     sql.execute("update cart set expires_at = now() - interval '1 minute' where id = %s", (cart_id,))
 
 
@@ -75,7 +82,7 @@ class Countdown(stack.LambdaContext):
 
 
 @pytest.fixture
-def quiet(sql: psycopg.Connection) -> None:
+def quiet(sql: psycopg.Connection[DictRow]) -> None:
     """This test's sweep sees only this test's old carts: what earlier tests left marked abandoned
     or idle is made fresh, and what they left expired is swept away first."""
     sql.execute("update cart set abandoned_at = null where abandoned_at is not null")
@@ -104,9 +111,9 @@ def test_expired_carts_are_deleted_with_their_lines_and_live_ones_are_kept(sql, 
     report = sweep_until_done()
     # Then the expired carts and their lines are gone, counted by kind; the live cart is untouched
     for cart in (expired_guest, expired_user, merged, converted):
-        assert cart_row(sql, cart["id"]) is None
+        assert find_cart_row(sql, cart["id"]) is None
     gone = [c["id"] for c in (expired_guest, expired_user, merged, converted)]
-    lines = sql.execute("select count(*) as n from cart_item where cart_id = any(%s::uuid[])", (gone,)).fetchone()
+    lines = one(sql.execute("select count(*) as n from cart_item where cart_id = any(%s::uuid[])", (gone,)))
     assert lines["n"] == 0
     assert (report.expired, report.expired_guest, report.expired_user, report.expired_closed) == (4, 1, 1, 2)
     assert cart_row(sql, live["id"])["version"] == live["version"]
@@ -121,7 +128,7 @@ def test_a_cart_touched_after_it_expired_is_kept(sql, quiet) -> None:
     assert shopper.add(MUG).status == 200  # the shopper comes back before the sweep runs
     assert sweep_until_done().expired == 0
     slid = sql.execute("select expires_at > now() + interval '29 days' as slid from cart where id = %s", (cart["id"],))
-    assert slid.fetchone()["slid"]
+    assert one(slid)["slid"]
 
 
 def test_a_cart_being_changed_while_the_sweep_runs_is_skipped_not_waited_for_and_kept(sql, database_url, quiet) -> None:
@@ -142,7 +149,7 @@ def test_a_cart_being_changed_while_the_sweep_runs_is_skipped_not_waited_for_and
         shopper_tx.commit()
     # And the cart, now live again, is kept by later runs too
     sweep_until_done()
-    assert cart_row(sql, cart["id"]) is not None
+    assert find_cart_row(sql, cart["id"]) is not None
 
 
 def test_a_cart_skipped_because_it_was_locked_is_deleted_by_the_next_run_if_still_expired(
@@ -155,10 +162,10 @@ def test_a_cart_skipped_because_it_was_locked_is_deleted_by_the_next_run_if_stil
         assert sweep_until_done().expired == 0
         reader.rollback()  # nothing changed: the cart is still expired
     assert sweep_until_done().expired == 1
-    assert cart_row(sql, cart["id"]) is None
+    assert find_cart_row(sql, cart["id"]) is None
 
 
-def _expired_fleet(sql: psycopg.Connection, guests: int, merged_pairs: int) -> int:
+def _expired_fleet(sql: psycopg.Connection[DictRow], guests: int, merged_pairs: int) -> int:
     """Expired guest carts with lines, and expired user carts each with an expired guest cart merged
     into it; returns how many carts that is. The pairs expire first, in an order that crosses them:
     the first ``merged_pairs`` carts by expiry are the odd pairs' user carts and the even pairs'
@@ -226,7 +233,7 @@ def test_overlapping_sweeps_split_the_work_without_double_counting_or_deadlocks(
     assert len(reports) == 2 and all(r.complete for r in reports)
     assert sum(r.expired for r in reports) == expired
     assert all(r.expired > 0 for r in reports), "both sweeps took a share"
-    left = sql.execute("select count(*) as n from cart where expires_at < now()").fetchone()["n"]
+    left = one(sql.execute("select count(*) as n from cart where expires_at < now()"))["n"]
     assert left == 0
 
 
@@ -237,7 +244,7 @@ def test_a_sweep_that_runs_out_of_time_stops_and_the_next_run_finishes(sql, quie
     first = sweep(Database(), Countdown(batches=3).get_remaining_time_in_millis, batch_size=10)
     # Then it stops with 30 deleted, says so, and leaves the rest
     assert (first.expired, first.complete, first.stopped_in, first.batches) == (30, False, "expire", 3)
-    assert sql.execute("select count(*) as n from cart where expires_at < now()").fetchone()["n"] == expired - 30
+    assert one(sql.execute("select count(*) as n from cart where expires_at < now()"))["n"] == expired - 30
     # And the next run, with time enough, finishes the job
     second = sweep(Database(), plenty, batch_size=10)
     assert (second.expired, second.complete) == (expired - 30, True)
@@ -254,12 +261,12 @@ def test_the_scheduled_function_sweeps_within_its_time_and_emits_metrics(sql, qu
     caplog.clear()
     # When it runs with too little time for a single batch
     assert handler(event, Countdown(batches=0))["complete"] is False
-    assert cart_row(sql, cart["id"]) is not None
+    assert find_cart_row(sql, cart["id"]) is not None
     # And then with its full timeout
     report = handler(event, stack.LambdaContext(function.name, 300))
     # Then the cart is gone, the report says so, and the run's metrics and log line were written
     assert report["complete"] is True and report["expired"] == 1
-    assert cart_row(sql, cart["id"]) is None
+    assert find_cart_row(sql, cart["id"]) is None
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     metrics = [line for line in lines if "_aws" in line and "CartsExpired" in line]
     assert metrics[-1]["CartsExpired"] == [1.0]
@@ -313,8 +320,8 @@ def test_idle_carts_with_lines_are_marked_abandoned_with_value_and_snapshot(
     assert sweep_until_done().marked_abandoned == 0
 
 
-def _name(sql: psycopg.Connection, product: dict[str, Any]) -> str:
-    return sql.execute("select name from product where id = %s", (product["id"],)).fetchone()["name"]
+def _name(sql: psycopg.Connection[DictRow], product: dict[str, Any]) -> str:
+    return one(sql.execute("select name from product where id = %s", (product["id"],)))["name"]
 
 
 def test_any_later_activity_clears_the_mark_and_keeps_the_snapshot(sql, listing, quiet) -> None:
@@ -361,7 +368,7 @@ def test_a_converted_cart_that_had_been_abandoned_is_marked_recovered_once(sql, 
 # --- retention -----------------------------------------------------------------------------------
 
 
-def _abandoned(sql: psycopg.Connection, days_ago: dict[str, int]) -> None:
+def _abandoned(sql: psycopg.Connection[DictRow], days_ago: dict[str, int]) -> None:
     """Mark carts through the sweep, then make each mark ``days_ago[cart_id]`` days old (their
     expiry pushed a year out, as with a user cart TTL longer than the retention)."""
     for cart_id, days in days_ago.items():
@@ -489,7 +496,7 @@ def test_only_admins_may_list_abandoned_carts(admin: User, user: User, cognito) 
     assert_problem(reply, 401, "authentication_required")
     assert "X-Cart-Session" not in reply.headers and not reply.cookies
     shopper, _ = guest_cart()
-    guest_reply = list_as(None, headers={"x-cart-session": shopper.token})
+    guest_reply = list_as(None, headers={"x-cart-session": shopper.session_token})
     assert_problem(guest_reply, 401, "authentication_required")
     # Signed in without the group: 403
     assert_problem(list_as(user.access_token), 403, "forbidden")
@@ -550,7 +557,7 @@ def test_the_listing_is_sorted_by_value_then_last_activity_filtered_and_paginate
     assert listing(offset=4) == {"carts": [], "total": 4}
     # Filters: minValue (inclusive) and since (abandoned at or after)
     assert (order(listing(minValue=5000)), listing(minValue=5000)["total"]) == ("CBA", 3)
-    since = sql.execute("select now() - interval '2 days' as t").fetchone()["t"].isoformat()
+    since = one(sql.execute("select now() - interval '2 days' as t"))["t"].isoformat()
     assert order(listing(since=since)) == "CB"
     assert order(listing(since=since, minValue=6000)) == "C"
 
@@ -588,6 +595,6 @@ def test_the_local_stack_runs_a_sweep_on_demand(sql, quiet) -> None:
     client = Client(stack.LocalApi(invoker, stack.dev_routes() | dev.sweep_routes(invoker)))
     reply = client.post("/dev/sweep")
     assert reply.status_code == 200
-    assert reply.json["complete"] is True and reply.json["expired"] == 1
-    assert cart_row(sql, cart["id"]) is None
+    assert json_of(reply)["complete"] is True and json_of(reply)["expired"] == 1
+    assert find_cart_row(sql, cart["id"]) is None
     assert client.get("/dev/sweep").status_code == 404  # POST only (API Gateway's answer otherwise)

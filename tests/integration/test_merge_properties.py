@@ -25,13 +25,14 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, event, example, given, note, settings
 from hypothesis import strategies as st
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 
 from cart_common import carts, store
 from cart_common.config import Limits, get_settings
 from cart_common.db import Database
 from cart_common.models import MergeResult
 from cart_common.session import Owner, hash_token, mint_token, signing_keys
+from tests.conftest import one
 
 EXAMPLES = settings(
     max_examples=35,
@@ -99,11 +100,13 @@ def ids(database_url: str) -> Iterator[list[Ids]]:
 
         def product(slug: str, currency: str, stock: int, max_per_order: int | None) -> str:
             if slug not in products:
-                products[slug] = conn.execute(
-                    "insert into product (name, slug, price, currency, stock, max_per_order)"
-                    " values (%s, %s, 1000, %s, %s, %s) returning id::text",
-                    (f"Merge property {slug}", slug, currency, stock, max_per_order),
-                ).fetchone()["id"]
+                products[slug] = one(
+                    conn.execute(
+                        "insert into product (name, slug, price, currency, stock, max_per_order)"
+                        " values (%s, %s, 1000, %s, %s, %s) returning id::text",
+                        (f"Merge property {slug}", slug, currency, stock, max_per_order),
+                    )
+                )["id"]
             return products[slug]
 
         tag = uuid.uuid4().hex[:8]
@@ -112,11 +115,13 @@ def ids(database_url: str) -> Iterator[list[Ids]]:
             if entry.variant:
                 family = entry.name.split("-")[0]
                 product_id = product(f"mp-{tag}-{family}", entry.currency, 0, entry.max_per_order)
-                variant_id = conn.execute(
-                    "insert into product_variant (product_id, sku, attributes, stock)"
-                    " values (%s, %s, %s, %s) returning id::text",
-                    (product_id, f"mp-{tag}-{entry.name}", json.dumps({"size": entry.name}), entry.stock),
-                ).fetchone()["id"]
+                variant_id = one(
+                    conn.execute(
+                        "insert into product_variant (product_id, sku, attributes, stock)"
+                        " values (%s, %s, %s, %s) returning id::text",
+                        (product_id, f"mp-{tag}-{entry.name}", json.dumps({"size": entry.name}), entry.stock),
+                    )
+                )["id"]
                 ids.append(Ids(product_id, variant_id, "product_variant", variant_id))
             else:
                 product_id = product(f"mp-{tag}-{entry.name}", entry.currency, entry.stock, entry.max_per_order)
@@ -124,7 +129,7 @@ def ids(database_url: str) -> Iterator[list[Ids]]:
         yield ids
 
 
-def set_catalog_state(sql: psycopg.Connection, ids: list[Ids], *, building: bool) -> None:
+def set_catalog_state(sql: psycopg.Connection[DictRow], ids: list[Ids], *, building: bool) -> None:
     """Switch the changing entries to their state while building carts, or when merging."""
     for entry, where in zip(ENTRIES, ids, strict=True):
         if entry.active and entry.build_stock is None:
@@ -209,7 +214,9 @@ def predict(s: Scenario) -> Expected:
             "adopted", dict(s.guest.lines), {(e, g, 0, g) for e, g in s.guest.lines.items()}, set(), set(), set(), set()
         )
     user = s.user.lines
-    added, combined, capped = set(), set(), set()
+    added: set[tuple] = set()
+    combined: set[tuple] = set()
+    capped: set[tuple] = set()
     not_carried: dict[int, str] = {}  # entry -> reason
     carried: dict[int, int] = {}
     for e, g in s.guest.lines.items():
@@ -308,12 +315,20 @@ def entry_of(ids: list[Ids], product_id: Any, variant_id: Any) -> int:
     return next(i for i, x in enumerate(ids) if (x.product_id, x.variant_id) == key)
 
 
-def cart_row(sql: psycopg.Connection, owner: Owner) -> dict[str, Any] | None:
+def find_cart_row(sql: psycopg.Connection[DictRow], owner: Owner) -> dict[str, Any] | None:
+    """The owner's active cart, or None when they have none."""
     column = {"user": "user_id", "guest": "session_id"}[owner.kind]
     return sql.execute(f"select * from cart where {column} = %s and status = 'active'", (owner.key,)).fetchone()
 
 
-def item_rows(sql: psycopg.Connection, cart_id: Any) -> list[dict[str, Any]]:
+def cart_row(sql: psycopg.Connection[DictRow], owner: Owner) -> dict[str, Any]:
+    """The owner's active cart: the test fails here when they have none."""
+    row = find_cart_row(sql, owner)
+    assert row is not None, f"{owner.kind} {owner.key[:12]} has no active cart"
+    return row
+
+
+def item_rows(sql: psycopg.Connection[DictRow], cart_id: Any) -> list[dict[str, Any]]:
     return sql.execute(
         "select id, product_id::text, variant_id::text, quantity, price_at_add, selected_attributes, updated_at"
         " from cart_item where cart_id = %s order by id",
@@ -321,8 +336,8 @@ def item_rows(sql: psycopg.Connection, cart_id: Any) -> list[dict[str, Any]]:
     ).fetchall()
 
 
-def lines_of(sql: psycopg.Connection, ids: list[Ids], owner: Owner) -> dict[int, int]:
-    cart = cart_row(sql, owner)
+def lines_of(sql: psycopg.Connection[DictRow], ids: list[Ids], owner: Owner) -> dict[int, int]:
+    cart = find_cart_row(sql, owner)
     if cart is None:
         return {}
     return {entry_of(ids, r["product_id"], r["variant_id"]): r["quantity"] for r in item_rows(sql, cart["id"])}
@@ -339,7 +354,7 @@ class Run:
     result: MergeResult
 
 
-def run_scenario(s: Scenario, ids: list[Ids], db: Database, sql: psycopg.Connection, use_settings) -> Run:
+def run_scenario(s: Scenario, ids: list[Ids], db: Database, sql: psycopg.Connection[DictRow], use_settings) -> Run:
     note(repr(s))
     use_settings(s)
     user, guest = new_user(), new_guest()
@@ -353,18 +368,18 @@ def run_scenario(s: Scenario, ids: list[Ids], db: Database, sql: psycopg.Connect
     assert lines_of(sql, ids, guest) == s.guest.lines  # the carts are the ones generated
     if s.user is not None:
         assert lines_of(sql, ids, user) == s.user.lines
-    guest_cart = cart_row(sql, guest)
+    guest_cart = find_cart_row(sql, guest)
     assert guest_cart is not None
     guest_items = item_rows(sql, guest_cart["id"])
-    user_cart_before = cart_row(sql, user)
+    user_cart_before = find_cart_row(sql, user)
     result = carts.merge_guest_cart(user, guest, database=db)
     note(result.merge.model_dump_json())
     report = result.merge
     event(f"outcome {report.outcome}")
     for line in report.capped:
         event(f"capped {line.reason}")
-    for line in report.skipped:
-        event(f"skipped {line.reason}")
+    for skipped in report.skipped:
+        event(f"skipped {skipped.reason}")
     if report.removed:
         event("removed")
     return Run(s, user, guest, guest_cart, guest_items, user_cart_before, result)
@@ -420,6 +435,7 @@ def test_property_merged_quantities_follow_the_strategy_and_the_caps(
     assert after == expected.lines
     # the cart the merge returned is the cart as it now is
     assert {entry_of(ids, i.product_id, i.variant_id): i.quantity for i in run.result.cart.items} == after
+    assert run.user_cart_before is not None
     assert run.result.cart.id == run.user_cart_before["id"]
     replaced = s.strategy == "replace" and bool(expected.added or expected.combined)
     for e, quantity in after.items():
@@ -474,7 +490,7 @@ def test_property_merging_twice_equals_merging_once(s: Scenario, ids, database, 
     run = run_scenario(s, ids, database, sql, merge_settings)
     cart = cart_row(sql, run.user)
     items = item_rows(sql, cart["id"])
-    guest_cart = sql.execute("select * from cart where id = %s", (run.guest_cart["id"],)).fetchone()
+    guest_cart = one(sql.execute("select * from cart where id = %s", (run.guest_cart["id"],)))
     assert (guest_cart["status"], guest_cart["merged_into"]) == ("merged", cart["id"])
     again = carts.merge_guest_cart(run.user, run.guest, database=database)
     assert again.merge.outcome == "already_merged"
@@ -501,13 +517,13 @@ def test_property_adoption_keeps_the_guest_cart_and_every_line_as_it_was(
     report = run.result.merge
     assert report.outcome == "adopted"
     assert run.result.cart.id == run.guest_cart["id"]  # the same cart, re-keyed to the user
-    adopted = sql.execute("select * from cart where id = %s", (run.guest_cart["id"],)).fetchone()
+    adopted = one(sql.execute("select * from cart where id = %s", (run.guest_cart["id"],)))
     assert (adopted["user_id"], adopted["session_id"], adopted["status"]) == (run.user.key, None, "active")
     assert adopted["currency"] == run.guest_cart["currency"]
     assert adopted["version"] == run.guest_cart["version"] + 1
     assert adopted["expires_at"] >= run.guest_cart["expires_at"]  # a user cart lives longer, never shorter
     assert item_rows(sql, adopted["id"]) == run.guest_items  # every line as it was, even unavailable ones
-    assert sql.execute("select count(*) as n from cart where user_id = %s", (run.user.key,)).fetchone()["n"] == 1
+    assert one(sql.execute("select count(*) as n from cart where user_id = %s", (run.user.key,)))["n"] == 1
     got = reported(run, ids)
     assert got["added"] == {(e, g, 0, g) for e, g in s.guest.lines.items()}
     assert got["combined"] == got["capped"] == got["skipped"] == got["removed"] == set()

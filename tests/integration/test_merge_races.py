@@ -24,13 +24,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 
 from cart_common import carts, store, trigger
 from cart_common.config import Limits, get_settings
 from cart_common.db import Database
 from cart_common.session import Owner, hash_token, mint_token, signing_keys
-from tests.conftest import Shopper, User
+from tests.conftest import Shopper, User, one
 from tests.integration.test_signin import invoke_trigger, post_authentication_event, signed_in
 
 TIMEOUT_S = 30.0  # no race here may take anywhere near this long; a deadlock would
@@ -58,13 +58,13 @@ def new_user() -> Owner:
     return Owner("user", f"race-{uuid.uuid4()}")
 
 
-def add(database: Database, owner: Owner, product_id: str, quantity: int) -> list[dict[str, Any]]:
+def add(database: Database, owner: Owner, product_id: str, quantity: int) -> store.CartRows:
     settings = get_settings()
     return database.run(
         partial(
             store.add_item,
             owner=owner,
-            product_id=product_id,
+            product_id=uuid.UUID(product_id),
             variant_id=None,
             quantity=quantity,
             attributes={},
@@ -82,7 +82,7 @@ def add_in(conn: psycopg.Connection, owner: Owner, product_id: str, quantity: in
     store.add_item(
         conn,
         owner,
-        product_id=product_id,
+        product_id=uuid.UUID(product_id),
         variant_id=None,
         quantity=quantity,
         attributes={},
@@ -92,20 +92,20 @@ def add_in(conn: psycopg.Connection, owner: Owner, product_id: str, quantity: in
     )
 
 
-def user_carts(sql: psycopg.Connection, user: Owner) -> list[dict[str, Any]]:
+def user_carts(sql: psycopg.Connection[DictRow], user: Owner) -> list[dict[str, Any]]:
     return sql.execute("select * from cart where user_id = %s and status = 'active'", (user.key,)).fetchall()
 
 
-def guest_carts(sql: psycopg.Connection, guest: Owner) -> list[dict[str, Any]]:
+def guest_carts(sql: psycopg.Connection[DictRow], guest: Owner) -> list[dict[str, Any]]:
     return sql.execute("select * from cart where session_id = %s order by created_at", (guest.key,)).fetchall()
 
 
-def lines(sql: psycopg.Connection, cart_id: Any) -> dict[str, int]:
+def lines(sql: psycopg.Connection[DictRow], cart_id: Any) -> dict[str, int]:
     rows = sql.execute("select product_id::text, quantity from cart_item where cart_id = %s", (cart_id,)).fetchall()
     return {row["product_id"]: row["quantity"] for row in rows}
 
 
-def user_lines(sql: psycopg.Connection, user: Owner) -> dict[str, int]:
+def user_lines(sql: psycopg.Connection[DictRow], user: Owner) -> dict[str, int]:
     (cart,) = user_carts(sql, user)
     return lines(sql, cart["id"])
 
@@ -155,8 +155,8 @@ def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 10.0
         time.sleep(0.01)
 
 
-def blocked_by(sql: psycopg.Connection, pid: int) -> set[int]:
-    return set(sql.execute("select pg_blocking_pids(%s) as pids", (pid,)).fetchone()["pids"])
+def blocked_by(sql: psycopg.Connection[DictRow], pid: int) -> set[int]:
+    return set(one(sql.execute("select pg_blocking_pids(%s) as pids", (pid,)))["pids"])
 
 
 @contextmanager
@@ -177,7 +177,9 @@ def merge_threads_joined(timeout_s: float = 10.0) -> Iterator[None]:
 # --- 1. the three merge paths at once, alongside the user's adds --------------------------------
 
 
-def race_one_round(sql: psycopg.Connection, setup: Database, products: dict[str, str], user_has_cart: bool) -> str:
+def race_one_round(
+    sql: psycopg.Connection[DictRow], setup: Database, products: dict[str, str], user_has_cart: bool
+) -> str:
     """One guest, one user: six merges of the guest cart and the user's four adds, all at once.
     Returns which merge did the work ("merged" or "adopted")."""
     mug, pen, cap = products["mug"], products["pen"], products["cap"]
@@ -222,7 +224,7 @@ def race_one_round(sql: psycopg.Connection, setup: Database, products: dict[str,
     if winners == ["adopted"]:
         assert cart["id"] == guest_cart["id"] and cart["session_id"] is None
     else:
-        after = sql.execute("select * from cart where id = %s", (guest_cart["id"],)).fetchone()
+        after = one(sql.execute("select * from cart where id = %s", (guest_cart["id"],)))
         assert (after["status"], after["merged_into"]) == ("merged", cart["id"])
         assert after["merged_at"] is not None
     assert not [c for c in guest_carts(sql, guest) if c["status"] == "active"]
@@ -385,10 +387,12 @@ def test_the_trigger_returns_in_time_when_the_merge_blocks_and_a_later_merge_cou
             assert elapsed <= TRIGGER_BOUND_S, elapsed
             assert trigger_results == ["timed_out"]
             # the abandoned merge is still there, waiting on the lock
-            waiting = sql.execute(
-                "select count(*) as n from pg_stat_activity where %s = any(pg_blocking_pids(pid))",
-                (holder.info.backend_pid,),
-            ).fetchone()["n"]
+            waiting = one(
+                sql.execute(
+                    "select count(*) as n from pg_stat_activity where %s = any(pg_blocking_pids(pid))",
+                    (holder.info.backend_pid,),
+                )
+            )["n"]
             assert waiting == 1
         finally:
             holder.rollback()  # the lock is released: the abandoned merge may now complete too
@@ -424,10 +428,14 @@ class Worker:
     backend pid is known before it starts waiting; or ``work(conn)`` on a connection the test
     controls (handed over to the thread until it is done)."""
 
-    def __init__(self, name: str, work: Callable[[Any], Any], conn: psycopg.Connection | None = None) -> None:
+    def __init__(self, name: str, work: Callable[[Any], Any], conn: psycopg.Connection[Any] | None = None) -> None:
         self.name = name
-        self.database = None if conn else Database()
-        self.pid = conn.info.backend_pid if conn else self.database.connection().info.backend_pid
+        self.database: Database | None = None
+        if conn is not None:
+            self.pid = conn.info.backend_pid
+        else:
+            self.database = Database()
+            self.pid = self.database.connection().info.backend_pid
         self.result: Any = None
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(work, conn or self.database), name=name, daemon=True)
@@ -449,7 +457,7 @@ class Worker:
         return self.result
 
 
-def waiting_or_done(sql: psycopg.Connection, worker: Worker, pid: int | None = None) -> Callable[[], bool]:
+def waiting_or_done(sql: psycopg.Connection[DictRow], worker: Worker, pid: int | None = None) -> Callable[[], bool]:
     """The worker finished, or its backend waits on a lock (held by ``pid``, when given)."""
 
     def check() -> bool:
@@ -472,7 +480,7 @@ def workers_joined() -> Iterator[list[Worker]]:
 
 
 def guest_cart_with_id(
-    sql: psycopg.Connection, setup: Database, guest: Owner, cart_id: str, product_id: str, quantity: int
+    sql: psycopg.Connection[DictRow], setup: Database, guest: Owner, cart_id: str, product_id: str, quantity: int
 ) -> None:
     """A guest cart whose id is chosen, so its place in an id-ordered locking is known."""
     sql.execute("insert into cart (id, session_id, currency) values (%s, %s, 'USD')", (cart_id, guest.key))

@@ -108,7 +108,7 @@ def test_template_validates_and_lints_clean() -> None:
 
 def test_template_shape_the_local_stack_reads() -> None:
     """local/ serves the API by reading CodeUri, Handler and the HttpApi event of each function."""
-    from samtranslator.yaml_helper import yaml_parse
+    from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-untyped]  # no py.typed, no stubs
 
     resources = yaml_parse(TEMPLATE.read_text())["Resources"]
     for logical_id, (operation, method, path) in CART_FUNCTIONS.items():
@@ -159,7 +159,7 @@ def _fits_lambda(platform: str) -> bool:
     if platform in {"manylinux2014_aarch64"}:
         return True
     match = re.fullmatch(r"manylinux_(\d+)_(\d+)_aarch64", platform)
-    return bool(match) and (int(match[1]), int(match[2])) <= LAMBDA_GLIBC
+    return match is not None and (int(match[1]), int(match[2])) <= LAMBDA_GLIBC
 
 
 def test_layer_wheels_run_on_the_lambda_runtime(build_dir: Path) -> None:

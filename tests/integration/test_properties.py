@@ -18,11 +18,12 @@ import pytest
 from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from psycopg.rows import DictRow
 
 from cart_common import view
 from cart_common.config import Settings
 from cart_common.store import CartRows
-from tests.conftest import Reply, Shopper
+from tests.conftest import Reply, Shopper, one
 
 MAX_LINE = 99  # the configured per-line maximum (Settings.max_quantity_per_line)
 UNKNOWN = "00000000-0000-4000-8000-0000000000ff"  # an id no product, variant or line has
@@ -93,28 +94,32 @@ class Catalog(dict[str, Product]):
 
 
 @pytest.fixture(scope="module")
-def catalog_sql(database_url: str) -> Iterator[psycopg.Connection]:
+def catalog_sql(database_url: str) -> Iterator[psycopg.Connection[DictRow]]:
     with psycopg.connect(database_url, autocommit=True, row_factory=psycopg.rows.dict_row) as conn:
         yield conn
 
 
 @pytest.fixture(scope="module")
-def catalog(catalog_sql: psycopg.Connection) -> Catalog:
+def catalog(catalog_sql: psycopg.Connection[DictRow]) -> Catalog:
     made = Catalog()
     for name, spec in [*SPECS.items(), (PRICEY, ProductSpec(price=100, stock=1000))]:
         slug = f"prop-{name}-{uuid.uuid4().hex[:8]}"
-        product_id = catalog_sql.execute(
-            "insert into product (name, slug, price, currency, stock, max_per_order)"
-            " values (%s, %s, %s, 'USD', %s, %s) returning id::text",
-            (f"Property {name}", slug, spec.price, spec.stock, spec.max_per_order),
-        ).fetchone()["id"]
+        product_id = one(
+            catalog_sql.execute(
+                "insert into product (name, slug, price, currency, stock, max_per_order)"
+                " values (%s, %s, %s, 'USD', %s, %s) returning id::text",
+                (f"Property {name}", slug, spec.price, spec.stock, spec.max_per_order),
+            )
+        )["id"]
         variants = {}
         for i, variant in enumerate(spec.variants):
-            variant_id = catalog_sql.execute(
-                "insert into product_variant (product_id, sku, attributes, price, stock)"
-                " values (%s, %s, %s, %s, %s) returning id::text",
-                (product_id, f"{slug}-{i}", json.dumps({"n": i}), variant.price, variant.stock),
-            ).fetchone()["id"]
+            variant_id = one(
+                catalog_sql.execute(
+                    "insert into product_variant (product_id, sku, attributes, price, stock)"
+                    " values (%s, %s, %s, %s, %s) returning id::text",
+                    (product_id, f"{slug}-{i}", json.dumps({"n": i}), variant.price, variant.stock),
+                )
+            )["id"]
             variants[variant_id] = (spec.price if variant.price is None else variant.price, variant.stock)
         made[name] = Product(name, product_id, spec.price, spec.stock, spec.max_per_order, variants)
     return made
@@ -182,7 +187,7 @@ class Step:
     after: dict[str, Any]  # the stored cart after it (the reply's cart when it succeeded)
 
 
-def play(catalog: Catalog, catalog_sql: psycopg.Connection, ops: list[tuple[Any, ...]]) -> Iterator[Step]:
+def play(catalog: Catalog, catalog_sql: psycopg.Connection[DictRow], ops: list[tuple[Any, ...]]) -> Iterator[Step]:
     """Apply ``ops`` in order as a new guest; lines are picked by index in the cart as it is. A
     ``reprice`` changes the price of the PRICEY product in the catalog (and only reads the cart)."""
     shopper = Shopper()
@@ -451,7 +456,8 @@ class CartMachine(RuleBasedStateMachine):
     @rule(data=st.data(), name=st.sampled_from(MODEL_PRODUCTS), quantity=quantities)
     def add(self, data: st.DataObject, name: str, quantity: int) -> None:
         product = self.catalog[name]
-        self._add(product, data.draw(st.sampled_from([*product.variants] or [None]), label="variant"), quantity)
+        variants: list[str | None] = [*product.variants]
+        self._add(product, data.draw(st.sampled_from(variants or [None]), label="variant"), quantity)
 
     @rule(data=st.data(), name=st.sampled_from(MODEL_PRODUCTS), quantity=quantities)
     def add_more(self, data: st.DataObject, name: str, quantity: int) -> None:
@@ -580,7 +586,8 @@ def foreign_cart(catalog: Catalog) -> tuple[Shopper, str]:
 def test_any_sequence_of_operations_leaves_the_cart_equal_to_the_model(catalog, foreign_cart) -> None:
     other, foreign_item = foreign_cart
     run_state_machine_as_test(
-        lambda: CartMachine(catalog, foreign_item),
+        # hypothesis takes any factory of a machine (its docstring); its annotation says a class.
+        lambda: CartMachine(catalog, foreign_item),  # type: ignore[arg-type]
         settings=settings(max_examples=60, stateful_step_count=30, deadline=None),
     )
     # And another guest's line was never touched

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
+from psycopg.rows import DictRow
 
 from cart_common import carts, store
 from cart_common.api import _address_key
@@ -47,17 +48,17 @@ def limits(fresh_settings, monkeypatch) -> Callable[..., None]:
     return set_limits
 
 
-def bucket(sql: psycopg.Connection, key: str) -> dict:
+def bucket(sql: psycopg.Connection[DictRow], key: str) -> dict:
     (row,) = sql.execute("select tokens, at, full_at from rate_bucket where key = %s", (key,)).fetchall()
     return row
 
 
-def rewind(sql: psycopg.Connection, key: str, seconds: float) -> None:
+def rewind(sql: psycopg.Connection[DictRow], key: str, seconds: float) -> None:
     """As if ``seconds`` had passed for the bucket ``key`` (it refills over them)."""
     sql.execute("update rate_bucket set at = at - make_interval(secs => %s) where key = %s", (seconds, key))
 
 
-def freeze(sql: psycopg.Connection, key: str) -> None:
+def freeze(sql: psycopg.Connection[DictRow], key: str) -> None:
     """Stops the bucket ``key``'s clock (its time is set ahead, so it refills nothing until then):
     what a request leaves and when it may retry are then exact, however slow the machine is."""
     sql.execute("update rate_bucket set at = now() + interval '1 day' where key = %s", (key,))
@@ -245,7 +246,7 @@ def test_a_right_code_spends_no_failed_code_token(shopper: Shopper, limits, good
     assert (
         sql.execute(
             "select 1 from rate_bucket where key = %s and tokens < 1",
-            (f"failed-codes:guest:{hash_token(shopper.token)}",),
+            (f"failed-codes:guest:{hash_token(shopper.session_token)}",),
         ).fetchall()
         == []
     )

@@ -21,7 +21,7 @@ import psycopg
 import pytest
 from moto import mock_aws
 
-from tests.conftest import MUG, Shopper, _server_url, _with_dbname
+from tests.conftest import MUG, Shopper, _server_url, _with_dbname, one
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,11 +45,13 @@ class _CloudFormation(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def cloudformation() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    handler = type("Handler", (_CloudFormation,), {"answers": []})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    class Handler(_CloudFormation):
+        answers: list[dict[str, Any]] = []  # this fixture's own
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/presigned", handler.answers
+    yield f"http://127.0.0.1:{server.server_port}/presigned", Handler.answers
     server.shutdown()
     server.server_close()
 
@@ -154,7 +156,7 @@ def test_under_the_api_statement_timeout_the_same_migration_fails(
     ):
         migrate.migrate(conn)
     with psycopg.connect(scratch_database, autocommit=True) as conn:
-        assert conn.execute("select to_regclass('schema_migrations')").fetchone()[0] is None  # all rolled back
+        assert one(conn.execute("select to_regclass('schema_migrations')"))[0] is None  # all rolled back
 
 
 def test_a_failed_migration_fails_the_deploy_and_applies_nothing(
@@ -172,7 +174,7 @@ def test_a_failed_migration_fails_the_deploy_and_applies_nothing(
     assert "no_such_function" in answers[-1]["Reason"] and "UndefinedFunction" in answers[-1]["Reason"]
     assert _applied(scratch_database) == before
     with psycopg.connect(scratch_database, autocommit=True) as conn:
-        assert conn.execute("select to_regclass('half_done')").fetchone()[0] is None
+        assert one(conn.execute("select to_regclass('half_done')"))[0] is None
 
 
 def test_the_statement_timeout_leaves_time_to_answer_cloudformation(fresh_settings, monkeypatch) -> None:
@@ -245,7 +247,7 @@ def test_a_rotation_logs_nobody_out_and_reaches_warm_environments_after_max_age(
     monkeypatch.setenv("SESSION_KEY_MAX_AGE_S", "300")
     before = Shopper()
     before.add(MUG, 2)
-    assert _signed_by(before.token, K1) and signing_keys() == (K1,)  # never rotated: no AWSPREVIOUS
+    assert _signed_by(before.session_token, K1) and signing_keys() == (K1,)  # never rotated: no AWSPREVIOUS
 
     secrets.put_secret_value(SecretId=arn, SecretString=K2.decode())  # the rotation: K2 current, K1 previous
     clock.offset += 60
@@ -256,7 +258,7 @@ def test_a_rotation_logs_nobody_out_and_reaches_warm_environments_after_max_age(
     assert before.get().json["itemCount"] == 2 and before.token == token  # same cart, same token
     after = Shopper()
     after.add(MUG, 1)
-    assert _signed_by(after.token, K2) and not _signed_by(after.token, K1)
+    assert _signed_by(after.session_token, K2) and not _signed_by(after.session_token, K1)
 
     # A second rotation retires K1 (AWSPREVIOUS is now K2): K2's shoppers keep their carts.
     secrets.put_secret_value(SecretId=arn, SecretString=K3.decode())
@@ -287,9 +289,14 @@ def test_a_warm_environment_accepts_a_token_signed_with_a_key_it_has_not_read_ye
     assert signing_keys() == (K2, K1)
 
     # Forged tokens cannot make it read the secret on every request: at most once per interval.
-    loads = []
+    loads: list[int] = []
     real_load = session._load_keys
-    monkeypatch.setattr(session, "_load_keys", lambda source: loads.append(1) or real_load(source))
+
+    def counted_load(source: tuple[str | None, str | None, str | None]) -> tuple[bytes, ...]:
+        loads.append(1)
+        return real_load(source)
+
+    monkeypatch.setattr(session, "_load_keys", counted_load)
     clock.offset += 30
     for _ in range(5):
         forger = Shopper()

@@ -26,6 +26,7 @@ from tests.conftest import (
     Reply,
     Shopper,
     User,
+    one,
 )
 from tests.integration.test_cart_api import assert_problem
 from tests.integration.test_database import round_trips
@@ -225,7 +226,7 @@ def test_saving_releases_an_open_checkout(user: User, sql) -> None:
     item = shopper.add(MUG, 1).json["items"][0]["id"]
     checkout_id = shopper.call("POST", "/cart/checkout").json["checkoutId"]
     assert save(shopper, item).status == 200
-    assert sql.execute("select status from checkout where id = %s", (checkout_id,)).fetchone()["status"] == "released"
+    assert one(sql.execute("select status from checkout where id = %s", (checkout_id,)))["status"] == "released"
 
 
 def test_an_adopted_guest_cart_keeps_its_saved_items(user: User) -> None:
@@ -431,17 +432,21 @@ def sync_catalog(database_url: str) -> dict[str, tuple[str, str | None]]:
         def product(name: str, **columns: Any) -> str:
             columns = {"price": 700, "currency": "USD", "stock": 6} | columns
             names = ", ".join(columns)
-            return conn.execute(
-                f"insert into product (name, slug, {names}) values (%s, %s, {', '.join(['%s'] * len(columns))})"
-                " returning id::text",
-                (name, f"sync-{name}-{uuid.uuid4().hex[:8]}", *columns.values()),
-            ).fetchone()[0]
+            return one(
+                conn.execute(
+                    f"insert into product (name, slug, {names}) values (%s, %s, {', '.join(['%s'] * len(columns))})"
+                    " returning id::text",
+                    (name, f"sync-{name}-{uuid.uuid4().hex[:8]}", *columns.values()),
+                )
+            )[0]
 
         def variant(product_id: str, stock: int) -> str:
-            return conn.execute(
-                "insert into product_variant (product_id, sku, stock) values (%s, %s, %s) returning id::text",
-                (product_id, f"sync-{uuid.uuid4().hex[:10]}", stock),
-            ).fetchone()[0]
+            return one(
+                conn.execute(
+                    "insert into product_variant (product_id, sku, stock) values (%s, %s, %s) returning id::text",
+                    (product_id, f"sync-{uuid.uuid4().hex[:10]}", stock),
+                )
+            )[0]
 
         plain, limited = product("plain"), product("limited", max_per_order=3)
         retired = product("retired", active=False)
