@@ -75,17 +75,16 @@ test: install  ## every test: sam validate --lint, cfn-lint, checkov, sam build 
 test-fast: install  ## every test but the SAM packaging ones
 	CHECKOV="$(CURDIR)/$(CHECKOV)" CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m pytest -m "not packaging"
 
-lint: $(INSTALLED)  ## ruff check, ruff format --check, mypy (strict on the layer): CI runs it before the tests
+lint: $(INSTALLED)  ## ruff check, ruff format --check, mypy (strict on the layer, local/ and db/): CI runs it before the tests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MAKE) --no-print-directory lint-types
 
-# mypy --strict on the layer (what ships to Lambda) and plain mypy on the functions. local/, db/,
-# bench/ and tests/ are not gated yet: they import db/migrate.py through sys.path (issue 15's
-# editable install is what will let mypy follow them).
+# mypy --strict on the layer (what ships to Lambda), the local stack and the migration runner; plain
+# mypy on the functions, the benchmarks and the tests (which follow imports into all of the above).
 lint-types: $(INSTALLED)
-	$(BIN)/mypy --strict layers/common/cart_common
-	$(BIN)/mypy functions
+	$(BIN)/mypy --strict layers/common/cart_common local db
+	$(BIN)/mypy functions bench tests
 
 migrate: $(INSTALLED)  ## apply migrations to DATABASE_URL
 	$(BIN)/python -m migrate
