@@ -106,8 +106,8 @@ def _floor_change(products: list[str]) -> dict[str, Any]:
 
         def add(conn: psycopg.Connection, owner: Owner = owner) -> store.CartRows:
             return store.add_item(
-                conn, owner, product_id=uuid.UUID(products[0]), variant_id=None, quantity=1, attributes={},
-                limits=Limits(99), ttl_days=30, default_currency="USD",
+                conn, store.Change(owner, 30), product_id=uuid.UUID(products[0]), variant_id=None, quantity=1,
+                attributes={}, limits=Limits(99), default_currency="USD",
             )  # fmt: skip
 
         def rows(conn: psycopg.Connection, owner: Owner = owner) -> store.CartRows:
@@ -120,7 +120,7 @@ def _floor_change(products: list[str]) -> dict[str, Any]:
             def work(conn: Any) -> None:
                 if on:
                     queue(conn, [rate.change(policy, owner)], rows=[])
-                store.set_quantity(conn, owner, item_id=item, quantity=quantity, limits=Limits(99), ttl_days=30)
+                store.set_quantity(conn, store.Change(owner, 30), item_id=item, quantity=quantity, limits=Limits(99))
 
             database.run(work)
 

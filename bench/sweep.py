@@ -133,13 +133,12 @@ def add_loop(url: str, owners: list[str], product: str, stop: Any, results: Any,
             try:
                 store.add_item(
                     conn,
-                    owner,
+                    store.Change(owner, 30),
                     product_id=uuid.UUID(product),
                     variant_id=None,
                     quantity=1,
                     attributes={},
                     limits=Limits(10_000),
-                    ttl_days=30,
                     default_currency="USD",
                 )
             except (Problem, psycopg.errors.RaiseException):

@@ -161,17 +161,16 @@ def test_two_shoppers_racing_for_the_last_unit_one_wins(make_user, make_product,
         for owner in owners:
             with _Db() as db:
                 # run here and now, in this iteration: no default argument needed to bind the owner
-                db.run(lambda conn: store.clear_cart(conn, owner, ttl_days=90))
+                db.run(lambda conn: store.clear_cart(conn, store.Change(owner, 90)))
                 db.run(
                     lambda conn: store.add_item(
                         conn,
-                        owner,
+                        store.Change(owner, 90),
                         product_id=uuid.UUID(product["id"]),
                         variant_id=None,
                         quantity=1,
                         attributes={},
                         limits=Limits(99),
-                        ttl_days=90,
                         default_currency="USD",
                     )
                 )
@@ -481,13 +480,12 @@ def test_concurrent_retries_with_one_key_apply_once(database_url, shopper: Shopp
                 def apply(c: psycopg.Connection) -> str:
                     store.add_item(
                         c,
-                        owner,
+                        store.Change(owner, 30),
                         product_id=uuid.UUID(MUG),
                         variant_id=None,
                         quantity=1,
                         attributes={},
                         limits=Limits(99),
-                        ttl_days=30,
                         default_currency="USD",
                     )
                     return "applied"

@@ -47,13 +47,12 @@ def add(database: Database, owner: Owner, product_id: str, quantity: int = 1, va
     return database.run(
         partial(
             store.add_item,
-            owner=owner,
+            change=store.Change(owner, settings.guest_cart_ttl_days),
             product_id=UUID(product_id),
             variant_id=UUID(variant_id) if variant_id else None,
             quantity=quantity,
             attributes={},
             limits=Limits(settings.max_quantity_per_line),
-            ttl_days=settings.guest_cart_ttl_days,
             default_currency=settings.default_currency,
         )
     ).lines
@@ -65,11 +64,10 @@ def set_quantity(database: Database, owner: Owner, item_id: str, quantity: int) 
     return database.run(
         partial(
             store.set_quantity,
-            owner=owner,
+            change=store.Change(owner, settings.guest_cart_ttl_days),
             item_id=UUID(item_id),
             quantity=quantity,
             limits=Limits(settings.max_quantity_per_line),
-            ttl_days=settings.guest_cart_ttl_days,
         )
     ).lines
 

@@ -293,18 +293,18 @@ def new_user() -> Owner:
 
 def build(db: Database, ids: list[Ids], owner: Owner, spec: CartSpec) -> None:
     settings_ = get_settings()
+    change = store.Change(owner, settings_.cart_ttl_days(owner.kind))
     add = partial(
         store.add_item,
-        owner=owner,
+        change=change,
         attributes={},
         limits=Limits(settings_.max_quantity_per_line),
-        ttl_days=settings_.cart_ttl_days(owner.kind),
         default_currency=settings_.default_currency,
     )
     if not spec.lines:  # a cart that exists and is empty: one add, then cleared
         first = ids[USD[0] if spec.currency == "USD" else EUR[0]]
         db.run(partial(add, product_id=first.product_id, variant_id=first.variant_id, quantity=1))
-        db.run(partial(store.clear_cart, owner=owner, ttl_days=settings_.cart_ttl_days(owner.kind)))
+        db.run(partial(store.clear_cart, change=change))
         return
     for e, quantity in spec.lines.items():
         db.run(partial(add, product_id=ids[e].product_id, variant_id=ids[e].variant_id, quantity=quantity))

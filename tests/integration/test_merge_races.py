@@ -63,13 +63,12 @@ def add(database: Database, owner: Owner, product_id: str, quantity: int) -> sto
     return database.run(
         partial(
             store.add_item,
-            owner=owner,
+            change=store.Change(owner, settings.cart_ttl_days(owner.kind)),
             product_id=uuid.UUID(product_id),
             variant_id=None,
             quantity=quantity,
             attributes={},
             limits=Limits(settings.max_quantity_per_line),
-            ttl_days=settings.cart_ttl_days(owner.kind),
             default_currency=settings.default_currency,
         )
     )
@@ -81,13 +80,12 @@ def add_in(conn: psycopg.Connection, owner: Owner, product_id: str, quantity: in
     settings = get_settings()
     store.add_item(
         conn,
-        owner,
+        store.Change(owner, settings.cart_ttl_days(owner.kind)),
         product_id=uuid.UUID(product_id),
         variant_id=None,
         quantity=quantity,
         attributes={},
         limits=Limits(settings.max_quantity_per_line),
-        ttl_days=settings.cart_ttl_days(owner.kind),
         default_currency=settings.default_currency,
     )
 

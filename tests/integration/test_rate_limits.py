@@ -149,8 +149,8 @@ def test_parallel_changes_at_the_edge_of_a_bucket_admit_exactly_its_size(limits,
                 def work(conn: psycopg.Connection) -> None:
                     queue(conn, [rate.change(policy, owner)])
                     store.add_item(
-                        conn, owner, product_id=uuid.UUID(MUG), variant_id=None, quantity=1, attributes={},
-                        limits=Limits(99), ttl_days=30, default_currency="USD",
+                        conn, store.Change(owner, 30), product_id=uuid.UUID(MUG), variant_id=None, quantity=1,
+                        attributes={}, limits=Limits(99), default_currency="USD",
                     )  # fmt: skip
 
                 db.run(work)

@@ -197,7 +197,7 @@ def _cart_change(
     """A change to the caller's cart: its owner, its expiry and the If-Match come from the session;
     rate-limited (by the owner's changes bucket unless ``rate_limits`` says otherwise)."""
     cart = _cart_op(
-        session, statement, owner=session.owner, ttl_days=_ttl(session), expected=session.expected_version,
+        session, statement, change=_change(session),
         rate_limits=_rate_limits(session) if rate_limits is None else rate_limits, **params,
     )  # fmt: skip
     if cart.items:
@@ -205,8 +205,10 @@ def _cart_change(
     return cart
 
 
-def _ttl(session: Session) -> float:
-    return get_settings().cart_ttl_days(session.owner.kind)
+def _change(session: Session) -> store.Change:
+    """The caller's cart, its expiry from now on and the If-Match version."""
+    owner = session.owner
+    return store.Change(owner, get_settings().cart_ttl_days(owner.kind), session.expected_version)
 
 
 def get_cart(session: Session) -> Cart:
@@ -296,13 +298,11 @@ def sync_cart(session: Session, body: SyncCart) -> SyncResult:
     def op(conn: psycopg.Connection) -> SyncResult:
         conflicts, rows = store.sync_cart(
             conn,
-            session.owner,
+            _change(session),
             items=[line.model_dump(mode="json") for line in body.items],
             strategy=settings.sync_strategy,
             limits=settings.limits,
-            ttl_days=_ttl(session),
             default_currency=settings.default_currency,
-            expected=session.expected_version,
         )
         return SyncResult(
             cart=build_cart(rows, settings), conflicts=[SyncConflict.model_validate(c) for c in conflicts]

@@ -18,14 +18,15 @@ per-line maximum of what a line holds), ``cart_value``, ``product_quantity``, ``
 ``has_variants``, ``check_version`` (If-Match) and ``refuse_limit``; line attributes' rules are in
 0009_line_attributes.sql.
 
-Modules: ``_compose`` (how a statement is put together), ``cart`` (the views and step 1),
+Modules: ``_compose`` (how a statement is put together), ``cart`` (the views, step 1, and
+``Change``: the owner, expiry and If-Match version every change of a cart's lines carries),
 ``lines``, ``merge``, ``sync``, ``discounts``, ``checkout``, ``idempotency``, ``lifecycle`` (the
 sweep and the admin listing), ``shoppers``, ``limits`` (rate limits' buckets, taken in the
 change's own round trip); long statements live in ``sql/`` beside them.
 """
 
 from cart_common.store._compose import Row
-from cart_common.store.cart import CartRows, cart_rows, cart_rows_unless
+from cart_common.store.cart import CartRows, Change, cart_rows, cart_rows_unless
 from cart_common.store.checkout import complete_checkout, reserve_stock, validate_cart
 from cart_common.store.discounts import apply_discount_code, remove_discount_code
 from cart_common.store.idempotency import claim_idempotency_key, idempotent_response, save_idempotent_response
@@ -56,6 +57,7 @@ from cart_common.store.sync import sync_cart
 
 __all__ = [
     "CartRows",
+    "Change",
     "Row",
     "add_item",
     "anonymise_abandoned",

@@ -17,6 +17,17 @@ _VIEWS = ("cart_view.sql", "saved_view.sql", "discount_view.sql")
 
 
 @dataclass(frozen=True)
+class Change:
+    """What every change of a cart carries: whose cart (``owner``), how long it lives from now on
+    (``ttl_days``: every change slides the expiry) and the version the client holds (``expected``,
+    from If-Match; None: any)."""
+
+    owner: Owner
+    ttl_days: float
+    expected: int | None = None
+
+
+@dataclass(frozen=True)
 class CartRows:
     """The cart's rows as read: its lines (one row with no line for an empty cart, none without a
     cart), its saved-for-later items and its applied discount codes."""
@@ -63,17 +74,15 @@ def lock_owner(owner: Owner) -> Statement:
     return _LOCK_OWNER, {"lock_key": f"cart:{owner.kind}:{owner.key}"}
 
 
-def ensure_cart(
-    owner: Owner, product_id: UUID | None, *, ttl_days: float, default_currency: str, expected: int | None
-) -> Statement:
+def ensure_cart(change: Change, product_id: UUID | None, *, default_currency: str) -> Statement:
     """Step 1 of a change that may create the cart (in ``product_id``'s currency, if any)."""
     return owned(
-        "ensure_cart.sql", owner,
-        product_id=product_id, ttl_days=ttl_days, default_currency=default_currency, expected=expected,
+        "ensure_cart.sql", change.owner,
+        product_id=product_id, ttl_days=change.ttl_days, default_currency=default_currency, expected=change.expected,
     )  # fmt: skip
 
 
-def change(
+def run_change(
     conn: psycopg.Connection, owner: Owner, first: Statement, step: Statement, *, creates: bool = False
 ) -> CartRows:
     """One round trip: (the owner lock, when the change may create the cart), ``first`` (the cart
@@ -82,10 +91,8 @@ def change(
     return CartRows(*results[-3:])
 
 
-def touched_change(
-    conn: psycopg.Connection, owner: Owner, source: str, *, ttl_days: float, expected: int | None, **params: Any
-) -> CartRows:
+def touched_change(conn: psycopg.Connection, change: Change, source: str, **params: Any) -> CartRows:
     """A change to an existing cart: touch_cart (lock, version, expiry, If-Match), then ``source``
     with ``params``, then the views: one round trip."""
-    touch = owned("touch_cart.sql", owner, ttl_days=ttl_days, expected=expected)
-    return change(conn, owner, touch, owned(source, owner, **params))
+    touch = owned("touch_cart.sql", change.owner, ttl_days=change.ttl_days, expected=change.expected)
+    return run_change(conn, change.owner, touch, owned(source, change.owner, **params))

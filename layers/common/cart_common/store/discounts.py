@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from cart_common.session import Owner
-from cart_common.store.cart import CartRows, touched_change
+from cart_common.store.cart import CartRows, Change, touched_change
 
 _REMOVE_DISCOUNT = """
 with removed as (
@@ -18,13 +17,9 @@ select case when exists (select 1 from removed) then 0
 """
 
 
-def apply_discount_code(
-    conn: psycopg.Connection, owner: Owner, *, code: str, ttl_days: float, expected: int | None = None
-) -> CartRows:
-    return touched_change(conn, owner, "apply_discount_code.sql", ttl_days=ttl_days, expected=expected, code=code)
+def apply_discount_code(conn: psycopg.Connection, change: Change, *, code: str) -> CartRows:
+    return touched_change(conn, change, "apply_discount_code.sql", code=code)
 
 
-def remove_discount_code(
-    conn: psycopg.Connection, owner: Owner, *, code: str, ttl_days: float, expected: int | None = None
-) -> CartRows:
-    return touched_change(conn, owner, _REMOVE_DISCOUNT, ttl_days=ttl_days, expected=expected, code=code)
+def remove_discount_code(conn: psycopg.Connection, change: Change, *, code: str) -> CartRows:
+    return touched_change(conn, change, _REMOVE_DISCOUNT, code=code)

@@ -10,81 +10,51 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from cart_common.config import Limits
-from cart_common.session import Owner
 from cart_common.store._compose import owned
-from cart_common.store.cart import CartRows, change, ensure_cart, touched_change
+from cart_common.store.cart import CartRows, Change, ensure_cart, run_change, touched_change
 
 
 def add_item(
     conn: psycopg.Connection,
-    owner: Owner,
+    change: Change,
     *,
     product_id: UUID,
     variant_id: UUID | None,
     quantity: int,
     attributes: dict[str, Any],
     limits: Limits,
-    ttl_days: float,
     default_currency: str,
-    expected: int | None = None,
 ) -> CartRows:
-    ensure = ensure_cart(owner, product_id, ttl_days=ttl_days, default_currency=default_currency, expected=expected)
+    owner = change.owner
     add = owned(
         "add_item.sql", owner,
         product_id=product_id, variant_id=variant_id, quantity=quantity, attributes=Jsonb(attributes), saved_id=None,
         is_guest=owner.kind == "guest", **limits.params(),
     )  # fmt: skip
-    return change(conn, owner, ensure, add, creates=True)
+    return run_change(
+        conn, owner, ensure_cart(change, product_id, default_currency=default_currency), add, creates=True
+    )
 
 
-def restore_saved_item(
-    conn: psycopg.Connection,
-    owner: Owner,
-    *,
-    saved_id: UUID,
-    limits: Limits,
-    ttl_days: float,
-    expected: int | None = None,
-) -> CartRows:
+def restore_saved_item(conn: psycopg.Connection, change: Change, *, saved_id: UUID, limits: Limits) -> CartRows:
     """The saved item added back by every rule of an add (refused, it stays saved)."""
     return touched_change(
-        conn, owner, "add_item.sql", ttl_days=ttl_days, expected=expected,
+        conn, change, "add_item.sql",
         saved_id=saved_id, product_id=None, variant_id=None, quantity=None, attributes=None,
-        is_guest=owner.kind == "guest", **limits.params(),
+        is_guest=change.owner.kind == "guest", **limits.params(),
     )  # fmt: skip
 
 
-def set_quantity(
-    conn: psycopg.Connection,
-    owner: Owner,
-    *,
-    item_id: UUID,
-    quantity: int,
-    limits: Limits,
-    ttl_days: float,
-    expected: int | None = None,
-) -> CartRows:
-    return touched_change(
-        conn, owner, "set_quantity.sql", ttl_days=ttl_days, expected=expected,
-        item_id=item_id, quantity=quantity, **limits.params(),
-    )  # fmt: skip
+def set_quantity(conn: psycopg.Connection, change: Change, *, item_id: UUID, quantity: int, limits: Limits) -> CartRows:
+    return touched_change(conn, change, "set_quantity.sql", item_id=item_id, quantity=quantity, **limits.params())
 
 
 def switch_variant(
-    conn: psycopg.Connection,
-    owner: Owner,
-    *,
-    item_id: UUID,
-    variant_id: UUID,
-    quantity: int | None,
-    limits: Limits,
-    ttl_days: float,
-    expected: int | None = None,
+    conn: psycopg.Connection, change: Change, *, item_id: UUID, variant_id: UUID, quantity: int | None, limits: Limits
 ) -> CartRows:
     return touched_change(
-        conn, owner, "switch_variant.sql", ttl_days=ttl_days, expected=expected,
-        item_id=item_id, variant_id=variant_id, quantity=quantity, **limits.params(),
-    )  # fmt: skip
+        conn, change, "switch_variant.sql", item_id=item_id, variant_id=variant_id, quantity=quantity, **limits.params()
+    )
 
 
 _REMOVE_LINE = """
@@ -101,10 +71,8 @@ end as outcome
 """
 
 
-def remove_item(
-    conn: psycopg.Connection, owner: Owner, *, item_id: UUID, ttl_days: float, expected: int | None = None
-) -> CartRows:
-    return touched_change(conn, owner, _REMOVE_LINE, ttl_days=ttl_days, expected=expected, item_id=item_id)
+def remove_item(conn: psycopg.Connection, change: Change, *, item_id: UUID) -> CartRows:
+    return touched_change(conn, change, _REMOVE_LINE, item_id=item_id)
 
 
 _CLEAR_LINES = """
@@ -113,19 +81,9 @@ where i.cart_id = c.id and c.{owner_col} = %(owner)s and c.status = 'active'
 """
 
 
-def clear_cart(conn: psycopg.Connection, owner: Owner, *, ttl_days: float, expected: int | None = None) -> CartRows:
-    return touched_change(conn, owner, _CLEAR_LINES, ttl_days=ttl_days, expected=expected)
+def clear_cart(conn: psycopg.Connection, change: Change) -> CartRows:
+    return touched_change(conn, change, _CLEAR_LINES)
 
 
-def save_item(
-    conn: psycopg.Connection,
-    owner: Owner,
-    *,
-    item_id: UUID,
-    limits: Limits,
-    ttl_days: float,
-    expected: int | None = None,
-) -> CartRows:
-    return touched_change(
-        conn, owner, "save_item.sql", ttl_days=ttl_days, expected=expected, item_id=item_id, **limits.params()
-    )
+def save_item(conn: psycopg.Connection, change: Change, *, item_id: UUID, limits: Limits) -> CartRows:
+    return touched_change(conn, change, "save_item.sql", item_id=item_id, **limits.params())

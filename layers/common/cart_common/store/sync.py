@@ -9,25 +9,23 @@ from psycopg.types.json import Jsonb
 
 from cart_common.config import Limits
 from cart_common.db import pipeline
-from cart_common.session import Owner
 from cart_common.store._compose import Row, owned
-from cart_common.store.cart import CartRows, ensure_cart, lock_owner, views
+from cart_common.store.cart import CartRows, Change, ensure_cart, lock_owner, views
 
 
 def sync_cart(
     conn: psycopg.Connection,
-    owner: Owner,
+    change: Change,
     *,
     items: list[dict[str, Any]],  # product_id, variant_id, quantity
     strategy: str,
     limits: Limits,
-    ttl_days: float,
     default_currency: str,
-    expected: int | None = None,
 ) -> tuple[list[Row], CartRows]:
     """The owner's cart locked (created for a guest's first sync), the client's lines merged in by
     ``strategy``; returns the conflicts and the cart."""
-    ensure = ensure_cart(owner, None, ttl_days=ttl_days, default_currency=default_currency, expected=expected)
+    owner = change.owner
+    ensure = ensure_cart(change, None, default_currency=default_currency)
     sync = owned(
         "sync_cart.sql", owner,
         items=Jsonb(items), strategy=strategy, is_guest=owner.kind == "guest", **limits.params(),
