@@ -18,7 +18,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)-python$(RUNTIME_VERSION)
 
-.PHONY: venv install chromium bench-storefront dev test test-fast lint lint-types migrate build invoke bench bench-sweep clean
+.PHONY: venv install chromium bench-storefront dev test test-fast lint lint-types migrate build invoke bench bench-compare bench-sweep clean
 
 $(INSTALLED): requirements-dev.txt layers/common/requirements.txt pyproject.toml
 	@test -n "$(RUNTIME_VERSION)" || { echo "template.yaml's Globals name no Runtime: pythonX.Y" >&2; exit 1; }
@@ -101,6 +101,10 @@ invoke: $(INSTALLED)
 
 bench: $(INSTALLED)  ## benchmarks against the raw-SQL floor; writes bench/RESULTS.md
 	$(BIN)/python -m bench.run
+
+# The working tree's handlers against another revision's, interleaved in one run: make bench-compare BASE=main
+bench-compare: $(INSTALLED)  ## writes bench/COMPARE.md; a p50 over 5% slower than BASE is marked
+	$(BIN)/python -m bench.compare --base $(or $(BASE),HEAD)
 
 bench-sweep: $(INSTALLED)  ## the lifecycle sweep over 100,000 expired carts; writes bench/SWEEP.md (and its RESULTS.md section)
 	$(BIN)/python -m bench.sweep

@@ -52,16 +52,16 @@ class FloorClient:
     """The operations' SQL (the ``store`` functions, one pipeline each) on a plain psycopg connection,
     with the bench environment's rules as arguments."""
 
-    def __init__(self, url: str, owner: Any = None) -> None:
+    def __init__(self, url: str, owner: Any = None, conn: psycopg.Connection[Any] | None = None) -> None:
         from cart_common import store
         from cart_common.session import Owner
 
         self.store = store
-        self.conn: psycopg.Connection[Any] = psycopg.connect(
+        self.conn: psycopg.Connection[Any] = conn or psycopg.connect(
             url, autocommit=True, prepare_threshold=None, row_factory=dict_row
         )
         self.owner = owner or Owner("guest", secrets.token_hex(32))
-        self.ttl = USER_TTL if self.owner.kind == "user" else GUEST_TTL
+        self.change = store.Change(self.owner, USER_TTL if self.owner.kind == "user" else GUEST_TTL)
 
     def get(self) -> list[dict[str, Any]]:
         return self.store.cart_rows(self.conn, self.owner).lines
@@ -69,32 +69,24 @@ class FloorClient:
     def add(self, product: str) -> str:
         rows = self.store.add_item(
             self.conn,
-            self.owner,
+            self.change,
             product_id=uuid.UUID(product),
             variant_id=None,
             quantity=1,
             attributes={},
             limits=LIMITS,
-            ttl_days=self.ttl,
             default_currency="USD",
         )
         return str(next(r["item_id"] for r in rows.lines if str(r["product_id"]) == product))
 
     def update(self, item: str) -> None:
-        self.store.set_quantity(
-            self.conn,
-            self.owner,
-            item_id=uuid.UUID(item),
-            quantity=2,
-            limits=LIMITS,
-            ttl_days=self.ttl,
-        )
+        self.store.set_quantity(self.conn, self.change, item_id=uuid.UUID(item), quantity=2, limits=LIMITS)
 
     def remove(self, item: str) -> None:
-        self.store.remove_item(self.conn, self.owner, item_id=uuid.UUID(item), ttl_days=self.ttl)
+        self.store.remove_item(self.conn, self.change, item_id=uuid.UUID(item))
 
     def clear(self) -> None:
-        self.store.clear_cart(self.conn, self.owner, ttl_days=self.ttl)
+        self.store.clear_cart(self.conn, self.change)
 
     def validate(self) -> None:
         self.store.validate_cart(self.conn, self.owner, limits=LIMITS)
@@ -113,10 +105,10 @@ class FloorClient:
 class HandlerClient:
     """The Lambda handlers, in-process, with API Gateway v2 events (a guest, or a user with a bearer)."""
 
-    def __init__(self, bearer: str | None = None) -> None:
+    def __init__(self, bearer: str | None = None, load: Callable[[Any], stack.Handler] = stack.load_function) -> None:
         from tests.conftest import Shopper
 
-        self.shopper = Shopper(bearer=bearer)
+        self.shopper = Shopper(bearer=bearer, load=load)
 
     @property
     def token(self) -> str:
@@ -233,19 +225,24 @@ def sign_up_users(cognito: Any) -> Users:
 
 class GuestCarts:
     """Fresh guest carts for merges (untimed): each call resets the user's cart to one line (product A)
-    and makes a new guest cart with two lines, A (combined on merge) and B (added)."""
+    and makes a new guest cart with two lines, A (combined on merge) and B (added), under a newly
+    minted guest token. Both are made on a connection of their own, so no way merges on the
+    connection that just wrote the carts (which would favour it)."""
 
     def __init__(self, url: str, user: Any, products: list[str]) -> None:
         self.user_floor = FloorClient(url, owner=user)
         self.a, self.b = products[:2]
 
     def fresh(self) -> tuple[Guest]:
+        from cart_common.session import mint_token, signing_keys
+
         self.user_floor.clear()
         self.user_floor.add(self.a)
-        guest = HandlerClient()
+        token = mint_token(signing_keys())
+        guest = FloorClient("", owner=guest_owner(token), conn=self.user_floor.conn)
         guest.add(self.a)
         guest.add(self.b)
-        return (Guest(guest.token, guest_owner(guest.token)),)
+        return (Guest(token, guest.owner),)
 
 
 def serve_local_stack(workers: int = 1) -> tuple[str, Callable[[], None]]:

@@ -9,7 +9,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -30,17 +30,26 @@ def timed(fn: Callable[..., object], *args: Any) -> float:
 
 
 Op = Callable[..., object]
+T = TypeVar("T")
+
+
+def in_turn(ways: dict[str, T], round_: int) -> list[tuple[str, T]]:
+    """The ways in their order on even rounds, reversed on odd ones: no way always goes first (after
+    an untimed setup) or always follows another's work."""
+    order = list(ways.items())
+    return order[::-1] if round_ % 2 else order
 
 
 def interleaved(
     ways: dict[str, Op], iterations: int, setup: Callable[[], tuple] | None = None, warmup: int = 5
 ) -> dict[str, list[float]]:
     """Each way's ``op`` timed ``iterations`` times after ``warmup`` untimed rounds. Every round runs
-    each way once, in turn, so whatever else the machine is doing weighs on all ways alike and the
-    ratios hold. ``setup`` (untimed) runs before each call and its result is passed to the op."""
+    each way once, in turn (the order reversed every other round), so whatever else the machine is
+    doing, and whatever a way leaves warm for the next, weighs on all ways alike and the ratios hold.
+    ``setup`` (untimed) runs before each call and its result is passed to the op."""
     samples: dict[str, list[float]] = {way: [] for way in ways}
     for i in range(warmup + iterations):
-        for way, op in ways.items():
+        for way, op in in_turn(ways, i):
             took = timed(op, *(setup() if setup else ()))
             if i >= warmup:
                 samples[way].append(took)

@@ -6,13 +6,14 @@ function's docstring says exactly what it times; ``bench.report`` turns their re
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
 
 from bench.clients import Client, FloorClient, GuestCarts, HandlerClient, HttpClient, Users
 from bench.environment import cart_id, guest_owner, make_products, scalar
-from bench.measure import clocked, interleaved, round_trips_of, timed
+from bench.measure import clocked, in_turn, interleaved, round_trips_of, timed
 
 # --- 1. latency per operation --------------------------------------------------------------------
 
@@ -21,7 +22,8 @@ CART_OPS = ("get", "add", "update", "remove", "clear")
 
 
 def measure_cart_ops(clients: dict[str, Client], products: list[str], iterations: int) -> dict[str, dict[str, list]]:
-    """get/add/update/remove/clear on each way's own guest cart, the ways in turn each iteration.
+    """get/add/update/remove/clear on each way's own guest cart, the ways in turn each iteration
+    (``in_turn``: the order reversed every other one).
     Each iteration leaves the cart as it found it: three standing lines plus one that is added,
     updated and removed; a clear and re-fill every tenth iteration (so clear has a tenth of the
     samples)."""
@@ -31,7 +33,8 @@ def measure_cart_ops(clients: dict[str, Client], products: list[str], iterations
         for product in standing:
             client.add(product)
     for i in range(iterations + 5):  # the first five warm up
-        for way, client in clients.items():
+        # (i + i // 10: the clearing iterations, every tenth, alternate which way goes first too)
+        for way, client in in_turn(clients, i + i // 10):
             times = {"get": timed(client.get)}
             times["add"], item = clocked(client.add, moving)
             times["update"] = timed(client.update, item)
@@ -46,31 +49,37 @@ def measure_cart_ops(clients: dict[str, Client], products: list[str], iterations
     return samples
 
 
+# A way of driving the operations: a client for (the owner, for the floor; the bearer, for the API),
+# a guest of its own when both are None.
+Way = Callable[[Any, str | None], Client]
+
+
+def three_ways(url: str, base: str) -> dict[str, Way]:
+    """The floor, the handlers in-process and the local HTTP stack (at ``base``)."""
+    return {
+        "floor": lambda owner, bearer: FloorClient(url, owner=owner),
+        "handler": lambda owner, bearer: HandlerClient(bearer),
+        "http": lambda owner, bearer: HttpClient(base, bearer),
+    }
+
+
 def latency_per_operation(
-    url: str, base: str, users: Users, products: list[str], iterations: int
+    url: str, ways: dict[str, Way], users: Users, products: list[str], iterations: int
 ) -> dict[str, dict[str, list[float]]]:
-    """Every operation three ways, the ways interleaved: the cart operations and
+    """Every operation each way, the ways interleaved: the cart operations and
     ``POST /cart/validate`` on a guest's three-line cart (a guest of each way's own);
     ``POST /cart/merge`` of a fresh two-line guest cart into a signed-in user's one-line cart (both
     made untimed before each merge); ``POST /cart/checkout`` of a signed-in user's three-line cart
-    (each checkout releases the previous one's reservation and reserves again). Merge and checkout
-    run half as many iterations."""
+    (shared by the ways: each checkout releases the previous one's reservation and reserves again).
+    Merge and checkout run half as many iterations."""
     merge_user, checkout_user = users.owner(users.merge_sub), users.owner(users.checkout_sub)
     guests = GuestCarts(url, merge_user, products)
     checkout_floor = FloorClient(url, owner=checkout_user)
-    for product in products[:3]:  # the checkout user's cart, shared by the three ways
+    for product in products[:3]:  # the checkout user's cart
         checkout_floor.add(product)
-    shoppers: dict[str, Client] = {"floor": FloorClient(url), "handler": HandlerClient(), "http": HttpClient(base)}
-    mergers: dict[str, Client] = {
-        "floor": FloorClient(url, owner=merge_user),
-        "handler": HandlerClient(users.merge_token),
-        "http": HttpClient(base, users.merge_token),
-    }
-    checkers: dict[str, Client] = {
-        "floor": checkout_floor,
-        "handler": HandlerClient(users.checkout_token),
-        "http": HttpClient(base, users.checkout_token),
-    }
+    shoppers = {way: make(None, None) for way, make in ways.items()}
+    mergers = {way: make(merge_user, users.merge_token) for way, make in ways.items()}
+    checkers = {way: make(checkout_user, users.checkout_token) for way, make in ways.items()}
     samples = measure_cart_ops(shoppers, products, iterations)
     fewer = max(iterations // 2, 5)
     for op, results in (
@@ -153,7 +162,7 @@ def validate_fifty_lines(url: str, base: str, iterations: int) -> dict[str, list
 
     def check() -> None:
         reply = handler.shopper.call("POST", "/cart/validate")
-        assert reply.status == 200 and len(reply.json["cart"]["items"]) == 50, reply  # type: ignore[index]
+        assert reply.status == 200 and len(reply.json["cart"]["items"]) == 50, reply
 
     return interleaved({"floor": floor.validate, "handler": check, "http": http.validate}, iterations)
 

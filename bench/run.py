@@ -56,6 +56,7 @@ from bench.operations import (
     latency_per_operation,
     scaling_carts,
     scaling_lines,
+    three_ways,
     validate_fifty_lines,
 )
 from bench.report import RESULTS, SWEEP, render
@@ -126,8 +127,9 @@ def run_sections(args: argparse.Namespace, url: str, cognito: Any) -> dict[str, 
     products = make_products(url, 20)
     base, stop = serve_local_stack(workers=1)
     try:
+        ways = three_ways(url, base)
         report["ways"] = section(
-            "latency per operation", lambda: latency_per_operation(url, base, users, products, args.iterations)
+            "latency per operation", lambda: latency_per_operation(url, ways, users, products, args.iterations)
         )
         report["validate50"] = section(
             "validate, 50 lines", lambda: validate_fifty_lines(url, base, min(args.iterations, 200))
@@ -154,6 +156,25 @@ def run_sections(args: argparse.Namespace, url: str, cognito: Any) -> dict[str, 
     return report
 
 
+def api_environment(url: str, cognito: Any) -> dict[str, str]:
+    """What the functions read from their environment in the bench: this run's database, signing key
+    and LocalCognito, quiet logs; rate limits on (every change takes its token) but never refusing
+    the bench's own bursts."""
+    return {
+        **cognito.settings(),
+        "DATABASE_URL": url,
+        "SESSION_SIGNING_KEY": secrets.token_urlsafe(48),
+        "MAX_LINES_PER_CART": str(MAX_LINES_PER_CART),
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "cart-api",
+        "POWERTOOLS_METRICS_NAMESPACE": "CartApi",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "PYTHONWARNINGS": QUIET_WARNINGS,
+        **{f"RATE_LIMIT_{name}": "1000000000" for name in ("CHANGES", "GUEST_CARTS", "FAILED_CODES", "CHECKOUTS")},
+    }
+
+
 def main() -> None:
     args = parse_args()
     started, load_before = time.perf_counter(), os.getloadavg()
@@ -162,22 +183,7 @@ def main() -> None:
     server_kind = "DATABASE_URL's server" if os.environ.get("DATABASE_URL") else "embedded, Unix socket"
     server, url = bench_database()
     cognito = local_cognito.start()
-    os.environ.update(
-        {
-            **cognito.settings(),
-            "DATABASE_URL": url,
-            "SESSION_SIGNING_KEY": secrets.token_urlsafe(48),
-            "MAX_LINES_PER_CART": str(MAX_LINES_PER_CART),
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "POWERTOOLS_SERVICE_NAME": "cart-api",
-            "POWERTOOLS_METRICS_NAMESPACE": "CartApi",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-            "PYTHONWARNINGS": QUIET_WARNINGS,
-            # Rate limits on (every change takes its token) but never refusing the bench's own bursts.
-            **{f"RATE_LIMIT_{name}": "1000000000" for name in ("CHANGES", "GUEST_CARTS", "FAILED_CODES", "CHECKOUTS")},
-        }
-    )
+    os.environ.update(api_environment(url, cognito))
     os.environ.pop("POWERTOOLS_METRICS_DISABLED", None)
     warnings.filterwarnings("ignore", category=UserWarning, module="aws_lambda_powertools.metrics.provider.base")
     try:

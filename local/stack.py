@@ -47,7 +47,11 @@ log = logging.getLogger(__name__)
 # --- functions ------------------------------------------------------------------------------
 
 
-def load_function(route: template.Route | template.Function) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+# A Lambda handler: (event, context) -> response.
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def load_function(route: template.Route | template.Function) -> Handler:
     """Import a function's handler module from its code folder under a unique module name
     (every function's module is called ``app``)."""
     module_name, attr = route.handler.rsplit(".", 1)
@@ -60,7 +64,7 @@ def load_function(route: template.Route | template.Function) -> Callable[[dict[s
         module = importlib.util.module_from_spec(spec)
         sys.modules[unique] = module
         spec.loader.exec_module(module)
-    handler: Callable[[dict[str, Any], Any], dict[str, Any]] = getattr(module, attr)
+    handler: Handler = getattr(module, attr)
     return handler
 
 

@@ -340,13 +340,21 @@ class Reply:
 class Shopper:
     """A storefront client calling the functions directly with API Gateway events; keeps its guest
     token like a browser keeps its cookie (or like an app keeps the X-Cart-Session header), and
-    after signing in sends its Cognito token as a Bearer."""
+    after signing in sends its Cognito token as a Bearer. ``load`` finds a route's handler (the
+    working tree's functions; ``make bench-compare`` passes another revision's)."""
 
-    def __init__(self, use_cookie: bool = False, bearer: str | None = None, source_ip: str = "203.0.113.9") -> None:
+    def __init__(
+        self,
+        use_cookie: bool = False,
+        bearer: str | None = None,
+        source_ip: str = "203.0.113.9",
+        load: Callable[[template.Route], stack.Handler] = stack.load_function,
+    ) -> None:
         self.token: str | None = None
         self.use_cookie = use_cookie
         self.bearer = bearer
         self.source_ip = source_ip
+        self.load = load
 
     def call(self, method: str, route_path: str, **kwargs: Any) -> Reply:
         route = routes()[(method, route_path)]
@@ -359,7 +367,7 @@ class Shopper:
         elif self.token:
             headers.setdefault("x-cart-session", self.token)
         event = http_event(method, route_path, headers=headers, cookies=cookies, source_ip=self.source_ip, **kwargs)
-        reply = Reply(stack.load_function(route)(event, stack.LambdaContext(route.function, 10)))
+        reply = Reply(self.load(route)(event, stack.LambdaContext(route.function, 10)))
         self.token = reply.headers.get("X-Cart-Session", self.token)
         if any(c.startswith("cart_session=;") for c in reply.cookies):
             self.token = None  # the browser drops a cookie set with Max-Age=0

@@ -34,7 +34,7 @@ def test_a_quick_bench_writes_every_section(tmp_path: Path) -> None:
     output = tmp_path / "RESULTS.md"
     committed = (ROOT / "bench" / "RESULTS.md").read_bytes()
     command = [
-        sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--iterations", "10", "--seconds", "0.5",
+        sys.executable, "-m", "bench.run", "--quick", "--iterations", "10", "--seconds", "0.5",
         "--cold-runs", "1", "--carts", "2000", "--workers", "2", "--output", str(output),
     ]  # fmt: skip
     env = {**os.environ, "DATABASE_URL": _server_url()}  # the bench makes and drops its own database there
