@@ -9,7 +9,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 
@@ -30,10 +30,9 @@ def timed(fn: Callable[..., object], *args: Any) -> float:
 
 
 Op = Callable[..., object]
-T = TypeVar("T")
 
 
-def in_turn(ways: dict[str, T], round_: int) -> list[tuple[str, T]]:
+def in_turn[T](ways: dict[str, T], round_: int) -> list[tuple[str, T]]:
     """The ways in their order on even rounds, reversed on odd ones: no way always goes first (after
     an untimed setup) or always follows another's work."""
     order = list(ways.items())

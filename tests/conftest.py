@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 import pytest
@@ -50,10 +50,8 @@ def _with_dbname(url: str, name: str) -> str:
 
 # --- reading what a query or a reply returned ---------------------------------------------------
 
-_Row = TypeVar("_Row")
 
-
-def one(cursor: psycopg.Cursor[_Row]) -> _Row:
+def one[R](cursor: psycopg.Cursor[R]) -> R:
     """The next row a query returns (a dict on ``sql``, a tuple on a plain connection): the test
     fails here, at the query's call in its traceback, when there is none."""
     row = cursor.fetchone()

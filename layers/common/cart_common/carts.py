@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -87,9 +87,6 @@ def remember_email(conn: psycopg.Connection, user: Owner, email: str | None) -> 
     _remembered_emails[(user.key, email)] = now
 
 
-Response = TypeVar("Response", Cart, MergeResult, CheckoutResult, Validation, SyncResult)
-
-
 def _rate_limits(session: Session, *, creates: bool = False, code: bool = False) -> list[Statement]:
     """The buckets a change of the caller's takes from, in their lock order (see migration 0011):
     its owner's changes; a new guest cart's client address; a code attempt's failed codes."""
@@ -119,7 +116,7 @@ def _cart_of(response: BaseModel) -> Cart:
     return response if isinstance(response, Cart) else response.cart  # type: ignore[attr-defined]
 
 
-def _execute(
+def _execute[Response: (Cart, MergeResult, CheckoutResult, Validation, SyncResult)](
     session: Session,
     op: Callable[[psycopg.Connection], Response],
     model: type[Response],

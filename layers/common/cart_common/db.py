@@ -16,7 +16,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import psycopg
 from psycopg import sql
@@ -28,7 +28,6 @@ from psycopg.rows import dict_row
 from cart_common.config import Settings, get_settings
 from cart_common.errors import DatabaseUnavailable, Problem, ValidationFailed
 
-T = TypeVar("T")
 # The Amazon Root CAs (certs/README): what RDS Proxy's certificates chain to, for verify-full.
 CA_BUNDLE = Path(__file__).resolve().parent / "certs" / "amazon-root-ca.pem"
 Statement = tuple[sql.Composable | str, dict[str, Any]]
@@ -157,7 +156,7 @@ def pipeline(conn: psycopg.Connection, statements: Sequence[Statement]) -> list[
     return results[len(leading) :]
 
 
-def exactly_once(
+def exactly_once[T](
     conn: psycopg.Connection,
     first: Sequence[Statement],
     work: Callable[[psycopg.Connection], T],
@@ -212,7 +211,7 @@ class Database:
             self._conn.close()
             self._conn = None
 
-    def run(self, work: Callable[[psycopg.Connection], T]) -> T:
+    def run[T](self, work: Callable[[psycopg.Connection], T]) -> T:
         """Run ``work`` on this environment's connection, once more on a new connection when the
         server had already ended the old one; map database failures to typed problems."""
         with self._lock:
