@@ -15,10 +15,10 @@ from collections.abc import Callable
 import psycopg
 from playwright.sync_api import BrowserContext, Page, expect
 
-from cart_common.address import address_key
+from cart_common.address import address_key, bucket_address
 from tests.browser.conftest import Stack
 from tests.browser.test_storefront import MUG_SLUG, POSTER_SLUG, add_from_product_page, settled
-from tests.integration.test_forwarded_address import fresh_ipv4
+from tests.integration.test_forwarded_address import fresh_ipv4, fresh_ipv6_prefix
 from tests.integration.test_rate_limits import limits  # noqa: F401 - the limits fixture
 
 
@@ -67,6 +67,14 @@ def test_shoppers_with_their_own_addresses_each_get_a_cart_and_a_second_new_gues
     add_from_product_page(pages[alice], POSTER_SLUG)
     expect(pages[alice].get_by_test_id("cart-badge")).to_have_text("2")
 
+    # A proxy that writes the port it saw the shopper's connection come from: the port is dropped
+    carol, dave = fresh_ipv4(), fresh_ipv6_prefix()
+    for entry in (f"{carol}:4711", f"[{dave}::1]:4711"):
+        add_from_product_page(behind_proxy(new_context, claimed=spoofed, seen=entry), MUG_SLUG)
+
     # The proxy's entries were counted, the claimed ones never
-    counted = buckets(site.database_url, alice, bob, spoofed, other_spoof)
-    assert set(counted) == {alice, bob} and all(tokens < 1 for tokens in counted.values()), counted
+    dave_64 = bucket_address(f"{dave}::1")  # 2001:db8:…::/64
+    assert dave_64
+    counted = buckets(site.database_url, alice, bob, carol, dave_64, spoofed, other_spoof)
+    assert set(counted) == {alice, bob, carol, dave_64}, counted
+    assert all(tokens < 1 for tokens in counted.values()), counted
