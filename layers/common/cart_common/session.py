@@ -110,8 +110,8 @@ _MIN_KEY_CHARS = 32
 
 @dataclass(frozen=True)
 class KeySource:
-    """Where a set of keys is read from: the first one set of inline keys (comma-separated), a
-    Secrets Manager secret's ARN and an SSM parameter's name."""
+    """Where a set of keys is read from (the first of these that is set): inline keys
+    (comma-separated), a Secrets Manager secret's ARN, an SSM parameter's name."""
 
     inline: str | None = None
     secret_arn: str | None = None
