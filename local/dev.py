@@ -32,6 +32,9 @@ from local import postgres, stack
 ROOT = Path(__file__).resolve().parent.parent
 
 DEV_KEY_FILE = ROOT / ".local" / "session-signing-key"
+# The storefront's trusted forwarder key (the API's TRUSTED_FORWARDER_KEYS, the storefront's
+# CART_FORWARDER_KEY): one per checkout, like the signing key.
+DEV_FORWARDER_KEY_FILE = ROOT / ".local" / "forwarder-key"
 # A user of the throwaway moto pool, created on every start (moto keeps its users in memory).
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "Demo-password-1"  # noqa: S105 - dev only, never a real pool
@@ -55,18 +58,25 @@ def embedded_database_url(name: str = "cart") -> str:
     return server.get_uri(name)
 
 
+def dev_key(path: Path) -> str:
+    """A per-checkout key kept in ``path`` (made on first use, readable by its owner only)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def dev_signing_key() -> str:
     """A per-checkout key, so guest sessions survive restarts of ``make dev``."""
-    if not DEV_KEY_FILE.exists():
-        DEV_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
-        DEV_KEY_FILE.write_text(secrets.token_urlsafe(48))
-        DEV_KEY_FILE.chmod(0o600)
-    return DEV_KEY_FILE.read_text().strip()
+    return dev_key(DEV_KEY_FILE)
 
 
 def prepare_environment() -> str:
     os.environ.setdefault("DATABASE_URL", embedded_database_url())
     os.environ.setdefault("SESSION_SIGNING_KEY", dev_signing_key())
+    # The storefront forwards each shopper's address with this key (its first, if a list is set).
+    os.environ.setdefault("TRUSTED_FORWARDER_KEYS", dev_key(DEV_FORWARDER_KEY_FILE))
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "cart-api")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "CartApi")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines would drown the request log
@@ -272,6 +282,11 @@ def start_storefront(
     if mode not in ("dev", "start"):
         raise SystemExit(f"STOREFRONT_MODE must be dev or start, not {mode!r}")
     env = {**os.environ, "NEXT_TELEMETRY_DISABLED": "1", "CART_API_URL": f"http://127.0.0.1:{api_port}"}
+    # The API's forwarder key, so each shopper's address (here the browser's connection: Next.js
+    # sets x-forwarded-for to it) chooses the guest-carts bucket, not the storefront's.
+    forwarder_keys = [key.strip() for key in os.environ.get("TRUSTED_FORWARDER_KEYS", "").split(",") if key.strip()]
+    if forwarder_keys:
+        env.setdefault("CART_FORWARDER_KEY", forwarder_keys[0])
     if pool:
         env |= {
             "COGNITO_ENDPOINT": pool.endpoint,

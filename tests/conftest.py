@@ -27,6 +27,8 @@ from local import postgres, stack, template
 ROOT = Path(__file__).resolve().parent.parent
 
 SIGNING_KEY = secrets.token_urlsafe(48)
+# The trusted forwarder's key (the storefront's server sends it as X-Cart-Forwarder-Key).
+FORWARDER_KEY = secrets.token_urlsafe(48)
 MUG = "00000000-0000-4000-8000-000000000003"  # demo catalog: no variants, stock 40
 POSTER = "00000000-0000-4000-8000-000000000004"  # no variants, stock 3
 TSHIRT = "00000000-0000-4000-8000-000000000001"  # variants
@@ -148,6 +150,7 @@ def environment(database_url: str, cognito: local_cognito.LocalCognito) -> Itera
             **cognito.settings(),
             "DATABASE_URL": database_url,
             "SESSION_SIGNING_KEY": SIGNING_KEY,
+            "TRUSTED_FORWARDER_KEYS": FORWARDER_KEY,
             "POWERTOOLS_SERVICE_NAME": "cart-api",
             "POWERTOOLS_METRICS_NAMESPACE": "CartApi",
             "POWERTOOLS_TRACE_DISABLED": "true",
@@ -172,7 +175,7 @@ def _reset_layer_state() -> None:
     from cart_common.config import get_settings
 
     get_settings.cache_clear()
-    session.forget_signing_keys()
+    session.forget_keys()
     if db._database is not None:
         db._database.close()
     db._database = None

@@ -30,7 +30,7 @@ from werkzeug.wrappers import Request, Response
 
 from local import stack
 from local.cognito import LocalCognito
-from tests.conftest import ROOT, one
+from tests.conftest import FORWARDER_KEY, ROOT, one
 
 STOREFRONT = ROOT / "storefront"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -156,6 +156,11 @@ def site(storefront_build: None, database_url: str, cognito: LocalCognito) -> It
         "COGNITO_CLIENT_ID": cognito.client_id,
         "COGNITO_REGION": "us-east-1",
         "NEXT_PUBLIC_CART_API_URL": api_url,
+        # The API's trusted forwarder: every call names the shopper's address, taken from the
+        # rightmost x-forwarded-for entry (TRUSTED_PROXY_HOPS=1, the default): what one proxy in
+        # front of the storefront appended, or, with no proxy, the connection's address (Next.js).
+        "CART_FORWARDER_KEY": FORWARDER_KEY,
+        "TRUSTED_PROXY_HOPS": "1",
     }
     process = subprocess.Popen(
         [str(STOREFRONT / "node_modules" / ".bin" / "next"), "start", "-H", "127.0.0.1", "-p", str(storefront_port)],
@@ -208,8 +213,10 @@ def new_context(browser: Browser, site: Stack) -> Iterator[Callable[..., Browser
     """Fresh browser profiles (a new guest each), closed after the test."""
     contexts: list[BrowserContext] = []
 
-    def make(width: int = 1280, height: int = 900) -> BrowserContext:
-        context = browser.new_context(base_url=site.storefront_url, viewport={"width": width, "height": height})
+    def make(width: int = 1280, height: int = 900, **options: Any) -> BrowserContext:
+        context = browser.new_context(
+            base_url=site.storefront_url, viewport={"width": width, "height": height}, **options
+        )
         context.set_default_timeout(TIMEOUT_MS)
         context.set_default_navigation_timeout(30_000)
         contexts.append(context)

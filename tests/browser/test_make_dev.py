@@ -21,8 +21,10 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import free_port
+from tests.browser.test_client_address import buckets
 from tests.browser.test_storefront import MUG_SLUG, add_from_product_page
 from tests.conftest import MUG
+from tests.integration.test_forwarded_address import fresh_ipv4
 
 
 def call(url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -40,7 +42,9 @@ def call(url: str, body: Any = None, headers: dict[str, str] | None = None) -> t
 @pytest.fixture
 def make_dev(storefront_build: None, database_url: str):
     api_port, storefront_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COGNITO_")}
+    # No Cognito settings (make dev starts its own) and no forwarder key (make dev makes one and gives
+    # it to both the API and the storefront).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COGNITO_") and "FORWARDER_KEY" not in k}
     env.update(
         PORT=str(api_port), STOREFRONT_PORT=str(storefront_port), STOREFRONT_MODE="start",
         DATABASE_URL=database_url, LOCAL_WORKERS="1",
@@ -80,7 +84,7 @@ def make_dev(storefront_build: None, database_url: str):
         socket.create_connection(("127.0.0.1", storefront_port), timeout=1).close()
 
 
-def test_make_dev_serves_the_storefront_and_prints_a_demo_admin(make_dev, browser: Browser) -> None:
+def test_make_dev_serves_the_storefront_and_prints_a_demo_admin(make_dev, browser: Browser, database_url: str) -> None:
     api, storefront, output = make_dev
     printed = "".join(output)
     assert f"Storefront: {storefront}" in printed
@@ -115,3 +119,13 @@ def test_make_dev_serves_the_storefront_and_prints_a_demo_admin(make_dev, browse
         assert answer["status"] == 200 and answer["session"] and answer["etag"], answer
     finally:
         context.close()
+
+    # A shopper's address as a proxy in front of the storefront would pass it on: make dev's
+    # storefront forwards it with the key make dev gave both, so the API counts the new cart there.
+    shopper_address = fresh_ipv4()
+    context = browser.new_context(base_url=storefront, extra_http_headers={"X-Forwarded-For": shopper_address})
+    try:
+        add_from_product_page(context.new_page(), MUG_SLUG)
+    finally:
+        context.close()
+    assert buckets(database_url, shopper_address), "the new cart was not counted at the shopper's address"

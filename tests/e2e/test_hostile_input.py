@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from cart_common.errors import Problem
 from cart_common.request import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from local import stack, template
-from tests.conftest import TSHIRT, TSHIRT_M_RED, Shopper, http_event, own_products, routes
+from tests.conftest import FORWARDER_KEY, TSHIRT, TSHIRT_M_RED, Shopper, http_event, own_products, routes
 
 ROUTES = sorted((r.method, r.path) for r in template.routes())
 CART_ROUTES = [r for r in ROUTES if not r[1].startswith("/admin/")]
@@ -169,7 +169,12 @@ def assert_untouched(result: dict[str, Any], before: Any, after: Any) -> None:
 
 # --- headers ----------------------------------------------------------------------------------------
 
-HEADERS = ["x-cart-session", "cookie", "authorization", "if-match", "idempotency-key", "content-type"]
+HEADERS = ["x-cart-session", "cookie", "authorization", "if-match", "idempotency-key", "content-type",
+           "x-cart-forwarder-key", "x-cart-client-address"]  # fmt: skip
+# What rides along with a hostile value in one of the trusted forwarder's two headers: the other one,
+# valid (so a hostile address is read as a trusted forwarder's, and a hostile key is weighed).
+FORWARDER_PAIRS = {"x-cart-forwarder-key": ("x-cart-client-address", "198.51.100.99"),
+                   "x-cart-client-address": ("x-cart-forwarder-key", FORWARDER_KEY)}  # fmt: skip
 
 
 def with_hostile_header(name: str, value: str, owner: Owner) -> dict[str, Any]:
@@ -181,6 +186,9 @@ def with_hostile_header(name: str, value: str, owner: Owner) -> dict[str, Any]:
         cookies = [f"cart_session={value}", value]
     else:
         headers[name] = value
+    if name in FORWARDER_PAIRS:
+        partner, valid = FORWARDER_PAIRS[name]
+        headers[partner] = valid
     return {"headers": headers, "cookies": cookies}
 
 

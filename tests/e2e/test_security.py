@@ -32,7 +32,7 @@ from werkzeug.test import Client, TestResponse
 
 from local import stack, template
 from local.cognito import LocalCognito
-from tests.conftest import SIGNING_KEY, json_of, own_products
+from tests.conftest import FORWARDER_KEY, SIGNING_KEY, json_of, own_products
 from tests.integration.test_signin import MOTO_KEY, claims_for, forge
 
 ROUTES = sorted((r.method, r.path) for r in template.routes())
@@ -641,8 +641,9 @@ def test_logs_hold_no_token_cookie_signing_key_or_database_password(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     """A run of mixed requests (successes, 4xx, an outage's 503s, bad tokens, a body that is not
-    UTF-8 (a 500 with a logged traceback while that bug lasts, see test_fuzz.py), the lazy merge and
-    the sign-in trigger with a valid and a forged guest token) with the functions' logger at DEBUG."""
+    UTF-8 (a 500 with a logged traceback while that bug lasts, see test_fuzz.py), the lazy merge,
+    the sign-in trigger with a valid and a forged guest token, and a trusted forwarder's key) with
+    the functions' logger at DEBUG."""
     import logging
 
     from cart_common import trigger
@@ -657,7 +658,9 @@ def test_logs_hold_no_token_cookie_signing_key_or_database_password(
     _reset_layer_state()
 
     shopper, other = new_user(local_api, cognito, "logs-user"), new_user(local_api, cognito, "logs-other")
-    secrets = [SIGNING_KEY, password, *shopper.secrets, *other.secrets]
+    secrets = [SIGNING_KEY, FORWARDER_KEY, password, *shopper.secrets, *other.secrets]
+    # What a storefront's server sends for a shopper: the key and the shopper's address.
+    forwarded = {"X-Cart-Forwarder-Key": FORWARDER_KEY, "X-Cart-Client-Address": "198.51.100.77"}
     owner = _TokenOwner(shopper.sub, shopper.email, shopper.secrets[0], shopper.secrets[2])
     bad = [builder(owner, cognito) for builder in BAD_TOKENS.values()]
     secrets += [token for token in bad if len(token) > 20]
@@ -694,6 +697,7 @@ def test_logs_hold_no_token_cookie_signing_key_or_database_password(
         remember(guest.post("/cart/items", data=b'{"productId": "\xff"}', content_type="application/json",
                             headers={**as_guest, "Idempotency-Key": "logs-2"}))  # fmt: skip
         remember(guest.post("/cart/checkout", headers=as_guest))  # 401: sign in first
+        remember(guest.post("/cart/items", json={"productId": product}, headers=forwarded))  # a new guest, forwarded
         for token_value in bad:
             remember(guest.get("/cart", headers={"Authorization": f"Bearer {token_value}"}))  # 401
         remember(guest.get("/admin/carts/abandoned", headers=shopper.headers))  # 403
@@ -718,7 +722,7 @@ def test_logs_hold_no_token_cookie_signing_key_or_database_password(
         )
         _reset_layer_state()
         monkeypatch.setattr(trigger, "_database", Database())  # the trigger's own connection, too
-        down = remember(guest.post("/cart/items", json={"productId": product}, headers=as_guest))
+        down = remember(guest.post("/cart/items", json={"productId": product}, headers={**as_guest, **forwarded}))
         assert down.status_code == 503 and json_of(down)["code"] == "database_unavailable"
         remember(guest.get("/cart", headers=shopper.headers))
         event = dev.post_authentication_event(cognito, user, token)

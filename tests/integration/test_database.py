@@ -148,7 +148,7 @@ def test_the_signing_key_can_come_from_ssm_and_rotate(aws, monkeypatch) -> None:
     def reload_key(value: str) -> None:
         ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
         parameters.clear_caches()
-        session.forget_signing_keys()
+        session.forget_keys()
 
     reload_key(f"{new},{old}")  # rotation: sign with the new key, still accept the old
     assert shopper.get().json["itemCount"] == 1 and shopper.token == token

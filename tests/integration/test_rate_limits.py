@@ -15,7 +15,7 @@ import pytest
 from psycopg.rows import DictRow
 
 from cart_common import carts, store
-from cart_common.api import _address_key
+from cart_common.address import address_key
 from cart_common.config import Limits, get_settings
 from cart_common.db import Database, queue
 from cart_common.errors import RateLimited
@@ -184,7 +184,7 @@ def test_one_addresss_flood_of_new_guests_is_cut_off_while_other_addresses_are_n
     for guest in flood[:3]:
         reply = guest.add(MUG)
         assert reply.status == 200 and "guest-carts" in policies(reply.headers["RateLimit"])
-        freeze(sql, f"guest-carts:{_address_key('198.51.100.7')}")
+        freeze(sql, f"guest-carts:{address_key('198.51.100.7')}")
     refused = flood[3].add(MUG)
     problem = assert_problem(refused, 429, "rate_limited")
     assert problem["policy"] == "guest-carts" and refused.headers["Retry-After"] == str(3600 // 3)

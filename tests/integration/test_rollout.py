@@ -292,7 +292,7 @@ def test_a_warm_environment_accepts_a_token_signed_with_a_key_it_has_not_read_ye
     loads: list[int] = []
     real_load = session._load_keys
 
-    def counted_load(source: tuple[str | None, str | None, str | None]) -> tuple[bytes, ...]:
+    def counted_load(source: session.KeySource) -> tuple[bytes, ...]:
         loads.append(1)
         return real_load(source)
 

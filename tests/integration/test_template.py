@@ -346,6 +346,37 @@ def test_outputs_a_storefront_needs(translated: dict[str, Any]) -> None:
     assert outputs["Region"]["Value"] == {"Ref": "AWS::Region"}
 
 
+# The functions whose change can create a guest cart (carts.py's ``creates=True``): only they count
+# new guest carts per client address, so only they read the trusted forwarder key.
+GUEST_CART_CREATORS = {"AddItemFunction", "SyncCartFunction"}
+
+
+def test_the_forwarder_key_is_generated_and_read_only_by_the_functions_that_create_guest_carts(
+    translated: dict[str, Any],
+) -> None:
+    resources = translated["Resources"]
+    secret = resources["ForwarderKeySecret"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    generated = secret["Properties"]["GenerateSecretString"]
+    assert generated["PasswordLength"] >= 32 and generated["ExcludePunctuation"] is True  # no comma: one key
+    assert "SecretString" not in secret["Properties"]  # nobody typed it into the template
+    (statement,) = resources["ForwarderKeyPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement == {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                         "Resource": {"Ref": "ForwarderKeySecret"}}  # fmt: skip
+    readers = {name for name in API_FUNCTIONS
+               if any(arn == {"Ref": "ForwarderKeyPolicy"} for arn in resources[f"{name}Role"]["Properties"].get("ManagedPolicyArns", []))}  # fmt: skip
+    told = {name for name in API_FUNCTIONS
+            if "TRUSTED_FORWARDER_KEY_SECRET_ARN" in resources[name]["Properties"]["Environment"]["Variables"]}  # fmt: skip
+    assert readers == told == GUEST_CART_CREATORS
+    env = resources["AddItemFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["TRUSTED_FORWARDER_KEY_SECRET_ARN"] == {"Ref": "ForwarderKeySecret"}
+    assert env["TRUSTED_FORWARDER_KEYS"] == ""  # declared for sam local invoke's env-vars only
+    assert translated["Outputs"]["ForwarderKeySecretArn"]["Value"] == {"Ref": "ForwarderKeySecret"}
+    # Browsers never send the forwarder's headers: CORS does not let them
+    allowed = resources["HttpApi"]["Properties"]["Body"]["x-amazon-apigateway-cors"]["allowHeaders"]
+    assert not {"x-cart-forwarder-key", "x-cart-client-address"} & {h.lower() for h in allowed}
+
+
 def test_samconfig_has_dev_and_prod_with_tags() -> None:
     import tomllib
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import json
 import os
 import re
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +26,7 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 from cart_common import init_done
+from cart_common.address import address_key, client_address
 from cart_common.config import get_settings
 from cart_common.errors import (
     PROBLEM_CONTENT_TYPE,
@@ -44,7 +43,7 @@ from cart_common.errors import (
 )
 from cart_common.models import Problem as ProblemModel
 from cart_common.request import MAX_BODY_BYTES, media_type_problem, read_json
-from cart_common.session import HEADER_NAME, Session, resolve, signing_keys
+from cart_common.session import HEADER_NAME, Session, resolve
 
 logger = Logger(service="cart-api")
 metrics = Metrics(namespace="CartApi", service="cart-api")
@@ -179,16 +178,6 @@ def _if_none_match(value: str | None) -> list[int] | None:
     return [int(match.group(1)) for match in versions if match] or None
 
 
-def _address_key(source_ip: str | None) -> str | None:
-    """The client address as a guest-cart bucket knows it: an HMAC under the session signing key,
-    salted with the UTC day (rotating: yesterday's keys cannot be linked to today's), never the
-    address itself."""
-    if not source_ip:
-        return None
-    day = time.strftime("%Y-%m-%d", time.gmtime())
-    return hmac.new(signing_keys()[0], f"address:{day}:{source_ip}".encode(), hashlib.sha256).hexdigest()[:32]
-
-
 def _rate_limit_headers(taken: list[dict[str, Any]]) -> dict[str, str]:
     """RateLimit-Policy and RateLimit (draft-ietf-httpapi-ratelimit-headers) for the buckets a
     change took from: q tokens per w seconds; r left, full again in t seconds."""
@@ -229,7 +218,8 @@ class CartResolver(APIGatewayHttpResolver):
             session.expected_version = _if_match(headers.get("if-match"))
             session.if_none_match = _if_none_match(headers.get("if-none-match"))
             if not session.is_user:
-                session.address = _address_key(event.get("requestContext", {}).get("http", {}).get("sourceIp"))
+                source_ip = event.get("requestContext", {}).get("http", {}).get("sourceIp")
+                session.address = address_key(client_address(headers, source_ip))
             key = headers.get("idempotency-key")
             if key is not None:
                 if not IDEMPOTENCY_KEY.fullmatch(key):

@@ -96,9 +96,16 @@ class Settings(BaseModel):
     session_signing_key: str | None = None
     session_key_secret_arn: str | None = None
     session_key_parameter: str | None = None
-    # Keys are read again after this long, so a rotated key reaches every warm environment.
+    # Keys (these and the trusted forwarders') are read again after this long, so a rotated key
+    # reaches every warm environment.
     session_key_max_age_s: Annotated[int, Field(ge=0, le=3600)] = 300
     session_cookie_name: str = "cart_session"
+    # Trusted forwarders (a storefront's server calling for its shoppers): a request whose
+    # X-Cart-Forwarder-Key is one of these keys names the shopper's address in X-Cart-Client-Address
+    # for the guest-carts bucket (cart_common/address.py). Inline (comma-separated) locally, a
+    # Secrets Manager secret in AWS; read and rotated like the signing keys. Unset: no forwarder.
+    trusted_forwarder_keys: str | None = None
+    trusted_forwarder_key_secret_arn: str | None = None
     session_cookie_max_age_s: int = 30 * 24 * 3600
 
     # Signed-in users: Cognito tokens. The issuer and the JWKS URL are separate so a local stack

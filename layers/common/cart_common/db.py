@@ -263,7 +263,8 @@ def before_snapshot() -> None:
 
 def after_restore() -> None:
     """Connections and randomness are made anew in each restored environment, and what was read
-    from AWS before the snapshot (maybe days ago: secrets, signing keys) is read again on first use."""
+    from AWS before the snapshot (maybe days ago: secrets, signing and forwarder keys) is read again on
+    first use."""
     for database in list(_instances):
         database.close()  # a connection opened before the snapshot (e.g. by a priming invoke)
     _rds_client.cache_clear()  # its credentials were the snapshotted environment's
@@ -273,7 +274,7 @@ def after_restore() -> None:
         parameters.clear_caches()
     from cart_common import session
 
-    session.forget_signing_keys()
+    session.forget_keys()
 
 
 try:  # the Lambda runtime (python3.12 and later) provides it; elsewhere nothing is ever restored

@@ -19,6 +19,7 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -92,16 +93,34 @@ def verify_token(token: str, keys: tuple[bytes, ...]) -> bool:
     return any(hmac.compare_digest(_signature(key, body), signature) for key in keys)
 
 
-# --- signing keys: loading and rotation -----------------------------------------------------------
-# Tokens verify against every current key: the key(s) of the secret's AWSCURRENT version (the first
-# signs), then its AWSPREVIOUS version's, so after a rotation the tokens signed before it still hold
-# (and an SSM parameter or SESSION_SIGNING_KEY lists "new,previous" by hand). The keys are read again
-# after ``session_key_max_age_s``; a token that no cached key signed makes this environment read them
-# again at once (at most every ``_REFRESH_INTERVAL_S``), so a warm environment that still holds the old
-# keys accepts what a fresher one already signs with the new key.
+# --- keys: loading and rotation ------------------------------------------------------------------
+# One loader and one cache for every set of keys the API holds: the guest-session signing keys here,
+# and the trusted forwarders' keys (cart_common/address.py). Keys come from the environment
+# (comma-separated), or from a Secrets Manager secret (its AWSCURRENT version's keys, then its
+# AWSPREVIOUS version's, so after a rotation what was issued with the previous key still holds), or
+# from an SSM parameter ("new,previous" by hand). They are read again after
+# ``session_key_max_age_s``; a token (or forwarder key) that no cached key matches makes this
+# environment read them again at once (at most every ``_REFRESH_INTERVAL_S``), so a warm environment
+# that still holds the old keys accepts what a fresher one already uses.
 
 _REFRESH_INTERVAL_S = 10.0
 _PREVIOUS_STAGE = "AWSPREVIOUS"
+_MIN_KEY_CHARS = 32
+
+
+@dataclass(frozen=True)
+class KeySource:
+    """Where a set of keys is read from (the first of these that is set): inline keys
+    (comma-separated), a Secrets Manager secret's ARN, an SSM parameter's name."""
+
+    inline: str | None = None
+    secret_arn: str | None = None
+    parameter: str | None = None
+
+    @property
+    def named(self) -> bool:
+        """Whether any source is set (an empty value counts as unset)."""
+        return bool(self.inline or self.secret_arn or self.parameter)
 
 
 def _split_keys(raw: str | None) -> list[bytes]:
@@ -121,47 +140,76 @@ def _secret_version(secret_arn: str, stage: str | None) -> str | None:
         return None  # never rotated: no previous version
 
 
-def _load_keys(source: tuple[str | None, str | None, str | None]) -> tuple[bytes, ...]:
-    inline, secret_arn, parameter = source
-    if inline:
-        keys = _split_keys(inline)
-    elif secret_arn:
-        current, previous = _secret_version(secret_arn, None), _secret_version(secret_arn, _PREVIOUS_STAGE)
-        keys = _split_keys(current) + _split_keys(previous)
-    elif parameter:
+def _load_keys(source: KeySource) -> tuple[bytes, ...]:
+    """The keys ``source`` names, in order, each once; () when it names none."""
+    if source.inline:
+        keys = _split_keys(source.inline)
+    elif source.secret_arn:
+        current = _secret_version(source.secret_arn, None)
+        keys = _split_keys(current) + _split_keys(_secret_version(source.secret_arn, _PREVIOUS_STAGE))
+    elif source.parameter:
         from aws_lambda_powertools.utilities import parameters
 
-        keys = _split_keys(parameters.get_parameter(parameter, decrypt=True, force_fetch=True))
+        keys = _split_keys(parameters.get_parameter(source.parameter, decrypt=True, force_fetch=True))
     else:
-        raise RuntimeError(
-            "No session signing key: set SESSION_SIGNING_KEY, SESSION_KEY_SECRET_ARN or SESSION_KEY_PARAMETER"
-        )
-    if not keys or any(len(key) < 32 for key in keys):
-        raise RuntimeError("Session signing keys must be at least 32 characters")
-    return tuple(dict.fromkeys(keys))  # in order, each once
+        return ()
+    return tuple(dict.fromkeys(keys))
 
 
 @dataclass
-class _KeyRing:
-    source: tuple[str | None, str | None, str | None] | None = None
+class KeyRing:
+    """One set of keys, read from where ``locate`` finds them in the settings, and cached in this
+    execution environment. ``what`` and ``settings`` name them in errors; without ``required`` no
+    source means no keys (and no error)."""
+
+    what: str
+    settings: str
+    locate: Callable[[Settings], KeySource]
+    required: bool = True
+    source: KeySource | None = None
     keys: tuple[bytes, ...] = ()
     loaded_at: float = float("-inf")
 
     def get(self, settings: Settings, *, refresh: bool = False) -> tuple[bytes, ...]:
-        source = (settings.session_signing_key, settings.session_key_secret_arn, settings.session_key_parameter)
+        source = self.locate(settings)
         now = time.monotonic()
         stale = now - self.loaded_at >= settings.session_key_max_age_s
         if source != self.source or stale or (refresh and now - self.loaded_at >= _REFRESH_INTERVAL_S):
-            self.keys, self.source, self.loaded_at = _load_keys(source), source, now
+            self.keys, self.source, self.loaded_at = self._read(source), source, now
         return self.keys
 
+    def _read(self, source: KeySource) -> tuple[bytes, ...]:
+        keys = _load_keys(source)
+        if not keys and (self.required or source.named):
+            raise RuntimeError(f"No {self.what}: set {self.settings}")
+        if any(len(key) < _MIN_KEY_CHARS for key in keys):
+            raise RuntimeError(f"Every {self.what} must be at least {_MIN_KEY_CHARS} characters")
+        return keys
 
-_key_ring = _KeyRing()
+    def __post_init__(self) -> None:
+        _rings.append(self)
+
+    def forget(self) -> None:
+        self.source, self.keys, self.loaded_at = None, (), float("-inf")
 
 
-def forget_signing_keys() -> None:
-    """The next use reads the keys again (tests change the settings between cases)."""
-    _key_ring.source, _key_ring.keys, _key_ring.loaded_at = None, (), float("-inf")
+_rings: list[KeyRing] = []
+
+
+def forget_keys() -> None:
+    """Every key ring's next use reads its keys again (after a SnapStart restore; tests change the
+    settings between cases)."""
+    for ring in _rings:
+        ring.forget()
+
+
+_key_ring = KeyRing(
+    "session signing key",
+    "SESSION_SIGNING_KEY, SESSION_KEY_SECRET_ARN or SESSION_KEY_PARAMETER",
+    lambda settings: KeySource(
+        settings.session_signing_key, settings.session_key_secret_arn, settings.session_key_parameter
+    ),
+)
 
 
 def signing_keys(settings: Settings | None = None, *, refresh: bool = False) -> tuple[bytes, ...]:

@@ -32,8 +32,22 @@ export function discountMessage(problem: { code: string; detail: string; reason?
 
 /** A problem as a shopper reads it in a toast: the codes whose `detail` is written for developers
  * get a sentence; every other problem's `detail` is already one. */
-export function problemMessage(problem: { code: string; detail: string; reason?: string; limit?: string; allowed?: number }): string {
+export function problemMessage(problem: {
+  code: string;
+  detail: string;
+  reason?: string;
+  limit?: string;
+  allowed?: number;
+  policy?: string;
+  retryAfter?: number;
+}): string {
   switch (problem.code) {
+    case "rate_limited": {
+      const wait = typeof problem.retryAfter === "number" ? ` in ${waitLabel(problem.retryAfter)}` : " later";
+      return problem.policy === "guest-carts"
+        ? `Too many new carts were started from your network. Please try again${wait}.`
+        : `Too many changes in a short time. Please try again${wait}.`;
+    }
     case "restricted":
       if (problem.reason === "requires_auth") return "Sign in to buy this item.";
       if (problem.reason === "max_per_customer") return "You already have the most of this item one customer may buy.";
@@ -53,4 +67,11 @@ export function problemMessage(problem: { code: string; detail: string; reason?:
     default:
       return problem.detail;
   }
+}
+
+/** Seconds to wait, as a shopper reads them: "20 seconds", "1 minute", "20 minutes". */
+function waitLabel(seconds: number): string {
+  if (seconds < 60) return `${seconds} ${seconds === 1 ? "second" : "seconds"}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} ${minutes === 1 ? "minute" : "minutes"}`;
 }

@@ -1,6 +1,7 @@
 import "server-only";
 import createClient from "openapi-fetch";
 import { cookies } from "next/headers";
+import { forwardingHeaders } from "./client-address";
 import type { paths } from "./schema";
 import type { ActionResult, Problem } from "./types";
 
@@ -23,10 +24,11 @@ export const cookieOptions = (maxAge: number) =>
   ({ httpOnly: true, sameSite: "lax", path: "/", secure, maxAge }) as const;
 
 /** Who the shopper is: a Cognito bearer when signed in, else the guest token (both may be sent
- * just after sign-in, which is how `POST /cart/merge` finds the guest cart). */
+ * just after sign-in, which is how `POST /cart/merge` finds the guest cart); and, with the
+ * forwarder key configured, where they are (`./client-address.ts`). */
 export async function identityHeaders(): Promise<Record<string, string>> {
   const jar = await cookies();
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = await forwardingHeaders();
   const access = jar.get(ACCESS_COOKIE)?.value;
   const guest = jar.get(GUEST_COOKIE)?.value;
   if (access) headers.Authorization = `Bearer ${access}`;
