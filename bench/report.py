@@ -63,7 +63,8 @@ def render(r: dict[str, Any]) -> str:
         f"- Machine: {machine()}; Python {platform.python_version()}; PostgreSQL {r['pg_version']} "
         f"({r['server_kind']}; {r['pg_settings']}); load average {l1:.2f} at the start, {l1_after:.2f} at the end",
         f"- {args['iterations']} measured iterations per operation and way (merge and checkout: half as many; "
-        "5 warm-up each), the three ways interleaved (each iteration runs every way in turn), one run, one database",
+        "5 warm-up each), the three ways interleaved (each iteration runs every way in turn, in reverse order "
+        "every other iteration), one run, one database",
         "",
         "## Latency per operation (ms)",
         "",
