@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -190,6 +191,42 @@ def fresh_settings() -> Iterator[None]:
     os.environ.clear()
     os.environ.update(saved)
     _reset_layer_state()
+
+
+@pytest.fixture
+def secretsmanager(fresh_settings: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A moto Secrets Manager client (fresh settings around it, Powertools' parameter caches cleared),
+    for the key rings that read the signing and forwarder keys from a secret."""
+    import boto3
+    from aws_lambda_powertools.utilities import parameters
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        parameters.clear_caches()
+        yield boto3.client("secretsmanager")
+        parameters.clear_caches()
+
+
+class Clock:
+    """time.monotonic as the key rings see it, moved forward by hand (``offset``, seconds)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.perf_counter() + self.offset
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    from cart_common import session
+
+    moved = Clock()
+    monkeypatch.setattr(session.time, "monotonic", moved)
+    return moved
 
 
 @pytest.fixture

@@ -13,16 +13,13 @@ import ipaddress
 import json
 import random
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 
 from cart_common.address import CLIENT_ADDRESS_HEADER, FORWARDER_KEY_HEADER, forwarder_keys
 from local import stack
@@ -215,38 +212,12 @@ def test_forwarder_keys_shorter_than_32_characters_are_refused(fresh_settings, m
 # --- the key from Secrets Manager -----------------------------------------------------------------
 
 
-@pytest.fixture
-def secretsmanager(fresh_settings, monkeypatch) -> Iterator[Any]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    from aws_lambda_powertools.utilities import parameters
-
-    with mock_aws():
-        parameters.clear_caches()
-        yield boto3.client("secretsmanager")
-        parameters.clear_caches()
-
-
-class Clock:
-    """time.monotonic as the key rings see it, moved forward by hand."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.perf_counter() + self.offset
-
-
 def test_the_key_comes_from_secrets_manager_and_survives_its_rotation(
     secretsmanager,
     limits,  # noqa: F811
     monkeypatch,
+    clock,
 ) -> None:
-    from cart_common import session
-
-    clock = Clock()
-    monkeypatch.setattr(session.time, "monotonic", clock)
     first, second = "1" * 48, "2" * 48
     arn = secretsmanager.create_secret(Name=f"forwarder-{uuid.uuid4().hex}", SecretString=first)["ARN"]
     monkeypatch.delenv("TRUSTED_FORWARDER_KEYS")

@@ -16,10 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import psycopg
 import pytest
-from moto import mock_aws
 
 from tests.conftest import MUG, Shopper, _server_url, _with_dbname, one
 
@@ -197,38 +195,6 @@ def test_deleting_the_resource_keeps_the_schema(fresh_settings, monkeypatch, clo
 # --- signing-key rotation -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def secrets(fresh_settings, monkeypatch) -> Iterator[Any]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    from aws_lambda_powertools.utilities import parameters
-
-    with mock_aws():
-        parameters.clear_caches()
-        yield boto3.client("secretsmanager")
-        parameters.clear_caches()
-
-
-class _Clock:
-    """time.monotonic as the key ring sees it, moved forward by hand."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.perf_counter() + self.offset
-
-
-@pytest.fixture
-def clock(monkeypatch) -> _Clock:
-    from cart_common import session
-
-    clock = _Clock()
-    monkeypatch.setattr(session.time, "monotonic", clock)
-    return clock
-
-
 K1, K2, K3 = ("1" * 40).encode(), ("2" * 40).encode(), ("3" * 40).encode()
 
 
@@ -238,10 +204,12 @@ def _signed_by(token: str, key: bytes) -> bool:
     return verify_token(token, (key,))
 
 
-def test_a_rotation_logs_nobody_out_and_reaches_warm_environments_after_max_age(secrets, monkeypatch, clock) -> None:
+def test_a_rotation_logs_nobody_out_and_reaches_warm_environments_after_max_age(
+    secretsmanager, monkeypatch, clock
+) -> None:
     from cart_common.session import signing_keys
 
-    arn = secrets.create_secret(Name=f"cart-key-{uuid.uuid4().hex}", SecretString=K1.decode())["ARN"]
+    arn = secretsmanager.create_secret(Name=f"cart-key-{uuid.uuid4().hex}", SecretString=K1.decode())["ARN"]
     monkeypatch.delenv("SESSION_SIGNING_KEY")
     monkeypatch.setenv("SESSION_KEY_SECRET_ARN", arn)
     monkeypatch.setenv("SESSION_KEY_MAX_AGE_S", "300")
@@ -249,7 +217,7 @@ def test_a_rotation_logs_nobody_out_and_reaches_warm_environments_after_max_age(
     before.add(MUG, 2)
     assert _signed_by(before.session_token, K1) and signing_keys() == (K1,)  # never rotated: no AWSPREVIOUS
 
-    secrets.put_secret_value(SecretId=arn, SecretString=K2.decode())  # the rotation: K2 current, K1 previous
+    secretsmanager.put_secret_value(SecretId=arn, SecretString=K2.decode())  # the rotation: K2 current, K1 previous
     clock.offset += 60
     assert signing_keys() == (K1,), "within max_age the environment keeps what it read"
     clock.offset += 300
@@ -261,24 +229,26 @@ def test_a_rotation_logs_nobody_out_and_reaches_warm_environments_after_max_age(
     assert _signed_by(after.session_token, K2) and not _signed_by(after.session_token, K1)
 
     # A second rotation retires K1 (AWSPREVIOUS is now K2): K2's shoppers keep their carts.
-    secrets.put_secret_value(SecretId=arn, SecretString=K3.decode())
+    secretsmanager.put_secret_value(SecretId=arn, SecretString=K3.decode())
     clock.offset += 301
     assert signing_keys() == (K3, K2)
     assert after.get().json["itemCount"] == 1
     assert before.get().json["itemCount"] == 0 and before.token != token  # K1's token: a new guest now
 
 
-def test_a_warm_environment_accepts_a_token_signed_with_a_key_it_has_not_read_yet(secrets, monkeypatch, clock) -> None:
+def test_a_warm_environment_accepts_a_token_signed_with_a_key_it_has_not_read_yet(
+    secretsmanager, monkeypatch, clock
+) -> None:
     """Another environment read the rotated secret first and signed a token with the new key: this
     one reads the keys again instead of treating the shopper as a stranger."""
     from cart_common import session
     from cart_common.session import mint_token, signing_keys
 
-    arn = secrets.create_secret(Name=f"cart-key-{uuid.uuid4().hex}", SecretString=K1.decode())["ARN"]
+    arn = secretsmanager.create_secret(Name=f"cart-key-{uuid.uuid4().hex}", SecretString=K1.decode())["ARN"]
     monkeypatch.delenv("SESSION_SIGNING_KEY")
     monkeypatch.setenv("SESSION_KEY_SECRET_ARN", arn)
     assert signing_keys() == (K1,)
-    secrets.put_secret_value(SecretId=arn, SecretString=K2.decode())
+    secretsmanager.put_secret_value(SecretId=arn, SecretString=K2.decode())
     clock.offset += 30  # well within max_age (300 s)
 
     shopper = Shopper()
