@@ -9,7 +9,13 @@ import json
 import logging
 import os
 import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,6 +55,63 @@ def _server_url() -> str:
 
 def _with_dbname(url: str, name: str) -> str:
     return psycopg.conninfo.make_conninfo(url, dbname=name)
+
+
+# --- `make dev` in a subprocess --------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class MakeDev:
+    """What ``make dev`` runs (``python -m local.dev``) with ``env``, its output collected line by
+    line as it prints (``printed``), so a test can wait for a line and show everything on failure."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "local.dev"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        self.output: list[str] = []
+        assert self.process.stdout is not None  # stdout=PIPE
+        stdout = self.process.stdout
+        self._reader = threading.Thread(target=lambda: self.output.extend(stdout), daemon=True)
+        self._reader.start()
+
+    @property
+    def printed(self) -> str:
+        return "".join(self.output)
+
+    def wait_until(self, ready: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
+        """Polls ``ready`` until it holds; fails (with the output) if the process ends or ``timeout_s`` passes."""
+        deadline = time.monotonic() + timeout_s
+        while not ready():
+            assert self.process.poll() is None, self.printed
+            assert time.monotonic() < deadline, f"{what}:\n{self.printed}"
+            time.sleep(0.1)
+
+    def stop(self) -> int:
+        """SIGTERM, as Ctrl-C in a terminal would stop it (killed after 30 s); its exit status."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+            self._reader.join(timeout=10)
+        return self.process.wait()
+
+
+def serves(url: str) -> bool:
+    """Whether a GET of ``url`` succeeds yet (refused, timed out or an error status: not yet)."""
+    try:
+        with urllib.request.urlopen(url, timeout=5):
+            return True
+    except OSError:  # URLError and HTTPError included
+        return False
 
 
 # --- reading what a query or a reply returned ---------------------------------------------------

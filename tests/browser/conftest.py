@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -30,7 +29,7 @@ from werkzeug.wrappers import Request, Response
 
 from local import stack
 from local.cognito import LocalCognito
-from tests.conftest import FORWARDER_KEY, ROOT, one
+from tests.conftest import FORWARDER_KEY, ROOT, free_port, one
 
 STOREFRONT = ROOT / "storefront"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -49,12 +48,6 @@ NODE_ENV = {"NEXT_TELEMETRY_DISABLED": "1"}
 TIMEOUT_MS = 15_000  # every expect: generous for a shared 2-core machine, and bounded
 
 expect.set_options(timeout=TIMEOUT_MS)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- the API, with a fault switch -----------------------------------------------------------------

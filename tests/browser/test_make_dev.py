@@ -7,12 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
-import subprocess
-import sys
-import threading
-import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -20,10 +15,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import free_port
 from tests.browser.test_client_address import buckets
 from tests.browser.test_storefront import MUG_SLUG, add_from_product_page
-from tests.conftest import MUG
+from tests.conftest import MUG, MakeDev, free_port, serves
 from tests.integration.test_forwarded_address import fresh_ipv4
 
 
@@ -49,37 +43,17 @@ def make_dev(storefront_build: None, database_url: str):
         PORT=str(api_port), STOREFRONT_PORT=str(storefront_port), STOREFRONT_MODE="start",
         DATABASE_URL=database_url, LOCAL_WORKERS="1",
     )  # fmt: skip
-    server = subprocess.Popen(
-        [sys.executable, "-m", "local.dev"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    output: list[str] = []
-    assert server.stdout is not None  # stdout=PIPE
-    stdout = server.stdout
-    reader = threading.Thread(target=lambda: output.extend(stdout), daemon=True)
-    reader.start()
+    server = MakeDev(env)
     storefront = f"http://127.0.0.1:{storefront_port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert server.poll() is None, "".join(output)
-            assert time.monotonic() < deadline, f"make dev did not serve the storefront:\n{''.join(output)}"
-            if any(line.startswith("Storefront:") for line in output):
-                try:
-                    with urllib.request.urlopen(f"{storefront}/auth", timeout=5):
-                        break
-                except OSError:
-                    pass
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{api_port}", storefront, output
+        server.wait_until(
+            lambda: "Storefront:" in server.printed and serves(f"{storefront}/auth"),
+            "make dev did not serve the storefront",
+            timeout_s=90,
+        )
+        yield f"http://127.0.0.1:{api_port}", storefront, server.output
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        finally:
-            if server.poll() is None:
-                server.kill()
-        reader.join(timeout=10)
+        server.stop()
     with pytest.raises(OSError):  # the storefront stopped with it
         socket.create_connection(("127.0.0.1", storefront_port), timeout=1).close()
 

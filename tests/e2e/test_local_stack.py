@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from http.cookiejar import CookieJar
@@ -17,7 +13,7 @@ import pytest
 from werkzeug.test import Client
 
 from local import stack, template
-from tests.conftest import MUG, ROOT, TSHIRT, TSHIRT_M_RED, json_of
+from tests.conftest import MUG, ROOT, TSHIRT, TSHIRT_M_RED, MakeDev, free_port, json_of, serves
 
 
 @pytest.fixture(scope="module")
@@ -122,34 +118,14 @@ def test_the_openapi_document_covers_every_route_and_its_problems(client: Client
     assert "If-None-Match" in {p["name"] for p in read["parameters"]}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_make_dev_serves_the_api_on_a_port(database_url: str) -> None:
     """What `make dev` runs: migrations, the demo catalog, the API on PORT, with worker processes."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PORT": str(port), "DATABASE_URL": database_url, "LOCAL_WORKERS": "2", "STOREFRONT_PORT": "0"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "local.dev"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    server = MakeDev(env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/products", timeout=2)
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert server.poll() is None, server.stdout.read() if server.stdout else ""
-                assert time.monotonic() < deadline, "the local stack did not start"
-                time.sleep(0.2)
+        server.wait_until(lambda: serves(f"{base}/products"), "the local stack did not start")
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
         request = urllib.request.Request(
             f"{base}/cart/items",
@@ -167,10 +143,9 @@ def test_make_dev_serves_the_api_on_a_port(database_url: str) -> None:
         again = urllib.request.Request(f"{base}/cart", headers={"X-Cart-Session": token})
         assert json.load(urllib.request.urlopen(again, timeout=30))["items"] == []
     finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=30)
-    assert f"http://127.0.0.1:{port}" in output
-    assert "Database:" in output
+        server.stop()
+    assert f"http://127.0.0.1:{port}" in server.printed
+    assert "Database:" in server.printed
 
 
 def test_disabled_metrics_are_never_printed(local_api: stack.LocalApi, monkeypatch, capsys) -> None:

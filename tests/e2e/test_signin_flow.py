@@ -10,9 +10,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -27,7 +24,7 @@ from werkzeug.wrappers import Response
 
 from local import dev, stack
 from local.cognito import LocalCognito
-from tests.conftest import MUG, POSTER, TSHIRT, TSHIRT_M_RED, json_of
+from tests.conftest import MUG, POSTER, TSHIRT, TSHIRT_M_RED, MakeDev, free_port, json_of
 
 PASSWORD = "Correct-horse-9"
 
@@ -296,12 +293,6 @@ def test_a_replay_after_the_guest_cart_was_adopted_is_already_merged(local_api: 
 # --- 5. `make dev` over real HTTP ------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _children(pid: int) -> set[int]:
     """Child processes of ``pid`` (Linux /proc; empty elsewhere)."""
     found: set[int] = set()
@@ -342,27 +333,15 @@ def test_make_dev_runs_cognito_and_signs_in_over_http(database_url: str) -> None
     """``local/dev.py`` without COGNITO_ISSUER: its own moto Cognito, a demo user printed at
     start-up, the dev sign-in over real HTTP into worker processes that verify the tokens; and on
     SIGTERM, moto's server and the workers stop with it."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COGNITO_")}
     env.update(PORT=str(port), DATABASE_URL=database_url, LOCAL_WORKERS="2", STOREFRONT_PORT="0")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "local.dev"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    output: list[str] = []
-    assert server.stdout is not None  # stdout=PIPE
-    stdout = server.stdout
-    reader = threading.Thread(target=lambda: output.extend(stdout), daemon=True)
-    reader.start()
+    server = MakeDev(env)
     base = f"http://127.0.0.1:{port}"
     children: set[int] = set()
     try:
-        deadline = time.monotonic() + 60
-        while not any(line.startswith("Cart API:") for line in output):
-            assert server.poll() is None, "".join(output)
-            assert time.monotonic() < deadline, f"the local stack did not start:\n{''.join(output)}"
-            time.sleep(0.1)
-        printed = "".join(output)
+        server.wait_until(lambda: "Cart API:" in server.printed, "the local stack did not start")
+        printed = server.printed
         demo_user = re.search(r"^Demo user: (\S+) / (\S+)", printed, re.MULTILINE)
         assert demo_user, printed
         email, password = demo_user.groups()
@@ -385,22 +364,18 @@ def test_make_dev_runs_cognito_and_signs_in_over_http(database_url: str) -> None
         assert [(i["productId"], i["quantity"]) for i in cart["items"]] == [(MUG, 3)]
         status, _, problem = _request(f"{base}/cart", headers=bearer("not-a-token"))
         assert (status, problem["code"]) == (401, "invalid_token")
-        children = _children(server.pid)  # moto's server and the execution environments
+        children = _children(server.process.pid)  # moto's server and the execution environments
         assert any("moto.server" in _cmdline(pid) for pid in children), {pid: _cmdline(pid) for pid in children}
     finally:
-        server.send_signal(signal.SIGTERM)
         try:
-            returncode = server.wait(timeout=30)
+            returncode = server.stop()
         finally:
-            if server.poll() is None:
-                server.kill()
             deadline = time.monotonic() + 10
             while (leftovers := {pid for pid in children if _alive(pid)}) and time.monotonic() < deadline:
                 time.sleep(0.1)
             for pid in leftovers:  # never leave our own children running, whatever happened
                 os.kill(pid, signal.SIGKILL)
-        reader.join(timeout=10)
-    assert returncode == 0, "".join(output)
+    assert returncode == 0, server.printed
     assert not leftovers, f"still running after SIGTERM: {leftovers}"
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", moto_port), timeout=1).close()
