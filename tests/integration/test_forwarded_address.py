@@ -79,6 +79,31 @@ def assert_guest_carts_refused(reply: Reply) -> None:
     assert problem["policy"] == "guest-carts", problem
 
 
+# --- only a change that creates a guest cart works the address out ------------------------------------
+
+
+def test_only_a_change_that_may_create_a_guest_cart_works_out_the_client_address(limits, monkeypatch) -> None:  # noqa: F811
+    limits(guest_carts=50, guest_carts_window_s=3600)
+    from cart_common import api
+
+    asked: list[str | None] = []
+    real = api.client_address
+
+    def counted(headers: Any, source_ip: str | None, settings: Any = None) -> str | None:
+        asked.append(source_ip)
+        return real(headers, source_ip, settings)
+
+    monkeypatch.setattr(api, "client_address", counted)
+    shopper = Forwarded(fresh_ipv4(), source_ip=fresh_ipv4())
+    assert shopper.get().status == 200 and asked == []  # a first visit's read: no cart, no address
+    assert_new_cart(new_cart(shopper))
+    assert len(asked) == 1  # the add that created the cart
+    item = shopper.get().json["items"][0]["id"]
+    assert shopper.update(item, quantity=2).status == 200  # the cart exists: no guest-carts token
+    assert shopper.get().status == 200 and shopper.call("POST", "/cart/validate").status == 200
+    assert len(asked) == 1
+
+
 # --- the forwarded address chooses the bucket --------------------------------------------------------
 
 

@@ -178,6 +178,10 @@ def _if_none_match(value: str | None) -> list[int] | None:
     return [int(match.group(1)) for match in versions if match] or None
 
 
+def _guest_address(headers: dict[str, str], source_ip: str | None) -> str | None:
+    return address_key(client_address(headers, source_ip))
+
+
 def _rate_limit_headers(taken: list[dict[str, Any]]) -> dict[str, str]:
     """RateLimit-Policy and RateLimit (draft-ietf-httpapi-ratelimit-headers) for the buckets a
     change took from: q tokens per w seconds; r left, full again in t seconds."""
@@ -219,7 +223,7 @@ class CartResolver(APIGatewayHttpResolver):
             session.if_none_match = _if_none_match(headers.get("if-none-match"))
             if not session.is_user:
                 source_ip = event.get("requestContext", {}).get("http", {}).get("sourceIp")
-                session.address = address_key(client_address(headers, source_ip))
+                session.address = functools.partial(_guest_address, headers, source_ip)
             key = headers.get("idempotency-key")
             if key is not None:
                 if not IDEMPOTENCY_KEY.fullmatch(key):

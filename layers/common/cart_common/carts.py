@@ -94,8 +94,8 @@ def _rate_limits(session: Session, *, creates: bool = False, code: bool = False)
     changes, guest_carts = settings.rate_policy("changes"), settings.rate_policy("guest_carts")
     failed_codes = settings.rate_policy("failed_codes")
     statements = [rate.change(changes, owner)] if changes else []
-    if guest_carts and creates and owner.kind == "guest" and session.address:
-        statements.append(rate.new_guest_cart(guest_carts, owner, session.address))
+    if guest_carts and creates and owner.kind == "guest" and (address := session.address()):
+        statements.append(rate.new_guest_cart(guest_carts, owner, address))
     if failed_codes and code:
         statements.append(rate.codes_left(failed_codes, owner))
     return statements

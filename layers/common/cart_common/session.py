@@ -57,9 +57,10 @@ class Session:
     request_hash: str | None = None
     # The cart version the response shows (sent as ETag).
     cart_version: int | None = None
-    # Rate limits (issue 14): the client address's keyed hash (never the address), If-None-Match's
-    # versions (None: absent; empty: ``*``), and what each bucket taken left (RateLimit headers).
-    address: str | None = None
+    # Rate limits (issue 14): the client address's keyed hash (never the address), worked out only
+    # by a change that may create a guest cart (the one bucket it counts), If-None-Match's versions
+    # (None: absent; empty: ``*``), and what each bucket taken left (RateLimit headers).
+    address: Callable[[], str | None] = lambda: None
     if_none_match: list[int] | None = None
     rate_limits: list[dict[str, Any]] = field(default_factory=list)
 
