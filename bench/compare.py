@@ -31,7 +31,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from bench.clients import FloorClient, HandlerClient, sign_up_users
+from bench.clients import HandlerClient, sign_up_users
 from bench.environment import bench_database, drop_database, make_products
 from bench.measure import percentile
 from bench.operations import Way, latency_per_operation
@@ -152,7 +152,6 @@ def main() -> None:
             }
             users = sign_up_users(cognito)
             products = make_products(url, 20)
-            FloorClient(url)  # the working tree's layer imported first, as in make bench
             with stdout_to_devnull():
                 samples = latency_per_operation(url, ways, users, products, args.iterations)
             # The base side ran the revision's code: the eight operations' functions, on the renamed layer.
