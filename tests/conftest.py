@@ -85,6 +85,10 @@ class MakeDev:
     def printed(self) -> str:
         return "".join(self.output)
 
+    def printed_line(self, prefix: str) -> bool:
+        """Whether a line it printed starts with ``prefix`` (its start-up lines name what is ready)."""
+        return any(line.startswith(prefix) for line in self.output)
+
     def wait_until(self, ready: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
         """Polls ``ready`` until it holds; fails (with the output) if the process ends or ``timeout_s`` passes."""
         deadline = time.monotonic() + timeout_s

@@ -47,7 +47,7 @@ def make_dev(storefront_build: None, database_url: str):
     storefront = f"http://127.0.0.1:{storefront_port}"
     try:
         server.wait_until(
-            lambda: "Storefront:" in server.printed and serves(f"{storefront}/auth"),
+            lambda: server.printed_line("Storefront:") and serves(f"{storefront}/auth"),
             "make dev did not serve the storefront",
             timeout_s=90,
         )

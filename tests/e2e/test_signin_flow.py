@@ -340,7 +340,7 @@ def test_make_dev_runs_cognito_and_signs_in_over_http(database_url: str) -> None
     base = f"http://127.0.0.1:{port}"
     children: set[int] = set()
     try:
-        server.wait_until(lambda: "Cart API:" in server.printed, "the local stack did not start")
+        server.wait_until(lambda: server.printed_line("Cart API:"), "the local stack did not start")
         printed = server.printed
         demo_user = re.search(r"^Demo user: (\S+) / (\S+)", printed, re.MULTILINE)
         assert demo_user, printed
