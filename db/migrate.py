@@ -18,15 +18,26 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from app_role import AppRole, ensure_app_role, set_statement_timeout
+
 HERE = Path(__file__).resolve().parent
 MIGRATIONS = HERE / "migrations"
 DEMO_CATALOG = HERE / "demo_catalog.sql"
 _LOCK_ID = 0x6361727431  # "cart1"
 
 
-def migrate(conn: Any, *, demo: bool = False, statement_timeout_ms: int | None = None) -> list[str]:
+def migrate(
+    conn: Any,
+    *,
+    demo: bool = False,
+    statement_timeout_ms: int | None = None,
+    app_role: AppRole | None = None,
+    api_statement_timeout_ms: int | None = None,
+) -> list[str]:
     """Apply what is missing; return the names applied. ``statement_timeout_ms`` replaces the
-    connection's statement timeout for this transaction (0: none)."""
+    connection's statement timeout for this transaction (0: none). Then ``app_role`` is created or
+    updated (db/app_role.py); without one, ``api_statement_timeout_ms`` becomes this user's own statement
+    timeout in this database (the API signs in as this user then)."""
     from psycopg.rows import tuple_row
 
     applied: list[str] = []
@@ -51,6 +62,10 @@ def migrate(conn: Any, *, demo: bool = False, statement_timeout_ms: int | None =
             if empty:
                 cur.execute(DEMO_CATALOG.read_text())
                 applied.append(DEMO_CATALOG.name)
+        if app_role is not None:
+            ensure_app_role(conn, app_role)
+        elif api_statement_timeout_ms is not None:
+            set_statement_timeout(conn, conn.info.user, api_statement_timeout_ms)
     return applied
 
 
@@ -67,11 +82,31 @@ def _statement_timeout_ms(context: Any) -> int:
     return max(1000, min(configured, remaining))
 
 
+def _app_role() -> AppRole | None:
+    """The application role named by APP_DB_SECRET_ARN's secret, with the API's statement timeout."""
+    from cart_common.config import get_settings
+
+    settings = get_settings()
+    if not settings.app_db_secret_arn:
+        return None
+    from aws_lambda_powertools.utilities import parameters
+
+    secret = parameters.get_secret(settings.app_db_secret_arn, transform="json", max_age=0)
+    return AppRole(secret["username"], secret["password"], settings.db_statement_timeout_ms)
+
+
 def _apply(event: dict[str, Any], context: Any) -> list[str]:
+    from cart_common.config import get_settings
     from cart_common.db import connect
 
     with connect() as conn:
-        return migrate(conn, demo=bool(event.get("demo")), statement_timeout_ms=_statement_timeout_ms(context))
+        return migrate(
+            conn,
+            demo=bool(event.get("demo")),
+            statement_timeout_ms=_statement_timeout_ms(context),
+            app_role=_app_role(),
+            api_statement_timeout_ms=get_settings().db_statement_timeout_ms,
+        )
 
 
 def _respond(event: dict[str, Any], status: str, reason: str, data: dict[str, str]) -> None:
@@ -127,11 +162,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--demo", action="store_true", help="load the demo catalog when the catalog is empty")
+    parser.add_argument("--app-role", help="create or update this application role (db/app_role.py)")
+    parser.add_argument("--app-password", default=os.environ.get("APP_DB_PASSWORD"), help="its password")
     args = parser.parse_args()
     if not args.database_url:
         parser.error("set DATABASE_URL or pass --database-url")
+    from cart_common.config import get_settings
+
+    settings = get_settings()
+    role = AppRole(args.app_role, args.app_password, settings.db_statement_timeout_ms) if args.app_role else None
     with psycopg.connect(args.database_url, autocommit=True) as conn:
-        applied = migrate(conn, demo=args.demo)
+        timeout_ms = settings.migration_statement_timeout_ms
+        applied = migrate(conn, demo=args.demo, statement_timeout_ms=timeout_ms, app_role=role)
     print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
 
 

@@ -23,11 +23,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from werkzeug.serving import run_simple
 from werkzeug.wrappers import Request, Response
 
 from local import cognito as local_cognito
-from local import postgres, stack
+from local import pgbouncer, postgres, stack
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,6 +36,8 @@ DEV_KEY_FILE = ROOT / ".local" / "session-signing-key"
 # The storefront's trusted forwarder key (the API's TRUSTED_FORWARDER_KEYS, the storefront's
 # CART_FORWARDER_KEY): one per checkout, like the signing key.
 DEV_FORWARDER_KEY_FILE = ROOT / ".local" / "forwarder-key"
+# The application role's password (the API signs in as it, through PgBouncer), one per checkout.
+DEV_APP_PASSWORD_FILE = ROOT / ".local" / "app-db-password"
 # A user of the throwaway moto pool, created on every start (moto keeps its users in memory).
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "Demo-password-1"  # noqa: S105 - dev only, never a real pool
@@ -43,7 +46,7 @@ ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "Admin-password-1"  # noqa: S105 - dev only, never a real pool
 ADMIN_GROUP = "admin"
 STOREFRONT = ROOT / "storefront"
-MERGE_FUNCTION = "MergeCartFunction"  # the Post Authentication trigger in template.yaml
+MERGE_FUNCTION = "SignInMergeFunction"  # the Post Authentication trigger in template.yaml
 POST_AUTH_EVENT = ROOT / "events" / "merge_cart_post_auth.json"
 
 
@@ -317,17 +320,50 @@ def stop_storefront(process: subprocess.Popen[bytes] | None) -> None:
 # --- make dev -----------------------------------------------------------------------------------
 
 
-def main() -> None:
+def without_password(conninfo: str) -> str:
+    params = {key: value for key, value in conninfo_to_dict(conninfo).items() if key != "password"}
+    return make_conninfo("", **params)
+
+
+def connect_api_database(admin_url: str) -> tuple[list[str], pgbouncer.PgBouncer | None]:
+    """Migrations (as ``admin_url``'s user), the application role the API signs in as, and the API's
+    DATABASE_URL in this environment: through PgBouncer in transaction mode, as RDS Proxy is in AWS
+    (``LOCAL_PROXY=none``: straight to PostgreSQL). Returns what was applied and the PgBouncer to stop."""
     import psycopg
 
     import migrate
+    from app_role import AppRole
+    from cart_common.config import Settings
 
+    settings = Settings.from_env()
+    password = dev_key(DEV_APP_PASSWORD_FILE)
+    role = AppRole(pgbouncer.APP_ROLE, password, settings.db_statement_timeout_ms)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        applied = migrate.migrate(
+            conn, demo=True, statement_timeout_ms=settings.migration_statement_timeout_ms, app_role=role
+        )
+    proxy = os.environ.get("LOCAL_PROXY", "pgbouncer")
+    if proxy not in ("pgbouncer", "none"):
+        raise SystemExit(f"LOCAL_PROXY must be pgbouncer or none, not {proxy!r}")
+    api_url, bouncer = pgbouncer.api_database(admin_url, password, proxy=proxy == "pgbouncer")
+    os.environ["DATABASE_URL"] = api_url  # before the worker processes start: they inherit it
+    return applied, bouncer
+
+
+def main() -> None:
     # SIGTERM (CI, process managers) stops the worker processes and moto's server too, not just
     # this one: installed first, so no later step can be interrupted without its clean-up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     url = prepare_environment()
-    with psycopg.connect(url, autocommit=True) as conn:
-        applied = migrate.migrate(conn, demo=True)
+    applied, bouncer = connect_api_database(url)
+    try:
+        serve(url, applied, bouncer)
+    finally:
+        if bouncer:
+            bouncer.stop()
+
+
+def serve(url: str, applied: list[str], bouncer: pgbouncer.PgBouncer | None) -> None:
     port = int(os.environ.get("PORT", "3000"))
     storefront_port = int(os.environ.get("STOREFRONT_PORT", "3001"))
     storefront_origins = [f"http://{host}:{storefront_port}" for host in ("127.0.0.1", "localhost")]
@@ -341,7 +377,9 @@ def main() -> None:
             if pool:
                 routes |= auth_routes(pool, invoker)
             app = stack.LocalApi(invoker, routes, extra_origins=storefront_origins if storefront_port else ())
-            print(f"Database: {url}")
+            print(f"Database: {without_password(url)}")
+            via = f"PgBouncer on 127.0.0.1:{bouncer.port}, transaction pooling" if bouncer else "LOCAL_PROXY=none"
+            print(f"API signs in as: {pgbouncer.APP_ROLE} ({via})")
             print(f"Migrations applied: {', '.join(applied) or 'none (up to date)'}")
             if pool:
                 print(f"Cognito (moto): {pool.endpoint}  user pool {pool.user_pool_id}, app client {pool.client_id}")

@@ -4,6 +4,7 @@ HTTP API events."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -27,9 +28,11 @@ import pytest
 from psycopg.rows import DictRow
 from werkzeug.test import TestResponse
 
+import app_role
 import migrate
+from app_role import AppRole
 from local import cognito as local_cognito
-from local import postgres, stack, template
+from local import pgbouncer, postgres, stack, template
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +52,10 @@ HOODIE_XXL = "00000000-0000-4000-8001-00000000000a"  # inactive variant
 RETIRED_CAP = "00000000-0000-4000-8000-000000000006"  # inactive product
 
 
+@functools.cache
 def _server_url() -> str:
+    """The test server, as the run found it (before ``environment`` points DATABASE_URL at the API's
+    proxied connection): DATABASE_URL's, or the embedded server."""
     return os.environ.get("DATABASE_URL") or postgres.embedded_server().get_uri()
 
 
@@ -138,9 +144,17 @@ def json_of(reply: TestResponse) -> Any:
     return reply.json
 
 
+# The application role's password in this run (db/app_role.py): the API signs in as that role.
+APP_PASSWORD = secrets.token_urlsafe(24)
+API_STATEMENT_TIMEOUT_MS = 5000  # the API's, as template.yaml sets DB_STATEMENT_TIMEOUT_MS
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    """A fresh database for this test run, migrated, with the demo catalog; dropped afterwards."""
+    """A fresh database for this test run, migrated, with the demo catalog and the application
+    role; dropped afterwards. This URL signs in as the server's owner: tests use it to arrange and
+    inspect rows; the API itself connects as the application role through PgBouncer
+    (``api_database_url``)."""
     server = _server_url()
     name = f"cart_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server, autocommit=True) as admin:
@@ -148,7 +162,9 @@ def database_url() -> Iterator[str]:
     url = _with_dbname(server, name)
     try:
         with psycopg.connect(url, autocommit=True) as conn:
-            migrate.migrate(conn, demo=True)
+            migrate.migrate(
+                conn, demo=True, app_role=AppRole(pgbouncer.APP_ROLE, APP_PASSWORD, API_STATEMENT_TIMEOUT_MS)
+            )
         yield url
     finally:
         with psycopg.connect(server, autocommit=True) as admin:
@@ -157,6 +173,39 @@ def database_url() -> Iterator[str]:
                 (name,),
             )
             admin.execute(f'drop database if exists "{name}"')
+
+
+@pytest.fixture(scope="session")
+def proxy() -> Iterator[pgbouncer.PgBouncer]:
+    """PgBouncer in transaction mode in front of the test server, as RDS Proxy is in AWS: every
+    function of the run connects through it."""
+    bouncer = pgbouncer.PgBouncer(_server_url(), {pgbouncer.APP_ROLE: APP_PASSWORD}).start()
+    yield bouncer
+    bouncer.stop()
+
+
+@pytest.fixture(scope="session")
+def api_database_url(database_url: str, proxy: pgbouncer.PgBouncer) -> str:
+    """Where the functions connect: the run's database, as the application role, through PgBouncer."""
+    return proxy.url(str(psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]), pgbouncer.APP_ROLE)
+
+
+@contextlib.contextmanager
+def api_statement_timeout(database_url: str, proxy: pgbouncer.PgBouncer, timeout_ms: int) -> Iterator[None]:
+    """The API's statement timeout set to ``timeout_ms`` as a deploy does it (the application role's
+    setting in the database, db/app_role.py), PgBouncer's server sessions replaced so every new
+    transaction has it; put back afterwards."""
+
+    def set_timeout(ms: int) -> None:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            app_role.set_statement_timeout(conn, pgbouncer.APP_ROLE, ms)
+        proxy.admin("RECONNECT")
+
+    set_timeout(timeout_ms)
+    try:
+        yield
+    finally:
+        set_timeout(API_STATEMENT_TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")
@@ -210,13 +259,13 @@ def server_faults() -> Iterator[ServerFaults]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def environment(database_url: str, cognito: local_cognito.LocalCognito) -> Iterator[None]:
+def environment(api_database_url: str, cognito: local_cognito.LocalCognito) -> Iterator[None]:
     """The functions' environment, as template.yaml + events/env.json would give it."""
     saved = dict(os.environ)
     os.environ.update(
         {
             **cognito.settings(),
-            "DATABASE_URL": database_url,
+            "DATABASE_URL": api_database_url,
             "SESSION_SIGNING_KEY": SIGNING_KEY,
             "TRUSTED_FORWARDER_KEYS": FORWARDER_KEY,
             "POWERTOOLS_SERVICE_NAME": "cart-api",

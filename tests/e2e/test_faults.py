@@ -34,7 +34,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from local import stack
-from tests.conftest import MUG
+from local.pgbouncer import PgBouncer
+from tests.conftest import MUG, api_statement_timeout
 
 # --- real HTTP in front of the local stack --------------------------------------------------------
 
@@ -223,10 +224,9 @@ def test_the_database_stopped_mid_run_is_503_with_retry_after_and_recovers_in_th
 
 @pytest.mark.timeout(60)
 def test_a_statement_timeout_is_503_through_http_and_the_next_request_succeeds(
-    database_url: str, fresh_settings, monkeypatch: pytest.MonkeyPatch
+    database_url: str, proxy: PgBouncer, fresh_settings
 ) -> None:
-    monkeypatch.setenv("DB_STATEMENT_TIMEOUT_MS", "300")
-    with serve(stack.make_invoker(workers=0)) as base:
+    with api_statement_timeout(database_url, proxy, 300), serve(stack.make_invoker(workers=0)) as base:
         status, headers, cart = call(base, "POST", "/cart/items", {"productId": MUG, "quantity": 1})
         assert status == 200, cart
         session = {"X-Cart-Session": headers["X-Cart-Session"]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ from moto import mock_aws
 from psycopg.rows import DictRow
 
 from cart_common.db import Database, connect, get_database
-from tests.conftest import MUG, POSTER, Shopper, one
+from tests.conftest import MUG, POSTER, Shopper, api_statement_timeout, one
 
 
 def round_trips(action: Callable[[], object]) -> int:
@@ -79,15 +80,19 @@ def test_an_unreachable_database_is_503_with_retry_after(fresh_settings, monkeyp
     assert "Traceback" not in json.dumps(reply.json)
 
 
-def test_a_statement_timeout_is_503_and_the_next_request_succeeds(fresh_settings, monkeypatch, database_url) -> None:
-    monkeypatch.setenv("DB_STATEMENT_TIMEOUT_MS", "200")
+def test_a_statement_timeout_is_503_and_the_next_request_succeeds(fresh_settings, database_url, proxy) -> None:
     shopper = Shopper()
     shopper.add(MUG)
     cart_id = shopper.get().json["id"]
-    with psycopg.connect(database_url) as blocker:  # holds the cart row lock in an open transaction
+    with (
+        api_statement_timeout(database_url, proxy, 200),
+        psycopg.connect(database_url) as blocker,  # holds the cart row lock in an open transaction
+    ):
         blocker.execute("select 1 from cart where id = %s for update", (cart_id,))
+        started = time.monotonic()
         reply = shopper.add(MUG)
         assert reply.status == 503 and reply.json["code"] == "database_unavailable"
+        assert time.monotonic() - started < 2  # the role's 200 ms, not the default 5 s
         blocker.rollback()
     assert shopper.add(MUG).json["items"][0]["quantity"] == 2
 

@@ -1,8 +1,20 @@
 """One PostgreSQL connection per execution environment: opened lazily, reused across invocations,
 reconnected once when the server dropped it.
 
-``prepare_threshold=None`` keeps psycopg from creating named server-side prepared statements, which
-RDS Proxy would answer by pinning the connection to one client.
+What a connection may send, so that RDS Proxy (or any transaction-pooling proxy, PgBouncer locally)
+accepts it and never pins it to one server session:
+
+- Startup parameters only from RDS Proxy's list (``STARTUP_PARAMETERS``; Aurora User Guide, "Connecting
+  to a database through RDS Proxy"): anything else, ``options`` above all, is refused with "Feature not
+  supported: RDS Proxy currently doesn't support command-line options". So the API's statement timeout
+  is not sent here: it is the application role's own setting in its database (``ALTER ROLE … IN
+  DATABASE … SET statement_timeout``, applied by every migration run from DB_STATEMENT_TIMEOUT_MS,
+  db/app_role.py), which every server session the proxy opens for that role starts with.
+- No session state (Aurora User Guide, "Avoiding pinning an RDS Proxy"): ``prepare_threshold=None``
+  keeps psycopg from creating named server-side prepared statements; no session ``SET``, no session
+  advisory locks (only ``pg_advisory_xact_lock``), no ``LISTEN``, no temporary tables.
+  tests/integration/test_proxy.py runs the API through PgBouncer with the server's statement log on
+  and fails on any of them.
 """
 
 from __future__ import annotations
@@ -30,6 +42,10 @@ from cart_common.errors import DatabaseUnavailable, Problem, ValidationFailed
 
 # The Amazon Root CAs (certs/README): what RDS Proxy's certificates chain to, for verify-full.
 CA_BUNDLE = Path(__file__).resolve().parent / "certs" / "amazon-root-ca.pem"
+# The startup parameters RDS Proxy for PostgreSQL accepts; it refuses a connection that sends any other.
+STARTUP_PARAMETERS = frozenset(
+    {"user", "database", "replication", "application_name", "client_encoding", "DateStyle", "TimeZone", "extra_float_digits"}
+)
 Statement = tuple[sql.Composable | str, dict[str, Any]]
 
 
@@ -105,7 +121,6 @@ def connect(settings: Settings | None = None, *, refresh_credentials: bool = Fal
             prepare_threshold=None,
             row_factory=dict_row,
             connect_timeout=settings.db_connect_timeout_s,
-            options=f"-c statement_timeout={settings.db_statement_timeout_ms}",
             application_name="cart-api",
         ),
     )
