@@ -90,6 +90,10 @@ class Settings(BaseModel):
     db_user: str | None = None
     # The migrations' own statement timeout (the API's db_statement_timeout_ms is 5 s).
     migration_statement_timeout_ms: Annotated[int, Field(ge=1000)] = 600_000
+    # The migrations only: a Secrets Manager secret ({"username", "password"}) of the application role
+    # the API signs in as (db/app_role.py: created, granted only row privileges, given the API's statement
+    # timeout). Unset: the API signs in as the migrations' own user, which then gets that timeout.
+    app_db_secret_arn: str | None = None
 
     # Guest sessions: the HMAC key comes from the environment locally, or from
     # Secrets Manager (an ARN) / SSM Parameter Store (a parameter name) in AWS.
