@@ -18,7 +18,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)-python$(RUNTIME_VERSION)
 
-.PHONY: venv install chromium bench-storefront dev test test-fast lint lint-types migrate build invoke bench bench-compare bench-sweep clean
+.PHONY: venv install chromium pgbouncer bench-storefront dev test test-fast lint lint-types migrate build invoke bench bench-compare bench-sweep clean
 
 $(INSTALLED): requirements-dev.txt layers/common/requirements.txt pyproject.toml
 	@test -n "$(RUNTIME_VERSION)" || { echo "template.yaml's Globals name no Runtime: pythonX.Y" >&2; exit 1; }
@@ -62,11 +62,23 @@ chromium:
 		exit 1; \
 	fi
 
+# The local stack and the tests put PgBouncer (transaction pooling, as RDS Proxy in AWS) between the
+# functions and PostgreSQL: Debian's package. Without it, `LOCAL_PROXY=none make dev` connects directly.
+PGBOUNCER ?= $(firstword $(shell command -v pgbouncer) $(wildcard /usr/sbin/pgbouncer))
+pgbouncer:
+	@if [ -n "$(PGBOUNCER)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer; \
+	else \
+		echo "The local stack and the tests need PgBouncer: run 'sudo apt-get install pgbouncer' (or LOCAL_PROXY=none make dev)."; \
+		exit 1; \
+	fi
+
 venv: $(INSTALLED)
 
-install: $(INSTALLED) $(CHECKOV_INSTALLED) $(STOREFRONT_INSTALLED) chromium
+install: $(INSTALLED) $(CHECKOV_INSTALLED) $(STOREFRONT_INSTALLED) chromium pgbouncer
 
-dev: $(INSTALLED) $(STOREFRONT_INSTALLED)  ## embedded PostgreSQL (unless DATABASE_URL), migrations, demo catalog, API on :3000, storefront on :3001
+dev: $(INSTALLED) $(STOREFRONT_INSTALLED) $(if $(filter none,$(LOCAL_PROXY)),,pgbouncer)  ## embedded PostgreSQL (unless DATABASE_URL), migrations, demo catalog, API on :3000, storefront on :3001
 	$(BIN)/python -m local.dev
 
 test: install  ## every test: sam validate --lint, cfn-lint, checkov, sam build and the storefront in Chromium

@@ -598,3 +598,15 @@ def make_user(cognito: local_cognito.LocalCognito):
 @pytest.fixture
 def user(make_user) -> User:
     return make_user()
+
+
+@pytest.fixture(scope="session")
+def admin(cognito: local_cognito.LocalCognito) -> User:
+    """A user of the local pool in the Cognito group "admin", signed in after joining it."""
+    client = cognito.client()
+    with contextlib.suppress(client.exceptions.GroupExistsException):  # another run made it
+        client.create_group(GroupName="admin", UserPoolId=cognito.user_pool_id)
+    email, password = f"admin-{uuid.uuid4().hex[:8]}@example.com", "Correct-horse-9"
+    sub = cognito.sign_up(email, password)
+    client.admin_add_user_to_group(UserPoolId=cognito.user_pool_id, Username=email, GroupName="admin")
+    return User(email, password, sub, cognito.sign_in(email, password))

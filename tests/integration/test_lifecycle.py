@@ -4,7 +4,6 @@ the sweep itself only ever compares them with the database's ``now()``."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 import time
@@ -446,18 +445,6 @@ def test_emails_are_kept_while_their_user_is_active_or_recently_captured(sql, ma
 
 
 # --- GET /admin/carts/abandoned ------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def admin(cognito) -> User:
-    """A user of the local pool in the Cognito group "admin", signed in after joining it."""
-    client = cognito.client()
-    with contextlib.suppress(client.exceptions.GroupExistsException):  # another module made it
-        client.create_group(GroupName="admin", UserPoolId=cognito.user_pool_id)
-    email, password = f"admin-{uuid.uuid4().hex[:8]}@example.com", "Correct-horse-9"
-    sub = cognito.sign_up(email, password)
-    client.admin_add_user_to_group(UserPoolId=cognito.user_pool_id, Username=email, GroupName="admin")
-    return User(email, password, sub, cognito.sign_in(email, password))
 
 
 def list_as(bearer: str | None, headers: dict[str, str] | None = None, **query: Any) -> Reply:
