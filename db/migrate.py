@@ -131,10 +131,29 @@ def _respond(event: dict[str, Any], status: str, reason: str, data: dict[str, st
         response.read()
 
 
+def _version_number(version: Any) -> int | None:
+    """N of a Lambda version ARN (``arn:aws:lambda:…:function:name:N``) or of a bare ``N``; None for
+    anything else ($LATEST, an alias, nothing)."""
+    tail = str(version or "").rsplit(":", 1)[-1]
+    return int(tail) if tail.isdecimal() else None
+
+
+def _rollback_to(event: dict[str, Any]) -> tuple[int, int] | None:
+    """(to, from) when this Update goes back to an older MigrateFunction version than the one the
+    resource was last updated with: CloudFormation rolling a failed deploy back re-sends the old
+    properties, while the alias still runs the new code."""
+    if event.get("RequestType") != "Update":
+        return None
+    new = _version_number((event.get("ResourceProperties") or {}).get("Version"))
+    old = _version_number((event.get("OldResourceProperties") or {}).get("Version"))
+    return (new, old) if new is not None and old is not None and new < old else None
+
+
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The MigrateFunction. As the ``Migrations`` custom resource: Create and Update apply the
-    migrations (a failure fails the deploy, which rolls back); Delete keeps the schema. Invoked
-    directly: ``{"demo": true}`` also loads the demo catalog into an empty catalog."""
+    migrations (a failure fails the deploy, which rolls back); an Update back to an older version
+    (that rollback) and Delete answer SUCCESS and leave the schema as it is. Invoked directly:
+    ``{"demo": true}`` also loads the demo catalog into an empty catalog."""
     from cart_common.api import logger  # the layer's one Powertools Logger (JSON lines, no events logged)
 
     event = event or {}
@@ -142,6 +161,17 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"applied": _apply(event, context)}
     if event["RequestType"] == "Delete":
         _respond(event, "SUCCESS", "The schema is kept when the stack or resource goes", {"Applied": ""})
+        return {"applied": []}
+    rollback = _rollback_to(event)
+    if rollback is not None:
+        # Migrating again would re-run what just failed (UPDATE_ROLLBACK_FAILED); and the schema is
+        # forward-only: what the newer version applied stays, and the older code runs on it.
+        reason = (
+            f"Rollback from version {rollback[1]} to {rollback[0]}: nothing migrated (the schema is forward-only; "
+            "what was applied stays)"
+        )
+        logger.info("Migrations rollback answered without migrating", extra={"to": rollback[0], "from": rollback[1]})
+        _respond(event, "SUCCESS", reason, {"Applied": ""})
         return {"applied": []}
     try:
         applied = _apply({}, context)
