@@ -193,6 +193,22 @@ class Settings(BaseModel):
         fields = {name: os.environ[name.upper()] for name in cls.model_fields if name.upper() in os.environ}
         return cls.model_validate(fields)
 
+    @property
+    def request_budget_s(self) -> float:
+        """The longest a request can spend on the database before it is answered (a 503 at worst):
+        credentials, two connects (``Database.run`` reconnects once) and one statement. A function's
+        Lambda timeout must be above it (tests/integration/test_template.py checks each)."""
+        # Credentials: an IAM token is signed locally (milliseconds); a Secrets Manager read goes
+        # through the VPC endpoint once per max_age. An allowance, not a timeout.
+        credentials_s = 1.0
+        return credentials_s + 2 * self.db_connect_timeout_s + self.db_statement_timeout_ms / 1000
+
+    @property
+    def trigger_budget_s(self) -> float:
+        """The sign-in trigger's longest answer: its connect, then the merge's own budget (the trigger
+        answers Cognito when that runs out, whatever the database does)."""
+        return self.db_connect_timeout_s + self.merge_trigger_budget_ms / 1000
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
