@@ -1,6 +1,7 @@
-"""One merge, two event sources: Cognito's Post Authentication trigger and POST /cart/merge."""
+"""POST /cart/merge: the guest session's cart folded into the signed-in user's. (Cognito's Post
+Authentication trigger is functions/sign_in_merge.)"""
 
-from cart_common import carts, trigger
+from cart_common import carts
 from cart_common.api import handler_for, make_app, responses
 from cart_common.models import MergeResult
 
@@ -12,10 +13,4 @@ def merge_cart() -> MergeResult:
     return carts.merge_cart(app.session)
 
 
-http_handler = handler_for(app)
-
-
-def lambda_handler(event: dict, context: object) -> dict:
-    if "triggerSource" in event:  # Cognito: PostAuthentication_Authentication
-        return trigger.lambda_handler(event, context)
-    return http_handler(event, context)
+lambda_handler = handler_for(app)

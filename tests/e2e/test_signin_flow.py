@@ -1,5 +1,5 @@
 """Signing in through the local stack: the dev-only routes that stand in for Cognito
-(``POST /dev/auth/signup``, ``POST /dev/auth/login``, which also invokes the MergeCartFunction as the
+(``POST /dev/auth/signup``, ``POST /dev/auth/login``, which also invokes the SignInMergeFunction as the
 Post Authentication trigger, since moto never invokes triggers), then the API with the user's token.
 """
 

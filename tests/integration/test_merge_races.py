@@ -4,7 +4,7 @@ The Cognito trigger, the lazy path and ``POST /cart/merge`` all merge with
 ``carts.merge_guest_cart``; Powertools handlers keep per-process state, so the races run that layer
 function (and ``store.add_item``) from threads, each thread its own execution environment (its own
 ``Database``, so its own connection), released together by a barrier. The trigger itself is invoked
-through the MergeCartFunction handler, from the test's thread only.
+through the SignInMergeFunction's module (``cart_common.trigger``), from the test's thread only.
 
 Every wait is bounded; every socket, thread and connection opened here is closed or joined.
 """

@@ -40,7 +40,6 @@ CART_FUNCTIONS = {
     "UpdateItemFunction": ("update_item", "PATCH", "/cart/items/{itemId}"),
     "RemoveItemFunction": ("remove_item", "DELETE", "/cart/items/{itemId}"),
     "ClearCartFunction": ("clear_cart", "DELETE", "/cart"),
-    # Also Cognito's Post Authentication trigger (events/merge_cart_post_auth.json).
     "MergeCartFunction": ("merge_cart", "POST", "/cart/merge"),
     "ValidateCartFunction": ("validate_cart", "POST", "/cart/validate"),
     "CheckoutFunction": ("checkout", "POST", "/cart/checkout"),
@@ -431,17 +430,17 @@ def test_built_migrate_function_runs_on_its_package_and_the_layer(
     assert response == {"applied": []}
 
 
-# --- sign-in: the MergeCartFunction as Cognito's trigger, and Cognito tokens ---------------------------
+# --- sign-in: the SignInMergeFunction as Cognito's trigger, and Cognito tokens ---------------------------
 
 
-def test_built_merge_function_answers_the_post_authentication_trigger_with_its_event(
+def test_built_sign_in_merge_function_answers_the_post_authentication_trigger_with_its_event(
     build_dir: Path, database_url: str, tmp_path: Path
 ) -> None:
     """The sample's cartSession is a placeholder: logged, not merged, and sign-in goes on."""
     event_file = EVENTS / "merge_cart_post_auth.json"
     event = json.loads(event_file.read_text())
     assert event["triggerSource"] == "PostAuthentication_Authentication"
-    response = _invoke_built(build_dir, "MergeCartFunction", CART_HANDLER, event_file, database_url, tmp_path)
+    response = _invoke_built(build_dir, "SignInMergeFunction", CART_HANDLER, event_file, database_url, tmp_path)
     assert response == event
 
 
@@ -470,7 +469,7 @@ def test_built_functions_sign_in_with_cognito_tokens(
     trigger["callerContext"]["clientId"] = cognito.client_id
     trigger["request"]["userAttributes"].update(sub=user.sub, email=user.email)
     trigger["request"]["clientMetadata"] = {"cartSession": guest_token}
-    assert invoke("MergeCartFunction", "trigger", trigger) == trigger
+    assert invoke("SignInMergeFunction", "trigger", trigger) == trigger
 
     get = json.loads((EVENTS / "get_cart.json").read_text())
     get["headers"]["authorization"] = f"Bearer {user.access_token}"
@@ -517,7 +516,7 @@ def test_built_lifecycle_functions_run_on_their_packages_and_the_layer(
 
 SAMPLE_EVENTS = {
     **{operation: logical_id for logical_id, (operation, _, _) in CART_FUNCTIONS.items()},
-    "merge_cart_post_auth": "MergeCartFunction",
+    "merge_cart_post_auth": "SignInMergeFunction",
     "list_abandoned_carts": "ListAbandonedCartsFunction",
     "expire_carts": "ExpireCartsFunction",
     "migrate": "MigrateFunction",

@@ -311,8 +311,8 @@ def post_authentication_event(cognito, user: User, cart_session: str | None) -> 
 def invoke_trigger(event: dict) -> dict:
     from local import stack, template
 
-    function = next(f for f in template.functions() if f.name == "MergeCartFunction")
-    return stack.load_function(function)(event, stack.LambdaContext("MergeCartFunction", 5))
+    function = next(f for f in template.functions() if f.name == "SignInMergeFunction")
+    return stack.load_function(function)(event, stack.LambdaContext("SignInMergeFunction", 5))
 
 
 def test_the_trigger_merges_and_returns_the_event_unchanged(user: User, cognito) -> None:

@@ -31,13 +31,16 @@ EXISTING_DATABASE = {
 }
 MODES = {"created-database": {}, "existing-database": EXISTING_DATABASE}
 
+# The functions behind the API's routes and Cognito's sign-in trigger (each behind a canary).
 API_FUNCTIONS = [
     "GetCartFunction", "AddItemFunction", "UpdateItemFunction", "RemoveItemFunction", "ClearCartFunction",
     "ValidateCartFunction", "CheckoutFunction", "ApplyDiscountCodeFunction", "RemoveDiscountCodeFunction",
     "SaveItemFunction", "RestoreSavedItemFunction", "SyncCartFunction", "MergeCartFunction",
-    "ListAbandonedCartsFunction",
+    "ListAbandonedCartsFunction", "SignInMergeFunction",
 ]  # fmt: skip
 ALL_FUNCTIONS = [*API_FUNCTIONS, "ExpireCartsFunction", "MigrateFunction"]
+# Every function that signs in as the application user: all but the migrations.
+APP_USER_FUNCTIONS = [*API_FUNCTIONS, "ExpireCartsFunction"]
 
 
 def _variant(tmp: Path, mode: str) -> Path:
@@ -274,10 +277,10 @@ def test_the_user_pool_outlives_the_stack(translated: dict[str, Any]) -> None:
     assert props["Policies"]["PasswordPolicy"]["MinimumLength"] >= 10
     assert props["MfaConfiguration"] == {"Ref": "UserPoolMfa"}
     assert props["UserPoolAddOns"]["Fn::If"][1] == {"AdvancedSecurityMode": {"Ref": "UserPoolThreatProtection"}}
-    # The trigger and its permission are the merge function's live alias.
-    assert props["LambdaConfig"]["PostAuthentication"]["Fn::Sub"].endswith("-merge-cart:live")
-    permission = translated["Resources"]["MergeCartTriggerPermission"]["Properties"]
-    assert permission["FunctionName"] == {"Ref": "MergeCartFunctionAliaslive"}
+    # The trigger and its permission are the sign-in merge function's live alias.
+    assert props["LambdaConfig"]["PostAuthentication"]["Fn::Sub"].endswith("-sign-in-merge:live")
+    permission = translated["Resources"]["SignInMergeTriggerPermission"]["Properties"]
+    assert permission["FunctionName"] == {"Ref": "SignInMergeFunctionAliaslive"}
 
 
 def test_every_function_rolls_out_behind_an_alias_after_the_migrations(translated: dict[str, Any]) -> None:
@@ -304,7 +307,10 @@ def test_every_function_rolls_out_behind_an_alias_after_the_migrations(translate
     assert migrations["Properties"]["ServiceToken"] == {"Ref": "MigrateFunctionAliaslive"}
     assert migrations["Properties"]["Version"]["Ref"].startswith("MigrateFunctionVersion")
     migrate = resources["MigrateFunction"]["Properties"]
-    assert migrate["Timeout"] == 900 and migrate["ReservedConcurrentExecutions"] == 1
+    assert migrate["Timeout"] == 900
+    assert migrate["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["MigrationConcurrencyUnreserved", {"Ref": "AWS::NoValue"}, {"Ref": "MigrationReservedConcurrency"}]
+    }
     env = migrate["Environment"]["Variables"]
     assert env["MIGRATION_STATEMENT_TIMEOUT_MS"] == {"Ref": "MigrationStatementTimeoutMs"}
     assert env["DB_STATEMENT_TIMEOUT_MS"] == "5000"  # the API's; the migrations set their own
@@ -324,14 +330,15 @@ def test_created_database_mode(translated: dict[str, Any]) -> None:
     assert cluster["DeletionPolicy"] == "Snapshot" and cluster["UpdateReplacePolicy"] == "Snapshot"
     props = cluster["Properties"]
     assert props["Engine"] == "aurora-postgresql" and props["StorageEncrypted"] is True
-    assert props["DeletionProtection"] is True and props["BackupRetentionPeriod"] >= 7
+    assert props["DeletionProtection"] == {"Fn::If": ["DbDeletionProtectionOn", True, False]}
+    assert props["BackupRetentionPeriod"] >= 7
     assert props["ManageMasterUserPassword"] is True and props["EnableIAMDatabaseAuthentication"] is True
     assert props["ServerlessV2ScalingConfiguration"] == {
         "MinCapacity": {"Ref": "DbMinCapacity"}, "MaxCapacity": {"Ref": "DbMaxCapacity"}
     }  # fmt: skip
     assert resources["DbInstance"]["Properties"]["DBInstanceClass"] == "db.serverless"
     proxy = resources["DbProxy"]["Properties"]
-    assert proxy["RequireTLS"] is True and proxy["Auth"][0]["IAMAuth"] == "REQUIRED"
+    assert proxy["RequireTLS"] is True and {auth["IAMAuth"] for auth in proxy["Auth"]} == {"REQUIRED"}
     env = resources["GetCartFunction"]["Properties"]["Environment"]["Variables"]
     assert env["DB_SSLMODE"] == {"Fn::If": ["CreateDb", "verify-full", {"Ref": "DbSslMode"}]}
     assert env["DB_IAM_AUTH"] == {"Fn::If": ["CreateDb", "true", "false"]}

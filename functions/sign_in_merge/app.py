@@ -1,0 +1,6 @@
+"""Cognito's Post Authentication trigger: the shopper's guest cart merged at sign-in (cart_common.trigger),
+in a function of its own, so a burst on POST /cart/merge cannot throttle sign-ins."""
+
+from cart_common import trigger
+
+lambda_handler = trigger.lambda_handler
