@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -25,7 +25,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
-from cart_common import init_done
+from cart_common import init_done, oplog
 from cart_common.address import address_key, client_address
 from cart_common.config import get_settings
 from cart_common.errors import (
@@ -42,10 +42,10 @@ from cart_common.errors import (
     ValidationFailed,
 )
 from cart_common.models import Problem as ProblemModel
+from cart_common.oplog import logger as logger  # the layer's one Logger (defined with the operations log)
 from cart_common.request import MAX_BODY_BYTES, media_type_problem, read_json
 from cart_common.session import HEADER_NAME, Session, resolve
 
-logger = Logger(service="cart-api")
 metrics = Metrics(namespace="CartApi", service="cart-api")
 
 
@@ -90,6 +90,7 @@ IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 def problem_response(problem: Problem) -> Response[str]:
+    oplog.refused(problem.code)
     return Response(
         status_code=problem.status,
         content_type=PROBLEM_CONTENT_TYPE,
@@ -205,6 +206,20 @@ class CartResolver(APIGatewayHttpResolver):
     def __init__(self, *, guard: Guard | None = None) -> None:
         super().__init__(enable_validation=True, json_body_deserializer=read_json)
         self._guard = guard
+        # Each route's function name by API Gateway's routeKey ("POST /cart/items" -> "add_item"):
+        # the operation the operations log names, known even for a request refused before routing.
+        self._operations: dict[str, str] = {}
+
+    def route(self, rule: str, method: str | list[str] | tuple[str], *args: Any, **kwargs: Any) -> Any:
+        register = super().route(rule, method, *args, **kwargs)
+        route_key = re.sub(r"<(\w+)>", r"{\1}", rule)
+
+        def named(func: Callable[..., Any]) -> Any:
+            for each in (method,) if isinstance(method, str) else method:
+                self._operations[f"{each.upper()} {route_key}"] = func.__name__
+            return register(func)
+
+        return named
 
     @property
     def request_headers(self) -> dict[str, str]:
@@ -219,6 +234,7 @@ class CartResolver(APIGatewayHttpResolver):
             event = self._event or {}
             headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
             session = resolve(headers, list(event.get("cookies") or []))
+            oplog.identify(session.owner, idempotent="idempotency-key" in headers)
             session.expected_version = _if_match(headers.get("if-match"))
             session.if_none_match = _if_none_match(headers.get("if-none-match"))
             if not session.is_user:
@@ -267,6 +283,16 @@ class CartResolver(APIGatewayHttpResolver):
         return None
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        route = event.get("routeKey")
+        logged = oplog.begin(route, self._operations.get(route) if isinstance(route, str) else None)
+        result: dict[str, Any] = {"statusCode": 500}
+        try:
+            result = self._handle(event, context)
+            return result
+        finally:
+            oplog.finish(logged, result["statusCode"])
+
+    def _handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self._session, self._event = None, event
         refusal = self._refusal(event)
         result = _problem_result(refusal) if refusal else self.resolve(event, context)
@@ -278,6 +304,7 @@ class CartResolver(APIGatewayHttpResolver):
             _send_session(result, session, changed=method != "GET" and not failed)
             if session.cart_version is not None:
                 result.setdefault("headers", {})["ETag"] = f'"{session.cart_version}"'
+                oplog.version_shown(session.cart_version)
             if session.rate_limits:
                 result.setdefault("headers", {}).update(_rate_limit_headers(session.rate_limits))
         if result["statusCode"] == 429:
@@ -287,6 +314,7 @@ class CartResolver(APIGatewayHttpResolver):
 
 def _problem_result(problem: Problem) -> dict[str, Any]:
     """A problem as the HTTP API response a route's problem would become (payload format 2.0)."""
+    oplog.refused(problem.code)
     return {
         "statusCode": problem.status,
         "headers": {"Content-Type": PROBLEM_CONTENT_TYPE, **problem.response_headers()},

@@ -13,7 +13,7 @@ import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
-from cart_common import store
+from cart_common import oplog, store
 from cart_common.api import metrics
 from cart_common.config import Settings, get_settings
 from cart_common.db import Database, Statement, exactly_once, get_database, pipeline, queue
@@ -24,6 +24,7 @@ from cart_common.errors import (
     DiscountCodeInvalid,
     IdempotencyKeyReused,
     IdempotencyReplay,
+    InsufficientStock,
     NotModified,
     VersionConflict,
 )
@@ -123,6 +124,7 @@ def _execute[Response: (Cart, MergeResult, CheckoutResult, Validation, SyncResul
     *,
     lazy_merge: bool = True,
     rate_limits: list[Statement] | None = None,
+    changes: bool = False,
 ) -> Response:
     """Run one cart operation for the caller, on this environment's connection:
 
@@ -133,17 +135,21 @@ def _execute[Response: (Cart, MergeResult, CheckoutResult, Validation, SyncResul
       response was lost after the commit);
     - a stale If-Match is answered with the current cart;
     - ``rate_limits`` (statements) travel at the front of the change's own round trip, and what they
-      left is kept for the RateLimit headers.
+      left is kept for the RateLimit headers;
+    - the operations log learns the cart and its versions (``changes``: the operation itself is a
+      change of the cart), and a lazy merge gets its line once it is committed.
     """
     settings = get_settings()
     database = get_database()
     scope = f"{session.owner.kind}:{session.owner.key}"
+    lazily_merged: list[Row] = []  # the lazy merge's outcome, from the attempt that ran to the end
 
     def work(conn: psycopg.Connection) -> Response:
+        lazily_merged.clear()
         if session.is_user:
             remember_email(conn, session.owner, session.claims.get("email"))
         if lazy_merge and session.guest is not None:
-            _merge_on(conn, session.owner, session.guest, settings)
+            lazily_merged.append(_merge_on(conn, session.owner, session.guest, settings)[0])
             session.merged = True
         if rate_limits:
             queue(conn, rate_limits, rows=session.rate_limits)
@@ -169,34 +175,61 @@ def _execute[Response: (Cart, MergeResult, CheckoutResult, Validation, SyncResul
         if stored is None or stored["request_hash"] != session.request_hash:
             raise IdempotencyKeyReused() from None
         response = model.model_validate(stored["response"])
+        oplog.cart(_cart_of(response), replay=True)
+        session.cart_version = _cart_of(response).version
+        return response
     except VersionConflict:
         current = build_cart(database.run(partial(store.cart_rows, owner=session.owner)), settings)
         session.cart_version = current.version
+        oplog.cart(current)
         raise VersionConflict(
             currentVersion=current.version, cart=current.model_dump(mode="json", by_alias=True)
         ) from None
-    session.cart_version = _cart_of(response).version
+    cart = _cart_of(response)
+    session.cart_version = cart.version
+    merge = response.merge.outcome if isinstance(response, MergeResult) else None
+    if lazily_merged:
+        merge = lazily_merged[0]["outcome"]
+    oplog.cart(cart, changes=changes, merge=merge)
+    if lazily_merged and session.guest is not None:
+        report = merge_report(lazily_merged[0], settings.merge_strategy)
+        oplog.merged(report, via="lazy", user=session.owner, guest=session.guest, cart_id=cart.id)
     return response
 
 
 def _cart_op(
-    session: Session, statement: Callable[..., CartRows], *, rate_limits: list[Statement] | None = None, **params: Any
+    session: Session,
+    statement: Callable[..., CartRows],
+    *,
+    rate_limits: list[Statement] | None = None,
+    changes: bool = False,
+    **params: Any,
 ) -> Cart:
     settings = get_settings()
     return _execute(
-        session, lambda conn: build_cart(statement(conn, **params), settings), Cart, rate_limits=rate_limits
-    )
+        session, lambda conn: build_cart(statement(conn, **params), settings), Cart,
+        rate_limits=rate_limits, changes=changes,
+    )  # fmt: skip
 
 
 def _cart_change(
     session: Session, statement: Callable[..., CartRows], *, rate_limits: list[Statement] | None = None, **params: Any
 ) -> Cart:
     """A change to the caller's cart: its owner, its expiry and the If-Match come from the session;
-    rate-limited (by the owner's changes bucket unless ``rate_limits`` says otherwise)."""
-    cart = _cart_op(
-        session, statement, change=_change(session),
-        rate_limits=_rate_limits(session) if rate_limits is None else rate_limits, **params,
-    )  # fmt: skip
+    rate-limited (by the owner's changes bucket unless ``rate_limits`` says otherwise). A refusal for
+    want of stock gets its line in the operations log."""
+    try:
+        cart = _cart_op(
+            session, statement, change=_change(session),
+            rate_limits=_rate_limits(session) if rate_limits is None else rate_limits, changes=True, **params,
+        )  # fmt: skip
+    except InsufficientStock as refusal:
+        oplog.stock_refused(
+            available=refusal.extensions.get("maxAvailable"), requested=params.get("quantity"),
+            in_cart=refusal.extensions.get("inCart"), product_id=params.get("product_id"),
+            variant_id=params.get("variant_id"), item_id=params.get("item_id"), saved_id=params.get("saved_id"),
+        )  # fmt: skip
+        raise
     if cart.items:
         _count("CartValue", cart.subtotal, "None")  # minor units; the dashboard shows its average
     return cart
@@ -308,10 +341,12 @@ def sync_cart(session: Session, body: SyncCart) -> SyncResult:
     # A sync fails when it is refused, or when a line could not end as the client held it.
     _count("SyncRequests")
     try:
-        result = _execute(session, op, SyncResult, rate_limits=_rate_limits(session, creates=True))
+        result = _execute(session, op, SyncResult, rate_limits=_rate_limits(session, creates=True), changes=True)
     except Exception:
         _count("SyncFailures")
         raise
+    if not (record := oplog.current()) or not record.replay:
+        oplog.sync_conflicts(result.conflicts, settings.sync_strategy)
     if any(conflict.reason for conflict in result.conflicts):
         _count("SyncFailures")
     return result
@@ -343,6 +378,8 @@ def merge_cart(session: Session) -> MergeResult:
         rate_limits=_rate_limits(session),
     )
     session.merged = True
+    if not (record := oplog.current()) or not record.replay:
+        oplog.merged(result.merge, via="route", user=session.owner, guest=guest, cart_id=result.cart.id)
     return result
 
 
@@ -355,6 +392,7 @@ def validate_cart(session: Session) -> Validation:
         cart, issues = build_cart(view, settings), readiness_issues(readiness)
         if any(issue.type in _STOCK_ISSUES for issue in issues):
             _count("StockValidationFailures")
+            oplog.stock_issues(cart, issues)
         return Validation(valid=bool(cart.items) and not issues, issues=issues, cart=cart)
 
     if session.is_new:
@@ -390,6 +428,7 @@ def checkout(session: Session, body: CheckoutRequest) -> CheckoutResult:
             issues = readiness_issues(readiness)
             if any(issue.type in _STOCK_ISSUES for issue in issues):
                 _count("StockValidationFailures")
+                oplog.stock_issues(cart, issues)
             raise CheckoutBlocked(
                 count=len(issues),
                 issues=[issue.model_dump(mode="json", by_alias=True) for issue in issues],

@@ -156,6 +156,9 @@ def pipeline(conn: psycopg.Connection, statements: Sequence[Statement]) -> list[
     """Run statements in one round trip and one implicit transaction (psycopg pipeline mode: a
     single Sync at the end, so if one statement fails none of them is committed); return each one's
     rows. Queued statements go first; their rows are not returned."""
+    from cart_common import oplog  # the operations log counts the request's round trips
+
+    oplog.count_round_trip()
     leading = _queued.pop(conn, [])
     cursors = []
     with conn.pipeline():
@@ -247,6 +250,9 @@ class Database:
                     if broken:
                         self.close()
                     if attempt == 1 and broken and (exc.sqlstate in _SESSION_ENDED or exc.sqlstate is None):
+                        from cart_common import oplog
+
+                        oplog.reconnect(exc, exc.sqlstate)
                         continue
                     _count_unavailable()
                     raise DatabaseUnavailable() from exc

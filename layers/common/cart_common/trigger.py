@@ -16,11 +16,11 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from cart_common import carts
+from cart_common import carts, oplog
 from cart_common.api import logger, metrics
 from cart_common.config import get_settings
 from cart_common.db import Database
-from cart_common.models import MergeReport
+from cart_common.models import MergeResult
 from cart_common.session import Owner, guest_owner
 
 _database = Database()
@@ -37,7 +37,7 @@ def _merge_within_budget(user: Owner, guest: Owner | None, email: str | None, bu
             if email:  # for abandoned-cart win-back (the listing shows it)
                 database.run(lambda conn: carts.remember_email(conn, user, email))
             if guest is not None:
-                outcome["report"] = carts.merge_guest_cart(user, guest, database).merge
+                outcome["result"] = carts.merge_guest_cart(user, guest, database)
         except Exception as exc:  # reported below, never raised to Cognito
             outcome["error"] = exc
         finally:
@@ -50,20 +50,13 @@ def _merge_within_budget(user: Owner, guest: Owner | None, email: str | None, bu
     if "error" in outcome:
         logger.warning("Cart merge failed at sign-in", extra={"error": repr(outcome["error"])})
         return "failed"
-    if "report" not in outcome:
+    if "result" not in outcome:
         return "nothing_to_merge"
-    report: MergeReport = outcome["report"]
-    logger.info(
-        "Cart merged at sign-in",
-        extra={
-            "outcome": report.outcome,
-            "added": len(report.added),
-            "combined": len(report.combined),
-            "capped": len(report.capped),
-            "skipped": len(report.skipped),
-        },
+    result: MergeResult = outcome["result"]
+    oplog.merged(
+        result.merge, via="trigger", user=user, guest=guest, cart_id=result.cart.id, message="Cart merged at sign-in"
     )
-    return report.outcome
+    return result.merge.outcome
 
 
 def post_authentication(event: dict[str, Any], context: Any) -> dict[str, Any]:
