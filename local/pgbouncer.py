@@ -137,16 +137,27 @@ class PgBouncer:
             host="127.0.0.1", port=self.port, dbname=dbname, user=user, password=self.users[user], sslmode="disable"
         )
 
-    def admin(self, command: str) -> None:
+    def admin(self, command: str) -> list[dict[str, str | None]]:
         """A command on PgBouncer's admin console (e.g. ``RECONNECT``: server sessions are replaced
-        once released, so a changed role setting reaches every new transaction)."""
+        once released, so a changed role setting reaches every new transaction; ``SHOW SERVERS``);
+        the rows it answers, as text."""
         conninfo = make_conninfo(
             host="127.0.0.1", port=self.port, dbname="pgbouncer", user=ADMIN_USER,
             password=self.admin_password, sslmode="disable",
         )  # fmt: skip
         # The admin console speaks only the simple query protocol.
         with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.pgconn.exec_(command.encode())
+            result = conn.pgconn.exec_(command.encode())
+            if result.status not in (psycopg.pq.ExecStatus.COMMAND_OK, psycopg.pq.ExecStatus.TUPLES_OK):
+                raise RuntimeError(f"PgBouncer {command}: {(result.error_message or b'').decode()}")
+            names = [(result.fname(column) or b"").decode() for column in range(result.nfields)]
+            return [
+                {
+                    name: None if (value := result.get_value(row, column)) is None else value.decode()
+                    for column, name in enumerate(names)
+                }
+                for row in range(result.ntuples)
+            ]
 
     def log_tail(self, lines: int = 20) -> str:
         if self.directory is None or not (self.directory / "pgbouncer.log").exists():

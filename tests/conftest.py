@@ -190,6 +190,20 @@ def api_database_url(database_url: str, proxy: pgbouncer.PgBouncer) -> str:
     return proxy.url(str(psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]), pgbouncer.APP_ROLE)
 
 
+def direct_api_database() -> Any:
+    """A ``Database`` (cart_common.db) that signs in as the application role straight to the server,
+    not through the proxy: for a test that watches that session's lock waits by its backend pid,
+    which only a direct session keeps (behind a pooler each transaction may get another one)."""
+    from cart_common.config import Settings
+    from cart_common.db import Database, connect
+
+    dbname = psycopg.conninfo.conninfo_to_dict(os.environ["DATABASE_URL"])["dbname"]  # the API's database
+    direct = psycopg.conninfo.make_conninfo(
+        _server_url(), dbname=dbname, user=pgbouncer.APP_ROLE, password=APP_PASSWORD
+    )
+    return Database(lambda refresh_credentials=False: connect(Settings(database_url=direct)))
+
+
 @contextlib.contextmanager
 def api_statement_timeout(database_url: str, proxy: pgbouncer.PgBouncer, timeout_ms: int) -> Iterator[None]:
     """The API's statement timeout set to ``timeout_ms`` as a deploy does it (the application role's

@@ -61,9 +61,30 @@ def _kill_function_connections(sql: psycopg.Connection[DictRow]) -> int:
     )
 
 
-def test_a_connection_killed_between_invocations_is_replaced(shopper: Shopper, sql) -> None:
+def test_a_connection_the_proxy_closed_between_invocations_is_replaced(shopper: Shopper, proxy, database_url) -> None:
+    """RDS Proxy closes a client connection idle for IdleClientTimeout (and on a failover): the
+    next invocation finds its connection gone and opens another."""
     shopper.add(MUG, 1)
-    assert _kill_function_connections(sql) >= 1
+    dbname = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
+    proxy.admin(f"KILL {dbname}")  # every client and server connection of the database
+    proxy.admin(f"RESUME {dbname}")
+    reply = shopper.add(MUG, 1)
+    assert reply.status == 200, reply
+    assert reply.json["items"][0]["quantity"] == 2  # applied exactly once
+
+
+def test_server_sessions_killed_between_invocations_are_replaced(shopper: Shopper, sql, proxy) -> None:
+    shopper.add(MUG, 1)
+    killed = {row["pid"] for row in sql.execute(
+        "select pid, pg_terminate_backend(pid) from pg_stat_activity"
+        " where usename = 'cart_app' and datname = current_database()"
+    ).fetchall()}  # fmt: skip
+    assert killed
+    # The proxy drops a server session it sees end (RDS Proxy likewise); wait until it has.
+    deadline = time.monotonic() + 5
+    while {int(row["remote_pid"] or 0) for row in proxy.admin("SHOW SERVERS")} & killed:
+        assert time.monotonic() < deadline, "PgBouncer still holds a killed server session"
+        time.sleep(0.01)
     reply = shopper.add(MUG, 1)
     assert reply.status == 200, reply
     assert reply.json["items"][0]["quantity"] == 2  # applied exactly once

@@ -30,7 +30,7 @@ from cart_common import carts, store, trigger
 from cart_common.config import Limits, get_settings
 from cart_common.db import Database
 from cart_common.session import Owner, hash_token, mint_token, signing_keys
-from tests.conftest import Shopper, User, one
+from tests.conftest import Shopper, User, direct_api_database, one
 from tests.integration.test_signin import invoke_trigger, post_authentication_event, signed_in
 
 TIMEOUT_S = 30.0  # no race here may take anywhere near this long; a deadlock would
@@ -432,7 +432,7 @@ class Worker:
         if conn is not None:
             self.pid = conn.info.backend_pid
         else:
-            self.database = Database()
+            self.database = direct_api_database()
             self.pid = self.database.connection().info.backend_pid
         self.result: Any = None
         self.done = threading.Event()
