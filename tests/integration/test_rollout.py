@@ -192,6 +192,55 @@ def test_deleting_the_resource_keeps_the_schema(fresh_settings, monkeypatch, clo
     assert answers[0]["Status"] == "SUCCESS" and answers[0]["PhysicalResourceId"] == "cart-api-migrations"
 
 
+def _version(n: int) -> str:
+    return f"arn:aws:lambda:us-east-1:123456789012:function:cart-api-migrate:{n}"
+
+
+def test_a_rollback_to_an_older_version_answers_success_without_touching_the_database(
+    fresh_settings, monkeypatch, cloudformation
+) -> None:
+    """A failed deploy rolls back: CloudFormation sends the Migrations resource an Update with the old
+    properties (an older Version) while the alias still runs the new code (CloudFormation User Guide,
+    "Custom resource request types": Update carries OldResourceProperties). Migrating again would re-run
+    the migration that just failed (UPDATE_ROLLBACK_FAILED); the schema is forward-only, so the answer
+    is SUCCESS and nothing runs."""
+    import migrate
+
+    url, answers = cloudformation
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")  # never contacted
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the database was touched")
+
+    monkeypatch.setattr(migrate, "_apply", refuse)
+    rollback = _request(
+        "Update", url, PhysicalResourceId="cart-api-migrations",
+        ResourceProperties={"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:m:live", "Version": _version(9)},
+        OldResourceProperties={"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:m:live", "Version": _version(10)},
+    )  # fmt: skip
+    assert migrate.lambda_handler(rollback, _Context()) == {"applied": []}
+    (answer,) = answers
+    assert answer["Status"] == "SUCCESS" and answer["PhysicalResourceId"] == "cart-api-migrations"
+    assert "forward-only" in answer["Reason"] and "10 to 9" in answer["Reason"]
+    assert answer["Data"] == {"Applied": ""}
+
+    # Forward (a newer version, the usual deploy) and anything whose version is no number still migrate.
+    applied: list[dict[str, Any]] = []
+
+    def record(event: dict[str, Any], context: Any) -> list[str]:
+        applied.append(event)
+        return []
+
+    monkeypatch.setattr(migrate, "_apply", record)
+    for new, old in ((_version(11), _version(10)), ("$LATEST", _version(10)), (_version(3), None)):
+        forward = _request("Update", url, PhysicalResourceId="cart-api-migrations")
+        forward["ResourceProperties"]["Version"] = new
+        forward["OldResourceProperties"] = {"Version": old} if old else {}
+        migrate.lambda_handler(forward, _Context())
+    assert len(applied) == 3 and [a["Status"] for a in answers[1:]] == ["SUCCESS"] * 3
+    assert not any("forward-only" in a["Reason"] for a in answers[1:])
+
+
 # --- signing-key rotation -------------------------------------------------------------------------------
 
 

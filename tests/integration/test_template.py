@@ -394,3 +394,404 @@ def test_samconfig_has_dev_and_prod_with_tags() -> None:
         assert f"Environment={env}" in " ".join(deploy["parameter_overrides"]), env
         assert deploy["stack_name"].endswith(env)
     assert config["prod"]["deploy"]["parameters"]["confirm_changeset"] is True
+
+
+# --- the deploy rehearsal: a stack that creates, rolls back and deletes (issue 19) -------------------
+# Each test reads the SAM-translated template (what CloudFormation receives) and names the AWS
+# documentation the fact follows.
+
+NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def _parameters(translated: dict[str, Any], **values: str) -> dict[str, str]:
+    """Every parameter's default as CloudFormation passes it (a string), with ``values`` on top."""
+    defaults = {name: str(spec.get("Default", "")) for name, spec in translated["Parameters"].items()}
+    return {**defaults, **values}
+
+
+def _evaluate(expression: Any, translated: dict[str, Any], parameters: dict[str, str]) -> Any:
+    """A condition or rule expression, as CloudFormation evaluates it (the functions this template's
+    Conditions and Rules use: Ref, Condition, Fn::Equals/Not/And/Or/Contains; values compared as
+    strings, as CloudFormation passes parameters)."""
+
+    def value(node: Any) -> Any:
+        if isinstance(node, list):
+            return [value(n) for n in node]
+        if not isinstance(node, dict):
+            return str(node).lower() if isinstance(node, bool) else str(node)
+        ((function, argument),) = node.items()
+        if function == "Ref":
+            return parameters[argument]
+        if function == "Condition":
+            return value(translated["Conditions"][argument])
+        if function == "Fn::Equals":
+            left, right = value(argument)
+            return left == right
+        if function == "Fn::Not":
+            return not value(argument[0])
+        if function == "Fn::And":
+            return all(value(a) for a in argument)
+        if function == "Fn::Or":
+            return any(value(a) for a in argument)
+        if function == "Fn::Contains":
+            values, item = value(argument)
+            return item in values
+        raise AssertionError(f"not evaluated here: {function}")
+
+    return value(expression)
+
+
+def _rule_passes(translated: dict[str, Any], rule: str, parameters: dict[str, str]) -> bool:
+    """CloudFormation's verdict on one rule: true when its condition does not hold or every
+    assertion does (CloudFormation User Guide, "Template Rules syntax")."""
+    spec = translated["Rules"][rule]
+    if "RuleCondition" in spec and not _evaluate(spec["RuleCondition"], translated, parameters):
+        return True
+    return all(_evaluate(a["Assert"], translated, parameters) for a in spec["Assertions"])
+
+
+def _refs(node: Any) -> set[str]:
+    """Every resource or parameter a piece of template names (Ref, Fn::GetAtt, Fn::Sub's ${X})."""
+    found: set[str] = set()
+    if isinstance(node, list):
+        for item in node:
+            found |= _refs(item)
+    elif isinstance(node, dict):
+        for key, item in node.items():
+            if key == "Ref":
+                found.add(item)
+            elif key == "Fn::GetAtt":
+                found.add(item[0] if isinstance(item, list) else item.split(".")[0])
+            elif key == "Fn::Sub":
+                text = item[0] if isinstance(item, list) else item
+                found |= {m.split(".")[0] for m in re.findall(r"\$\{([^}!]+)\}", text)}
+                found |= _refs(item[1]) if isinstance(item, list) else set()
+            else:
+                found |= _refs(item)
+    return found
+
+
+def _depends_on(translated: dict[str, Any], name: str) -> set[str]:
+    """Every resource ``name`` waits for on create (and that is deleted after it): its references and
+    DependsOn, transitively."""
+    resources = translated["Resources"]
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        resource = resources[todo.pop()]
+        direct = _refs(resource.get("Properties", {})) | set(
+            [resource["DependsOn"]] if isinstance(resource.get("DependsOn"), str) else resource.get("DependsOn", [])
+        )
+        for found in direct & set(resources) - seen:
+            seen.add(found)
+            todo.append(found)
+    return seen
+
+
+def test_the_clusters_deletion_protection_is_on_in_prod_and_off_in_dev(translated: dict[str, Any]) -> None:
+    """Off, a failed first create rolls back and a dev stack deletes (CloudFormation cannot delete a
+    cluster with deletion protection: ROLLBACK_FAILED, holding its VPC). Aurora User Guide, "Deletion
+    protection for Aurora clusters"; CloudFormation User Guide, "DeletionPolicy attribute" (the
+    snapshot is taken either way)."""
+    cluster = translated["Resources"]["DbCluster"]
+    assert cluster["Properties"]["DeletionProtection"] == {"Fn::If": ["DbDeletionProtectionOn", True, False]}
+    assert cluster["DeletionPolicy"] == "Snapshot"
+    condition = translated["Conditions"]["DbDeletionProtectionOn"]
+    verdicts = {
+        (env, choice): _evaluate(condition, translated, _parameters(translated, Environment=env, DbDeletionProtection=choice))
+        for env in ("dev", "prod") for choice in ("auto", "true", "false")
+    }  # fmt: skip
+    assert verdicts == {
+        ("dev", "auto"): False, ("prod", "auto"): True, ("dev", "true"): True, ("prod", "true"): True,
+        ("dev", "false"): False, ("prod", "false"): False,
+    }  # fmt: skip
+    assert translated["Parameters"]["DbDeletionProtection"]["Default"] == "auto"
+
+
+def test_every_reserved_concurrency_can_be_unset_and_dev_unsets_them_all(translated: dict[str, Any]) -> None:
+    """A reservation must leave the account's unreserved minimum (Lambda Developer Guide, "Configuring
+    reserved concurrency for a function"): on a new account (a limit of 10) any reservation fails the
+    create. So each one is a parameter whose 0 leaves the property out (AWS::NoValue)."""
+    import tomllib
+
+    functions = {k: r for k, r in translated["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
+    assert set(functions) == set(ALL_FUNCTIONS)
+    parameters = set()
+    for name, function in functions.items():
+        reserved = function["Properties"]["ReservedConcurrentExecutions"]
+        condition, unset, value = reserved["Fn::If"]
+        assert unset == NO_VALUE and set(value) == {"Ref"}, name
+        parameter = value["Ref"]
+        assert translated["Conditions"][condition] == {"Fn::Equals": [{"Ref": parameter}, 0]}, name
+        parameters.add(parameter)
+    assert {"SweepReservedConcurrency", "MigrationReservedConcurrency", "SignInReservedConcurrency"} <= parameters
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    dev = dict(o.split("=", 1) for o in config["dev"]["deploy"]["parameters"]["parameter_overrides"])
+    assert {p: dev.get(p) for p in parameters} == dict.fromkeys(parameters, "0")
+
+
+def test_the_proxy_target_group_waits_for_the_writer_instance(translated: dict[str, Any]) -> None:
+    """RegisterDBProxyTargets fails with InvalidDBInstanceState while the cluster's instance is still
+    being created (RDS API Reference, "RegisterDBProxyTargets"; the AWS CDK adds the same dependency)."""
+    group = translated["Resources"]["DbProxyTargetGroup"]
+    assert "DbInstance" in ([group["DependsOn"]] if isinstance(group["DependsOn"], str) else group["DependsOn"])
+    assert "DbInstance" in _depends_on(translated, "Migrations")
+
+
+def test_the_alarm_topic_key_lets_cloudwatch_publish(translated: dict[str, Any]) -> None:
+    """CloudWatch publishes to an encrypted topic only through a customer managed key whose policy
+    grants it kms:GenerateDataKey* and kms:Decrypt; with alias/aws/sns no alarm arrives (SNS Developer
+    Guide, "Encryption at rest": "Enable compatibility between event sources from AWS services and
+    encrypted topics")."""
+    resources = translated["Resources"]
+    topic = resources["AlarmTopic"]["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": ["AlarmTopicKey", "Arn"]}
+    key = resources["AlarmTopicKey"]
+    assert key["Type"] == "AWS::KMS::Key" and key["Properties"]["EnableKeyRotation"] is True
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    (cloudwatch,) = [s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert cloudwatch["Effect"] == "Allow"
+    assert set(cloudwatch["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
+    assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    (admin,) = [s for s in statements if "AWS" in s["Principal"]]
+    assert admin["Principal"]["AWS"]["Fn::Sub"].endswith(":iam::${AWS::AccountId}:root")
+    assert admin["Action"] == "kms:*"  # the account keeps control of the key (KMS: "Default key policy")
+    assert len(statements) == 2
+    publish = resources["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"} and publish["Action"] == "sns:Publish"
+
+
+# What the Migrations answer and connection travel over in the created VPC: its answer is an HTTPS PUT
+# to a pre-signed S3 URL (out through the NAT gateway and the internet gateway), the application
+# secret comes through the Secrets Manager endpoint, the database through the egress rules.
+ANSWER_PATH = {
+    "PrivateDefaultRoute", "PrivateSubnetARoutes", "PrivateSubnetBRoutes", "NatGateway", "NatAddress",
+    "PublicDefaultRoute", "PublicSubnetARoutes", "InternetGatewayAttachment", "SecretsManagerEndpoint",
+    "FunctionToProxyEgress", "ProxyToDatabaseEgress", "DbInstance", "DbProxyTargetGroup",
+}  # fmt: skip
+
+
+def test_the_migrations_resource_comes_after_the_routes_its_answer_travels_over(translated: dict[str, Any]) -> None:
+    """CloudFormation deletes a resource before what it depends on. Without these references a stack
+    delete could remove the NAT route before the custom resource's Delete is answered, and wait for
+    the answer until its service timeout (CloudFormation User Guide, "Custom resources": the function
+    must answer on the pre-signed URL; "DependsOn attribute": deletion order). DependsOn cannot be
+    conditional, so the references are properties, empty with an existing database."""
+    resources = translated["Resources"]
+    waits_for = _depends_on(translated, "Migrations")
+    assert waits_for >= ANSWER_PATH, ANSWER_PATH - waits_for
+    # Every route, association, gateway, endpoint and egress rule of the created VPC, but the SSM
+    # endpoint (the session key as an SSM parameter: the migrations never read it).
+    network = {k for k, r in resources.items() if r["Type"] in (
+        "AWS::EC2::Route", "AWS::EC2::SubnetRouteTableAssociation", "AWS::EC2::NatGateway",
+        "AWS::EC2::VPCGatewayAttachment", "AWS::EC2::VPCEndpoint", "AWS::EC2::SecurityGroupEgress")}  # fmt: skip
+    assert network - waits_for == {"SsmEndpoint"}
+    properties = resources["Migrations"]["Properties"]
+    for name, value in properties.items():
+        if name not in ("ServiceToken", "ServiceTimeout", "Version", "Database"):
+            condition, created, existing = value["Fn::If"]
+            assert condition == "CreateDb" and existing == "" and _refs(created) <= ANSWER_PATH, name
+
+
+def test_the_migrations_answer_well_within_an_hour(translated: dict[str, Any]) -> None:
+    """ServiceTimeout: how long CloudFormation waits for a custom resource's answer (1-3,600 s, 3,600
+    by default; CloudFormation User Guide, "AWS::CloudFormation::CustomResource"). Above the function's
+    timeout, so a run that reports in its last seconds is heard; well under an hour. The function keeps
+    30 s back to report (db/migrate.py's _REPORT_MARGIN_MS)."""
+    import migrate
+
+    resources = translated["Resources"]
+    service_timeout = int(resources["Migrations"]["Properties"]["ServiceTimeout"])
+    function_timeout = resources["MigrateFunction"]["Properties"]["Timeout"]
+    assert function_timeout < service_timeout <= 1800
+    longest = int(translated["Parameters"]["MigrationStatementTimeoutMs"]["MaxValue"])
+    assert longest + migrate._REPORT_MARGIN_MS < function_timeout * 1000
+
+
+MIN_CAPACITY, MAX_CAPACITY = "DbMinCapacity", "DbMaxCapacity"
+
+
+def test_the_capacity_rules_accept_exactly_half_steps_with_min_up_to_max(translated: dict[str, Any]) -> None:
+    """Aurora Serverless v2 capacity is set in 0.5 ACU steps with the minimum at most the maximum
+    (Aurora User Guide, "Aurora Serverless v2 capacity"); a wrong pair fails only when the cluster is
+    created, after the VPC and NAT gateway. Rules cannot compare numbers, so the rule is one assertion
+    per listed maximum; evaluated here for every pair of the listed values."""
+    spec = translated["Parameters"]
+    mins, maxes = spec[MIN_CAPACITY]["AllowedValues"], spec[MAX_CAPACITY]["AllowedValues"]
+    for value in [*mins, *maxes]:
+        assert (float(value) * 2).is_integer() and float(value) > 0, value
+    # 0 is not offered: behind RDS Proxy the cluster never auto-pauses (Aurora User Guide, "Situations
+    # where Aurora Serverless v2 doesn't auto-pause"), and this stack always has a proxy.
+    assert "0" not in mins and "auto-pause" in spec[MIN_CAPACITY]["Description"]
+    rule = "CapacityInHalfStepsMinUpToMax"
+    verdicts = {
+        (low, high): _rule_passes(translated, rule, _parameters(translated, DbMinCapacity=low, DbMaxCapacity=high))
+        for low in mins for high in maxes
+    }  # fmt: skip
+    assert verdicts == {(low, high): float(low) <= float(high) for low in mins for high in maxes}
+    assert any(verdicts.values()) and not all(verdicts.values())
+    # A spelling the lists do not hold (2.0 for 2) is refused rather than slipping past every assertion.
+    assert not _rule_passes(translated, rule, _parameters(translated, DbMinCapacity="0.5", DbMaxCapacity="2.0"))
+    # An existing database ignores both.
+    assert _rule_passes(
+        translated, rule, _parameters(translated, CreateDatabase="false", DbMinCapacity="8", DbMaxCapacity="1")
+    )
+    assert _rule_passes(translated, rule, _parameters(translated))  # the defaults
+
+
+def _variables(translated: dict[str, Any], name: str) -> dict[str, Any]:
+    variables: dict[str, Any] = translated["Resources"][name]["Properties"]["Environment"]["Variables"]
+    return variables
+
+
+def _managed_policies(translated: dict[str, Any], name: str) -> list[Any]:
+    """The template's own managed policies on a function's role (not AWS's, which SAM adds)."""
+    role = translated["Resources"][f"{name}Role"]["Properties"]
+    return [arn for arn in role.get("ManagedPolicyArns", []) if isinstance(arn, dict) and arn != NO_VALUE]
+
+
+def test_the_api_signs_in_as_the_application_user_and_only_the_migrations_as_the_master(
+    translated: dict[str, Any],
+) -> None:
+    """Least privilege: the functions sign in through RDS Proxy with IAM as the application user, which
+    the migrations keep to row privileges; rds-db:connect names the proxy and the user (Aurora User
+    Guide, "Creating and using an IAM policy for IAM database access" and "Setting up IAM
+    authentication for RDS Proxy": each secret registered with the proxy is one user)."""
+    resources = translated["Resources"]
+    for name in APP_USER_FUNCTIONS:
+        env = _variables(translated, name)
+        assert env["DB_USER"] == {"Fn::If": ["CreateDb", {"Ref": "DbAppUsername"}, NO_VALUE]}, name
+        assert env["DB_SECRET_ARN"] == {
+            "Fn::If": ["ExistingDb", {"Fn::If": ["ExistingDbWithAppSecret", {"Ref": "DbAppSecretArn"},
+                                                 {"Ref": "DbSecretArn"}]}, NO_VALUE]
+        }, name  # fmt: skip
+        assert "APP_DB_SECRET_ARN" not in env, name
+        policies = _managed_policies(translated, name)
+        assert {"Ref": "DatabaseAccessPolicy"} in policies and {"Ref": "MigrationDatabaseAccessPolicy"} not in policies
+    (app,) = resources["DatabaseAccessPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    condition, existing, created = app["Fn::If"]
+    assert condition == "ExistingDb" and created["Action"] == "rds-db:connect"
+    assert created["Resource"]["Fn::Sub"][0].endswith(":dbuser:${ProxyId}/${DbAppUsername}")
+    assert existing["Resource"] == {
+        "Fn::If": ["ExistingDbWithAppSecret", {"Ref": "DbAppSecretArn"}, {"Ref": "DbSecretArn"}]
+    }
+
+    migrate = _variables(translated, "MigrateFunction")
+    assert migrate["DB_USER"] == {"Fn::If": ["CreateDb", {"Ref": "DbUsername"}, NO_VALUE]}
+    assert migrate["DB_SECRET_ARN"] == {"Fn::If": ["ExistingDb", {"Ref": "DbSecretArn"}, NO_VALUE]}
+    assert migrate["APP_DB_SECRET_ARN"] == {
+        "Fn::If": ["CreateDb", {"Ref": "DbAppSecret"}, {"Fn::If": ["ExistingDbWithAppSecret", {"Ref": "DbAppSecretArn"}, NO_VALUE]}]
+    }  # fmt: skip
+    assert migrate["DB_STATEMENT_TIMEOUT_MS"] == "5000"  # what db/app_role.py gives the application role
+    assert _managed_policies(translated, "MigrateFunction") == [{"Ref": "MigrationDatabaseAccessPolicy"}]
+    owner, app_secret = resources["MigrationDatabaseAccessPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert owner["Fn::If"][2]["Resource"]["Fn::Sub"][0].endswith(":dbuser:${ProxyId}/${DbUsername}")
+    assert owner["Fn::If"][1]["Resource"] == {"Ref": "DbSecretArn"}
+    assert app_secret["Fn::If"][1]["Resource"] == {"Ref": "DbAppSecret"}
+
+    # The generated secret: the username from the parameter, a password with nothing to escape.
+    secret = resources["DbAppSecret"]
+    assert secret["Condition"] == "CreateDb"
+    generated = secret["Properties"]["GenerateSecretString"]
+    assert generated["SecretStringTemplate"] == {"Fn::Sub": '{"username": "${DbAppUsername}"}'}
+    assert generated["GenerateStringKey"] == "password" and generated["ExcludePunctuation"] is True
+    assert generated["PasswordLength"] >= 32 and generated["IncludeSpace"] is False
+    assert translated["Parameters"]["DbAppUsername"]["Default"] == "cart_app"
+    # Registered with the proxy beside the master's, IAM required for both; the proxy may read both.
+    auth = resources["DbProxy"]["Properties"]["Auth"]
+    assert [a["SecretArn"] for a in auth] == [
+        {"Fn::GetAtt": ["DbCluster", "MasterUserSecret.SecretArn"]}, {"Ref": "DbAppSecret"}
+    ]  # fmt: skip
+    assert all(a["IAMAuth"] == "REQUIRED" and a["AuthScheme"] == "SECRETS" for a in auth)
+    proxy_reads = resources["DbProxyRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]
+    assert proxy_reads["Resource"] == [a["SecretArn"] for a in auth]
+
+    # Existing database: who reads which secret, with and without DbAppSecretArn.
+    existing_db = {**EXISTING_DATABASE, "DbAppSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-x"}
+    with_app = _parameters(translated, **existing_db)
+    without_app = _parameters(translated, **{**existing_db, "DbAppSecretArn": ""})
+    condition = translated["Conditions"]["ExistingDbWithAppSecret"]
+    assert _evaluate(condition, translated, with_app) and not _evaluate(condition, translated, without_app)
+    assert _rule_passes(translated, "AppSecretOnlyForExistingDatabase", with_app)
+    created_with_app = _parameters(translated, DbAppSecretArn=existing_db["DbAppSecretArn"])
+    assert not _rule_passes(translated, "AppSecretOnlyForExistingDatabase", created_with_app)
+
+
+def test_the_sign_in_trigger_is_its_own_function(translated: dict[str, Any]) -> None:
+    """Cognito's Post Authentication trigger in its own function: its own reservation (a burst on POST
+    /cart/merge cannot throttle sign-ins), its own log group and alarms (the test above), its own timeout
+    within Cognito's 5 s (Cognito Developer Guide, "Customizing user pool workflows with Lambda
+    triggers"). The pool and the invoke permission name its live alias."""
+    from cart_common import trigger
+    from local import stack, template
+
+    resources = translated["Resources"]
+    function = resources["SignInMergeFunction"]["Properties"]
+    assert function["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-sign-in-merge"}
+    assert function["ReservedConcurrentExecutions"]["Fn::If"][2] == {"Ref": "SignInReservedConcurrency"}
+    assert function["LoggingConfig"]["LogGroup"] == {"Ref": "SignInMergeFunctionLogs"}
+    pool = resources["UserPool"]["Properties"]["LambdaConfig"]["PostAuthentication"]["Fn::Sub"]
+    assert pool.endswith(":function:${AWS::StackName}-sign-in-merge:live")
+    permission = resources["SignInMergeTriggerPermission"]["Properties"]
+    assert permission["FunctionName"] == {"Ref": "SignInMergeFunctionAliaslive"}
+    assert permission["Principal"] == "cognito-idp.amazonaws.com"
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    assert translated["Outputs"]["SignInMergeFunctionArn"]["Value"] == {"Ref": "SignInMergeFunctionAliaslive"}
+    # MergeCartFunction is the route only: its own reservation, no trigger dispatch in its code.
+    merge = resources["MergeCartFunction"]["Properties"]
+    assert merge["ReservedConcurrentExecutions"]["Fn::If"][2] == {"Ref": "MergeReservedConcurrency"}
+    assert "triggerSource" not in (ROOT / "functions" / "merge_cart" / "app.py").read_text()
+    functions = {f.name: f for f in template.functions()}
+    assert functions["SignInMergeFunction"].code_dir == ROOT / "functions" / "sign_in_merge"
+    assert stack.load_function(functions["SignInMergeFunction"]) is trigger.lambda_handler
+
+
+def _settings(env: dict[str, Any]) -> Any:
+    """The layer's Settings of a function's environment (its plain values; intrinsics left out)."""
+    from cart_common.config import Settings
+
+    fields = {k.lower(): v for k, v in env.items() if isinstance(v, str) and k.lower() in Settings.model_fields}
+    return Settings.model_validate(fields)
+
+
+def test_every_function_times_out_after_its_database_budget(translated: dict[str, Any]) -> None:
+    """A function's timeout is above its connect and statement budget, so a slow database is answered
+    (a 503 problem, a trigger that lets sign-in go on, a migration that reports FAILED) before Lambda
+    ends the invocation (Lambda Developer Guide, "Configure Lambda function timeout"); the trigger's
+    also within Cognito's 5 s (Cognito Developer Guide, "Customizing user pool workflows with Lambda
+    triggers": Cognito waits 5 s and then retries or fails the sign-in)."""
+    import migrate
+
+    resources = translated["Resources"]
+    for name in ALL_FUNCTIONS:
+        timeout = resources[name]["Properties"]["Timeout"]
+        settings = _settings(_variables(translated, name))
+        assert settings.db_connect_timeout_s == 3 and settings.db_statement_timeout_ms == 5000, name
+        if name == "SignInMergeFunction":
+            assert settings.trigger_budget_s < timeout <= 5, (name, settings.trigger_budget_s)
+        elif name == "MigrateFunction":
+            longest = int(translated["Parameters"]["MigrationStatementTimeoutMs"]["MaxValue"])
+            budget = settings.model_copy(update={"db_statement_timeout_ms": longest}).request_budget_s
+            assert budget + migrate._REPORT_MARGIN_MS / 1000 < timeout, (name, budget)
+        else:
+            assert settings.request_budget_s < timeout, (name, settings.request_budget_s, timeout)
+
+
+def test_the_user_pool_sends_email_through_ses_when_named_and_prod_must_name_it(translated: dict[str, Any]) -> None:
+    """Cognito's default email sends a few messages a day, for development; production sign-up and
+    recovery go through an SES identity (Cognito Developer Guide, "Email settings for Amazon Cognito
+    user pools"; EmailSendingAccount DEVELOPER with the identity's SourceArn)."""
+    email = translated["Resources"]["UserPool"]["Properties"]["EmailConfiguration"]
+    condition, ses, default = email["Fn::If"]
+    assert condition == "UseSes" and default == {"EmailSendingAccount": "COGNITO_DEFAULT"}
+    assert ses["EmailSendingAccount"] == "DEVELOPER" and ses["SourceArn"] == {"Ref": "SesIdentityArn"}
+    assert ses["From"] == {"Fn::If": ["HasSesFromAddress", {"Ref": "SesFromAddress"}, NO_VALUE]}
+    identity = "arn:aws:ses:us-east-1:123456789012:identity/shop.example.com"
+    rule = "ProductionEmailThroughSes"
+    assert not _rule_passes(translated, rule, _parameters(translated, Environment="prod"))
+    assert _rule_passes(translated, rule, _parameters(translated, Environment="prod", SesIdentityArn=identity))
+    assert _rule_passes(translated, rule, _parameters(translated, Environment="dev"))
+    existing_pool = _parameters(translated, Environment="prod", ExistingUserPoolId="us-east-1_AbCdEf123")
+    assert _rule_passes(translated, rule, existing_pool)  # its email is that pool's own business
+    assert _evaluate(translated["Conditions"]["UseSes"], translated, _parameters(translated, SesIdentityArn=identity))
+    assert not _evaluate(translated["Conditions"]["UseSes"], translated, _parameters(translated))
