@@ -86,7 +86,8 @@ def post_authentication(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 # The Lambda entry point: logs carry the invocation's context, metrics are flushed per invocation.
-# The event is never logged (its clientMetadata holds the guest token).
-lambda_handler = logger.inject_lambda_context(log_event=False)(
+# The event is never logged (its clientMetadata holds the guest token). A sign-in is no API request:
+# its lines carry no correlation id, and never a previous invocation's (clear_state).
+lambda_handler = logger.inject_lambda_context(log_event=False, clear_state=True)(
     metrics.log_metrics(post_authentication, capture_cold_start_metric=True)
 )
