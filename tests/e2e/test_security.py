@@ -9,7 +9,9 @@ over every route in ``template.yaml``:
 - SQL-injection and other hostile strings in every string field (body, path, headers, cookie,
   query) are inert: a 4xx or a 2xx, never a 5xx, and the tables and other owners' rows are intact;
 - logs captured over a run of mixed requests (errors, an outage and the sign-in trigger included)
-  hold no bearer token, guest token, cookie value, signing key or database password.
+  hold no bearer token, guest token, cookie value, signing key or database password, and no email,
+  Cognito sub, stored guest owner key or client address: the operations log's lines (one per
+  operation, stock refusals, sync conflicts, merges, reconnects) included.
 """
 
 from __future__ import annotations
@@ -643,12 +645,15 @@ def test_logs_hold_no_token_cookie_signing_key_or_database_password(
     """A run of mixed requests (successes, 4xx, an outage's 503s, bad tokens, a body that is not
     UTF-8 (a 500 with a logged traceback while that bug lasts, see test_fuzz.py), the lazy merge,
     the sign-in trigger with a valid and a forged guest token, and a trusted forwarder's key) with
-    the functions' logger at DEBUG."""
+    the functions' logger at DEBUG. Beside the secrets, what identifies a shopper must not be in
+    clear either: emails, subs, the stored owner key of a guest token, client addresses (a
+    ``sourceIp`` of the test's own and the address a forwarder names)."""
     import logging
 
     from cart_common import trigger
     from cart_common.api import logger as app_logger
     from cart_common.db import Database
+    from cart_common.session import TOKEN_VERSION, hash_token
     from local import dev
     from tests.conftest import _reset_layer_state
 
@@ -661,6 +666,11 @@ def test_logs_hold_no_token_cookie_signing_key_or_database_password(
     secrets = [SIGNING_KEY, FORWARDER_KEY, password, *shopper.secrets, *other.secrets]
     # What a storefront's server sends for a shopper: the key and the shopper's address.
     forwarded = {"X-Cart-Forwarder-Key": FORWARDER_KEY, "X-Cart-Client-Address": "198.51.100.77"}
+    from_afar = {"REMOTE_ADDR": "203.0.113.201"}  # API Gateway's sourceIp for the requests sent with it
+    identities = {"forwarded address": "198.51.100.77", "source address": from_afar["REMOTE_ADDR"]}
+    identities |= {f"{actor.name} email": actor.email for actor in (shopper, other)}
+    identities |= {f"{actor.name} sub": actor.sub for actor in (shopper, other)}
+    (scarce,) = own_products(database_url, "Logs", count=1, stock=1)
     owner = _TokenOwner(shopper.sub, shopper.email, shopper.secrets[0], shopper.secrets[2])
     bad = [builder(owner, cognito) for builder in BAD_TOKENS.values()]
     secrets += [token for token in bad if len(token) > 20]
@@ -681,8 +691,13 @@ def test_logs_hold_no_token_cookie_signing_key_or_database_password(
                     secrets.append(value)
             return reply
 
-        token = remember(guest.get("/cart")).headers["X-Cart-Session"]
+        token = remember(guest.get("/cart", environ_base=from_afar)).headers["X-Cart-Session"]
         as_guest = {"X-Cart-Session": token}
+        # The operations log's other lines: a stock refusal and a sync conflict, from the address.
+        remember(guest.post("/cart/items", json={"productId": scarce, "quantity": 2}, headers=as_guest,
+                            environ_base=from_afar))  # fmt: skip
+        remember(guest.post("/cart/sync", json={"items": [{"productId": scarce, "quantity": 3}]}, headers=as_guest,
+                            environ_base=from_afar))  # fmt: skip
         product = catalog.products[0]
         remember(guest.post("/cart/items", json={"productId": product, "quantity": 2}, headers=as_guest))
         remember(guest.post("/cart/items", json={"productId": product}, headers={"Cookie": f"cart_session={token}"}))
@@ -736,5 +751,12 @@ def test_logs_hold_no_token_cookie_signing_key_or_database_password(
     for expected in ("Request failed", "database_unavailable", "Cart merged at sign-in",
                      "Sign-in with an invalid guest cart session", "Cart merge failed at sign-in"):  # fmt: skip
         assert expected in logged, f"{expected!r} was not logged: the capture missed the logs"
+    kinds = {getattr(record, "oplog", None) for record in caplog.records}
+    for kind in ("operation", "stock_refused", "sync_conflict", "merge", "reconnect"):
+        assert kind in kinds, f"no {kind} line of the operations log: the capture missed it"
     leaked = sorted({piece[:12] + "…" for secret in secrets for piece in _pieces(secret) if piece in logged})
     assert not leaked, f"secrets in the logs: {leaked}"
+    guest_tokens = [secret for secret in secrets if secret.startswith(f"{TOKEN_VERSION}.")]
+    identities |= {f"owner key of guest token {t[:8]}…": hash_token(t) for t in guest_tokens}
+    in_clear = sorted(name for name, value in identities.items() if value in logged)
+    assert not in_clear, f"in the logs in clear: {in_clear}"
