@@ -168,11 +168,15 @@ def cold_env(function_name: str) -> dict[str, str]:
     that bears on init: the function name (which also tells cart_common it runs in Lambda) and
     pydantic's plugin switch."""
     globals_env = template.load().get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    return {
+    env = {
         **os.environ,
         "AWS_LAMBDA_FUNCTION_NAME": function_name,
         "PYDANTIC_DISABLE_PLUGINS": str(globals_env.get("PYDANTIC_DISABLE_PLUGINS", "")),
     }
+    if function_name == "MigrateFunction" and "BENCH_OWNER_DATABASE_URL" in os.environ:
+        # The migrations sign in as the database's owner, as the MigrateFunction does in AWS.
+        env["DATABASE_URL"] = os.environ["BENCH_OWNER_DATABASE_URL"]
+    return env
 
 
 def run_fresh(python: str, code: str, env: dict[str, str], *flags: str) -> subprocess.CompletedProcess[str]:

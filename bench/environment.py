@@ -5,6 +5,7 @@ that the clients, the sections and the report agree on one set of rules and one 
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,10 @@ from typing import Any
 import psycopg
 
 import migrate
+from app_role import AppRole, ensure_app_role
 from cart_common.config import Limits
-from local import postgres
+from local import pgbouncer, postgres
+from local.pgbouncer import PgBouncer
 
 ROOT = Path(__file__).resolve().parent.parent
 OPERATIONS = ("get", "add", "update", "remove", "clear", "validate", "merge", "checkout")
@@ -33,6 +36,16 @@ def bench_database() -> tuple[str, str]:
     with psycopg.connect(url, autocommit=True) as conn:
         migrate.migrate(conn, demo=True)
     return server, url
+
+
+def api_connection(url: str, *, proxy: bool) -> tuple[str, PgBouncer | None]:
+    """Where the floor and the handlers connect, as in AWS: as the application role (db/app_role.py),
+    through PgBouncer in transaction mode when ``proxy`` (RDS Proxy's place), else straight to ``url``'s
+    server; and that PgBouncer, to stop."""
+    password = secrets.token_urlsafe(24)
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        ensure_app_role(conn, AppRole(pgbouncer.APP_ROLE, password))
+    return pgbouncer.api_database(url, password, proxy=proxy)
 
 
 def drop_database(server: str, url: str) -> None:

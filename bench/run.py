@@ -48,7 +48,14 @@ import psycopg
 
 from bench.clients import serve_local_stack, sign_up_users
 from bench.cold_start import cold_starts
-from bench.environment import MAX_LINES_PER_CART, bench_database, drop_database, make_products, scalar
+from bench.environment import (
+    MAX_LINES_PER_CART,
+    api_connection,
+    bench_database,
+    drop_database,
+    make_products,
+    scalar,
+)
 from bench.limits import measure_limits
 from bench.load import throughput
 from bench.operations import (
@@ -101,6 +108,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--carts", type=int, help="carts in the database at the large scaling point (default 1,000,000; quick 100,000)"
     )
+    parser.add_argument(
+        "--proxy",
+        choices=("pgbouncer", "none"),
+        default="pgbouncer",
+        help="what the floor and the handlers connect through (default pgbouncer, RDS Proxy's place; none: direct)",
+    )
     args = parser.parse_args()
     defaults = {"iterations": (300, 20), "cold_runs": (7, 1), "seconds": (10.0, 2.0), "carts": (1_000_000, 100_000)}
     for name, (full, quick) in defaults.items():
@@ -118,10 +131,12 @@ def section(name: str, fn: Callable[[], Any]) -> Any:
     return result
 
 
-def run_sections(args: argparse.Namespace, url: str, cognito: Any) -> dict[str, Any]:
+def run_sections(args: argparse.Namespace, owner_url: str, url: str, cognito: Any) -> dict[str, Any]:
     """Every section, in an order that keeps them from disturbing one another: the cold starts first,
     on a quiet machine (after the load levels, autovacuum and the workers' exit still compete for the
-    two cores), and the database grows to a million carts last."""
+    two cores), and the database grows to a million carts last. ``url`` is the API's connection (the
+    application role, through the proxy); ``owner_url`` the database owner's, for what the application
+    role may not do (analyze, in the carts scaling section)."""
     report: dict[str, Any] = {"cold": section("cold init", lambda: cold_starts(args.cold_runs))}
     users = sign_up_users(cognito)
     products = make_products(url, 20)
@@ -146,7 +161,7 @@ def run_sections(args: argparse.Namespace, url: str, cognito: Any) -> dict[str, 
         lambda: throughput(products, (1, 8, 32), args.seconds, args.workers, warmup_s=1.0 if args.quick else 3.0),
     )
     report["carts"] = section(
-        "scaling by carts", lambda: scaling_carts(url, (1_000, args.carts), products, min(args.iterations, 200))
+        "scaling by carts", lambda: scaling_carts(owner_url, (1_000, args.carts), products, min(args.iterations, 200))
     )
     with psycopg.connect(url) as conn:
         report["pg_version"] = scalar(conn, "show server_version")
@@ -181,17 +196,22 @@ def main() -> None:
     from local import cognito as local_cognito
 
     server_kind = "DATABASE_URL's server" if os.environ.get("DATABASE_URL") else "embedded, Unix socket"
-    server, url = bench_database()
+    server, owner_url = bench_database()
+    url, bouncer = api_connection(owner_url, proxy=args.proxy == "pgbouncer")
+    if bouncer:
+        server_kind += "; the floor and the handlers through PgBouncer 1.18 in transaction mode, as cart_app"
     cognito = local_cognito.start()
-    os.environ.update(api_environment(url, cognito))
+    os.environ.update(api_environment(url, cognito), BENCH_OWNER_DATABASE_URL=owner_url)
     os.environ.pop("POWERTOOLS_METRICS_DISABLED", None)
     warnings.filterwarnings("ignore", category=UserWarning, module="aws_lambda_powertools.metrics.provider.base")
     try:
         with stdout_to_devnull():
-            report = run_sections(args, url, cognito)
+            report = run_sections(args, owner_url, url, cognito)
     finally:
         cognito.stop()
-        drop_database(server, url)
+        if bouncer:
+            bouncer.stop()
+        drop_database(server, owner_url)
     report |= {
         "args": vars(args),
         "elapsed_s": time.perf_counter() - started,
