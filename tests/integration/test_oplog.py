@@ -265,6 +265,12 @@ def test_checkout_and_validate_log_the_lines_short_of_stock(logged: Lines, user:
         assert refusal["cart_id"] == cart["id"] and refusal["item_id"] == cart["items"][0]["id"]
         assert refusal["owner"] == owner_id("user", user.sub) and refusal["owner_kind"] == "user"
     assert logged.operation()["outcome"] == "checkout_blocked"
+    # Neither validate nor a checkout that reserves changes the cart's version.
+    sql.execute("update product set stock = 5 where id = %s", (product["id"],))
+    for path in ("/cart/validate", "/cart/checkout"):
+        line, reply, before, after = changed(logged, buyer, lambda: buyer.call("POST", path, body={}))
+        assert reply.status == 200 and not logged.of("stock_refused")
+        assert line["version_before"] == line["version_after"] == before == after
 
 
 def test_sync_conflicts_are_logged_one_line_each(logged: Lines, shopper: Shopper, make_product) -> None:
