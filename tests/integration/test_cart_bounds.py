@@ -15,7 +15,7 @@ from psycopg.rows import DictRow
 from cart_common.config import MAX_LINE_ATTRIBUTE_BYTES, MAX_LINE_ATTRIBUTES
 from tests.conftest import TSHIRT, TSHIRT_M_RED, Shopper, User, one, own_products
 from tests.integration.test_cart_api import assert_problem
-from tests.integration.test_lifecycle import admin, list_as  # noqa: F401 - the admin fixture
+from tests.integration.test_lifecycle import list_as
 from tests.integration.test_signin import claims_for, forge, signed_in
 
 # The README's bound for the largest cart any sequence of accepted requests can build.
@@ -195,7 +195,7 @@ def test_a_cart_whose_every_line_was_saved_takes_no_discount_code(shopper: Shopp
 # --- the admin listing: who is calling, then what they asked ---------------------------------------------
 
 
-def test_the_admin_listing_settles_identity_before_parameters(user: User, cognito, admin: User) -> None:  # noqa: F811
+def test_the_admin_listing_settles_identity_before_parameters(user: User, cognito, admin: User) -> None:
     guest_token = Shopper()
     guest_token.get()
     for bad in ({"limit": 0}, {"limit": "x", "offset": -1}, {"minValue": "é"}):

@@ -44,7 +44,16 @@ from cart_common.errors import DatabaseUnavailable, Problem, ValidationFailed
 CA_BUNDLE = Path(__file__).resolve().parent / "certs" / "amazon-root-ca.pem"
 # The startup parameters RDS Proxy for PostgreSQL accepts; it refuses a connection that sends any other.
 STARTUP_PARAMETERS = frozenset(
-    {"user", "database", "replication", "application_name", "client_encoding", "DateStyle", "TimeZone", "extra_float_digits"}
+    {
+        "user",
+        "database",
+        "replication",
+        "application_name",
+        "client_encoding",
+        "DateStyle",
+        "TimeZone",
+        "extra_float_digits",
+    }
 )
 Statement = tuple[sql.Composable | str, dict[str, Any]]
 
