@@ -535,7 +535,9 @@ def test_the_listing_is_sorted_by_value_then_last_activity_filtered_and_paginate
     everything = listing()
     assert (order(everything), everything["total"]) == ("CBAD", 4)
     first = everything["carts"][0]
-    assert set(first) == {"id", "userId", "userEmail", "items", "totalValue", "currency", "lastActivity", "abandonedAt"}
+    assert set(first) == {
+        "id", "userId", "userEmail", "items", "totalValue", "currency", "lastActivity", "abandonedAt", "recoveryUrl"
+    }  # fmt: skip
     assert (first["totalValue"], first["currency"], first["userId"]) == (9000, "USD", None)
     assert first["items"][0]["unitPrice"] == 9000
     # Pages: limit and offset, with the total of all pages

@@ -203,6 +203,23 @@ def exercise_the_api(user: Any, admin: Any) -> set[tuple[str, str]]:
 
     Recording(bearer=admin.access_token).call("GET", "/admin/carts/abandoned")
 
+    # a recovery link: the cart marked abandoned (test-side SQL on the API's own connection), then
+    # brought back by a fresh browser
+    from cart_common import recovery
+    from cart_common.db import get_database
+
+    abandoning = Recording()
+    abandoning.add(MUG, 1)
+    cart_id = abandoning.get().json["id"]
+    marked = get_database().run(
+        lambda conn: conn.execute(
+            "update cart set abandoned_at = now(), abandoned_value = 0 where id = %s returning abandoned_at", (cart_id,)
+        ).fetchone()
+    )
+    assert marked is not None
+    token = recovery.mint(uuid.UUID(cart_id), marked["abandoned_at"])
+    assert Recording().call("POST", "/cart/recover", body={"token": token}).status == 200
+
     event = json.loads(POST_AUTH_EVENT.read_text())
     event["request"]["userAttributes"]["sub"] = user.sub
     event["userName"] = user.sub

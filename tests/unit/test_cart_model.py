@@ -28,7 +28,7 @@ def row(**overrides):
         "price_at_add": 1000,
         "unit_price": 1000,
         "active": True,
-        "stock": 50,
+        "available_stock": 50,
         "max_per_order": None,
     }
     return base | overrides
@@ -57,9 +57,9 @@ def test_totals_use_current_prices() -> None:
 
 
 def test_max_quantity_is_the_least_of_stock_line_maximum_and_max_per_order() -> None:
-    assert build_cart(CartRows([row(stock=500)]), SETTINGS).items[0].max_quantity == 99
-    assert build_cart(CartRows([row(stock=500, max_per_order=4)]), SETTINGS).items[0].max_quantity == 4
-    assert build_cart(CartRows([row(stock=1)]), SETTINGS).items[0].max_quantity == 1
+    assert build_cart(CartRows([row(available_stock=500)]), SETTINGS).items[0].max_quantity == 99
+    assert build_cart(CartRows([row(available_stock=500, max_per_order=4)]), SETTINGS).items[0].max_quantity == 4
+    assert build_cart(CartRows([row(available_stock=1)]), SETTINGS).items[0].max_quantity == 1
     assert build_cart(CartRows([row(active=False)]), SETTINGS).items[0].max_quantity == 0
 
 

@@ -64,6 +64,7 @@ STATUS_TEXT = {
     403: "Forbidden",
     404: "Not found",
     409: "Conflict with the cart's current state",
+    410: "Gone: the link no longer works",
     422: "The request breaks a rule",
     429: "Too many requests: a rate limit's bucket is empty (Retry-After says when to retry)",
     503: "The cart store is unavailable",

@@ -13,7 +13,7 @@ import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
-from cart_common import oplog, store
+from cart_common import oplog, recovery, store
 from cart_common.api import metrics
 from cart_common.config import Settings, get_settings
 from cart_common.db import Database, Statement, exactly_once, get_database, pipeline, queue
@@ -36,6 +36,7 @@ from cart_common.models import (
     CheckoutResult,
     CompletedCheckout,
     MergeResult,
+    RecoverCart,
     SyncCart,
     SyncConflict,
     SyncResult,
@@ -45,6 +46,7 @@ from cart_common.models import (
 from cart_common.session import Owner, Session
 from cart_common.store import CartRows, Row
 from cart_common.store import limits as rate
+from cart_common.store.recovery import recover_cart as recover_statement
 from cart_common.view import EMPTY, build_cart, merge_report, readiness_issues
 
 
@@ -381,6 +383,32 @@ def merge_cart(session: Session) -> MergeResult:
     if not (record := oplog.current()) or not record.replay:
         oplog.merged(result.merge, via="route", user=session.owner, guest=guest, cart_id=result.cart.id)
     return result
+
+
+def recover_cart(session: Session, body: RecoverCart) -> Cart:
+    """``POST /cart/recover``: the abandoned cart a recovery link names becomes the caller's: a
+    guest cart this browser's (or the signed-in user's), a user's cart only its user's. The caller's
+    other active carts are folded into it as a sign-in merge would. The link is checked before the
+    database (forged, damaged, expired: no query); a reload of the page is answered with the cart."""
+    claim = recovery.verify(body.token)
+    settings = get_settings()
+    guest = session.guest.key if session.is_user and session.guest is not None else None
+    outcome: list[str] = []
+
+    def op(conn: psycopg.Connection) -> Cart:
+        done, _, view = recover_statement(
+            conn, session.owner, cart_id=claim.cart_id, abandoned_at=claim.abandoned_at, guest_session=guest,
+            limits=settings.limits, ttl_days=settings.cart_ttl_days(session.owner.kind),
+        )  # fmt: skip
+        outcome[:] = [done]
+        return build_cart(view, settings)
+
+    cart = _execute(session, op, Cart, lazy_merge=False, rate_limits=_rate_limits(session), changes=True)
+    if guest is not None and outcome == ["recover"]:
+        session.merged = True  # the guest session's cart was folded in: its cookie goes
+    if outcome == ["recover"]:
+        _count("CartsRecovered")
+    return cart
 
 
 def validate_cart(session: Session) -> Validation:

@@ -142,6 +142,10 @@ class Settings(BaseModel):
     # Cart lifecycle (the scheduled sweep, cart_common/lifecycle.py).
     abandoned_after_hours: Hours = 24  # no activity this long: abandoned
     abandoned_retention_days: Days = 90  # then anonymised this long after
+    # Recovery links (cart_common/recovery.py): <storefront_url>/cart/recover?token=..., valid this
+    # long after the cart was marked abandoned. Unset STOREFRONT_URL: no links (recoveryUrl null).
+    storefront_url: str | None = None
+    recovery_token_ttl_days: Days = 7
     # Rows per sweep statement: each batch is one short transaction holding only its own rows' locks.
     sweep_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 1000
     # No batch starts with less than this left before the Lambda timeout (capped at half the time

@@ -315,3 +315,37 @@ class Forbidden(Problem):
     status = 403
     code = "forbidden"
     title = "You are not allowed to do this"
+
+
+# Recovery links (cart_common/recovery.py, POST /cart/recover). A user's cart whose link a guest
+# opens is 401 authentication_required; one another user opens is cart_not_found, as is a cart that
+# no longer exists: the answer for a cart not yours never says whose it is.
+class CartNotFound(Problem):
+    status = 404
+    code = "cart_not_found"
+    title = "There is no such cart for you to recover"
+
+
+class RecoveryLinkInvalid(Problem):
+    status = 400
+    code = "recovery_link_invalid"
+    title = "This recovery link is not valid: it may have been cut short when it was copied"
+
+
+class RecoveryLinkExpired(Problem):
+    status = 410
+    code = "recovery_link_expired"
+    title = "This recovery link has expired"
+    detail_template = "The link stopped working at {expiredAt}"
+
+
+class RecoveryLinkUsed(Problem):
+    status = 410
+    code = "recovery_link_used"
+    title = "This cart was already recovered with this link, in another browser or account"
+
+
+class RecoveryLinkStale(Problem):
+    status = 410
+    code = "recovery_link_stale"
+    title = "This cart has changed since the link was sent; it is no longer waiting to be recovered"

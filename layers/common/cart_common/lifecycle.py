@@ -47,7 +47,7 @@ from uuid import UUID
 import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 
-from cart_common import store
+from cart_common import recovery, store
 from cart_common.api import logger, metrics
 from cart_common.config import Settings, get_settings
 from cart_common.db import Database, get_database
@@ -249,6 +249,7 @@ def list_abandoned(
             currency=row["currency"],
             last_activity=row["last_activity_at"],
             abandoned_at=row["abandoned_at"],
+            recovery_url=recovery.recovery_url(row["id"], row["abandoned_at"]),
         )
         for row in rows
     ]

@@ -273,6 +273,12 @@ class MergeResult(WireModel):
     merge: MergeReport
 
 
+class RecoverCart(RequestModel):
+    token: str = Field(
+        min_length=1, max_length=512, description="The token of a recovery link (its token query parameter)"
+    )
+
+
 class CheckoutRequest(RequestModel):
     accept_price_changes: bool = Field(
         default=False, description="The shopper saw the new prices: take them instead of stopping with price_changed"
@@ -337,6 +343,10 @@ class AbandonedCart(WireModel):
     currency: str
     last_activity: datetime
     abandoned_at: datetime
+    recovery_url: str | None = Field(
+        default=None,
+        description="The storefront's link that brings this cart back (POST /cart/recover); null without STOREFRONT_URL",
+    )
 
 
 class AbandonedCarts(WireModel):

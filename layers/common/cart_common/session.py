@@ -230,6 +230,26 @@ def _verified(token: str, settings: Settings) -> bool:
     return signing_keys(settings, refresh=True) != before and verify_token(token, _key_ring.keys)
 
 
+def sign(body: str, settings: Settings | None = None) -> str:
+    """``body``'s HMAC under the current signing key: other signed values (recovery links,
+    cart_common/recovery.py) use this key ring, its rotation and its refresh, never one of their own."""
+    return _signature(signing_keys(settings or get_settings())[0], body)
+
+
+def signed(body: str, signature: str, settings: Settings | None = None) -> bool:
+    """Whether any current key signed ``body``; if none of the cached ones did, the keys are read
+    again (at most every ``_REFRESH_INTERVAL_S``: a key rotated since they were read)."""
+    settings = settings or get_settings()
+
+    def by(keys: tuple[bytes, ...]) -> bool:
+        return any(hmac.compare_digest(_signature(key, body), signature) for key in keys)
+
+    if by(signing_keys(settings)):
+        return True
+    before = _key_ring.keys
+    return signing_keys(settings, refresh=True) != before and by(_key_ring.keys)
+
+
 def _presented_tokens(headers: dict[str, str], cookies: list[str], cookie_name: str) -> list[str]:
     """The header first (apps set it deliberately), then the cookie."""
     found = []

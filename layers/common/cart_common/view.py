@@ -29,7 +29,8 @@ EMPTY = CartRows([])  # the view of an owner without a cart
 
 def _item(row: dict[str, Any], max_line: int) -> CartItem:
     line_max = min(max_line, row["max_per_order"] or max_line)
-    max_quantity = max(0, min(line_max, row["stock"])) if row["active"] else 0
+    # available_stock: what other carts' open checkouts leave (the one definition, migration 0013)
+    max_quantity = max(0, min(line_max, row["available_stock"])) if row["active"] else 0
     return CartItem.model_validate(
         row
         | {
@@ -103,8 +104,8 @@ def _saved(row: dict[str, Any]) -> SavedItem:
         row
         | {
             "price_dropped": row["unit_price"] < row["price_at_save"],
-            "back_in_stock": row["stock_at_save"] <= 0 < row["stock"],
-            "available": row["active"] and row["stock"] > 0,
+            "back_in_stock": row["stock_at_save"] <= 0 < row["available_stock"],
+            "available": row["active"] and row["available_stock"] > 0,
         }
     )
 

@@ -24,7 +24,7 @@ recurrency as (
     update cart c set currency = cart_.currency from cart_ where c.id = cart_.id and c.currency <> cart_.currency
 ),
 product_ as (
-    select s.product_id, s.variant_id, s.currency, s.price, s.stock, s.max_line,
+    select s.product_id, s.variant_id, s.currency, s.price, s.max_line,
            s.requires_auth, s.max_per_customer, s.exclusive_group,
            has_variants(s.product_id) as has_variants,
            r.quantity as adding,
@@ -46,7 +46,8 @@ wanted as (
             where i.cart_id = cart_.id and q.exclusive_group = product_.exclusive_group
               and i.product_id <> product_.product_id
             limit 1) as conflicts_with,
-           cart_value(cart_.id) as cart_value
+           cart_value(cart_.id) as cart_value,
+           available_stock(cart_.id, product_.product_id, product_.variant_id) as available
     from cart_ cross join product_
     -- the line this add goes to, if the cart has it already
     left join cart_item l on l.cart_id = cart_.id and l.product_id = product_.product_id
@@ -65,7 +66,7 @@ checked as (
                when in_cart = 0 and lines >= %(max_lines)s::int then 'lines'
                when product_in_cart + adding > max_per_customer then 'per_customer'
                when cart_value + price::numeric * adding > %(max_value)s::bigint then 'value'
-               when in_cart + adding > stock then 'stock'
+               when in_cart + adding > available then 'stock'
            end as refused
     from wanted
 ),
@@ -114,6 +115,6 @@ select case
             'reason', 'max_per_customer', 'productId', product_id, 'allowed', max_per_customer,
             'inCart', product_in_cart))
         when 'value' then refuse_limit('maxCartValue', %(max_value)s::bigint, jsonb_build_object('cartValue', cart_value))
-        else raise_problem('insufficient_stock', jsonb_build_object('maxAvailable', stock, 'inCart', in_cart))
+        else raise_problem('insufficient_stock', jsonb_build_object('maxAvailable', available, 'inCart', in_cart))
     end from checked)
 end as outcome

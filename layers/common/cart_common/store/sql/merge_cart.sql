@@ -1,6 +1,6 @@
 -- Step 2 of a sign-in merge (step 1 locks both carts). No user cart: the guest cart is adopted
 -- (re-keyed to the user). Otherwise each guest line is folded into the user's cart by the strategy,
--- capped at stock, the line maximum and the cart's line limit, and the guest cart is marked merged
+-- capped at available stock (available_stock), the line maximum and the cart's line limit, and the guest cart is marked merged
 -- (into which cart, when), so a replay finds nothing to do. Returns one row: the outcome and every
 -- guest line with what became of it.
 with guest as (
@@ -22,7 +22,7 @@ guest_lines as (
     select gi.product_id, gi.variant_id, gi.quantity, gi.price_at_add, gi.selected_attributes,
            gi.created_at as guest_added_at, ui.id as user_item_id, coalesce(ui.quantity, 0) as user_quantity,
            s.active,
-           s.stock, s.max_line,
+           available_stock(u.id, gi.product_id, gi.variant_id) as stock, s.max_line,
            g.currency = u.currency as same_currency
     from guest g
     join usr u on true

@@ -3,7 +3,8 @@
 -- cart view compares with the current ones (priceDropped, backInStock). The saved list holds at
 -- most as many items as a cart may hold lines.
 with line as (
-    select i.id, i.cart_id, i.product_id, i.variant_id, i.quantity, i.selected_attributes, s.price, s.stock
+    select i.id, i.cart_id, i.product_id, i.variant_id, i.quantity, i.selected_attributes, s.price,
+           available_stock(c.id, i.product_id, i.variant_id) as stock
     from cart c
     join cart_item i on i.cart_id = c.id and i.id = %(item_id)s::uuid
     cross join lateral sellable(i.product_id, i.variant_id) s

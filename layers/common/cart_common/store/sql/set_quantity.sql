@@ -1,7 +1,7 @@
 -- Step 2 of setting a line's quantity (0 is a removal, routed to remove_line): the rules of an add
 -- for what the line would hold. Lowering a quantity is always allowed.
 with line as (
-    select i.id, i.quantity, s.stock, s.price, s.max_line, s.active, s.max_per_customer,
+    select i.id, i.quantity, available_stock(c.id, i.product_id, i.variant_id) as available, s.price, s.max_line, s.active, s.max_per_customer,
            product_quantity(c.id, i.product_id) as product_in_cart,
            cart_value(c.id) as cart_value
     from cart c
@@ -18,7 +18,7 @@ checked as (
                when %(quantity)s::int > quantity
                     and cart_value + price::numeric * (%(quantity)s::int - quantity) > %(max_value)s::bigint
                    then 'value'
-               when %(quantity)s::int > stock then 'stock'
+               when %(quantity)s::int > available then 'stock'
            end as refused
     from line
 ),
@@ -38,6 +38,6 @@ select case
         when 'per_customer' then raise_problem('restricted', jsonb_build_object(
             'reason', 'max_per_customer', 'allowed', max_per_customer, 'inCart', product_in_cart))
         when 'value' then refuse_limit('maxCartValue', %(max_value)s::bigint, jsonb_build_object('cartValue', cart_value))
-        else raise_problem('insufficient_stock', jsonb_build_object('maxAvailable', stock))
+        else raise_problem('insufficient_stock', jsonb_build_object('maxAvailable', available))
     end from checked)
 end as outcome

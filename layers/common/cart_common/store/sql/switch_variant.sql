@@ -8,7 +8,8 @@ with line as (
     where c.{owner_col} = %(owner)s and c.status = 'active'
 ),
 target as (
-    select s.variant_id, s.price, s.stock, s.max_line, s.max_per_customer
+    select s.variant_id, s.price, available_stock(line.cart_id, line.product_id, s.variant_id) as available,
+           s.max_line, s.max_per_customer
     from line cross join lateral sellable(line.product_id, %(variant_id)s::uuid, %(max_line)s::int) s
     where s.active and s.variant_id is not null
 ),
@@ -29,14 +30,14 @@ moved as (
     update cart_item i
     set variant_id = w.variant_id, price_at_add = w.price, quantity = w.total, updated_at = now()
     from wanted w
-    where i.id = w.id and not exists (select 1 from other) and w.total <= least(w.max_line, w.stock)
+    where i.id = w.id and not exists (select 1 from other) and w.total <= least(w.max_line, w.available)
       and (w.max_per_customer is null or w.product_total <= w.max_per_customer)
     returning i.id
 ),
 folded as (
     update cart_item i set quantity = w.total, updated_at = now()
     from wanted w, other o
-    where i.id = o.id and w.total <= least(w.max_line, w.stock)
+    where i.id = o.id and w.total <= least(w.max_line, w.available)
       and (w.max_per_customer is null or w.product_total <= w.max_per_customer)
     returning i.id
 ),
@@ -56,5 +57,5 @@ select case
         raise_problem('restricted', (select jsonb_build_object(
             'reason', 'max_per_customer', 'allowed', max_per_customer) from wanted))
     else
-        raise_problem('insufficient_stock', (select jsonb_build_object('maxAvailable', stock) from wanted))
+        raise_problem('insufficient_stock', (select jsonb_build_object('maxAvailable', available) from wanted))
 end as outcome

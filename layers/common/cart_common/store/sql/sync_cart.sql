@@ -31,7 +31,7 @@ keys as (
 ),
 lines as (
     select keys.*, s.currency, s.exclusive_group, s.max_per_customer, s.price,
-           greatest(0, least(s.stock, s.max_line)) as line_cap, s.stock, s.max_line,
+           greatest(0, least(a.stock, s.max_line)) as line_cap, a.stock, s.max_line,
            case %(strategy)s
                when 'sum' then server_qty + client_qty
                when 'max' then greatest(server_qty, client_qty)
@@ -45,6 +45,8 @@ lines as (
            end as refused
     from keys
     left join lateral sellable(keys.product_id, keys.variant_id, %(max_line)s::int) s on true
+    -- stock here is what the cart can have (migration 0013's available_stock)
+    left join lateral (select available_stock((select id from cart_), keys.product_id, keys.variant_id) as stock) a on true
 ),
 based as (
     select lines.*, least(server_qty, wanted) as base from lines

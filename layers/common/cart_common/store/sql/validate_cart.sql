@@ -6,7 +6,7 @@ select l.*,
            select coalesce(jsonb_agg(jsonb_build_object(
                'variantId', a.variant_id, 'sku', a.sku, 'attributes', a.attributes,
                'unitPrice', a.price, 'available', a.available) order by a.sku), '[]'::jsonb)
-           from (select s.*, s.stock - held_by_others(l.cart_id, s.product_id, s.variant_id) as available
+           from (select s.*, available_stock(l.cart_id, s.product_id, s.variant_id) as available
                  from product_variant x cross join lateral sellable(x.product_id, x.id) s
                  where x.product_id = l.product_id and x.active and x.id is distinct from l.variant_id) a
            where a.available > 0)
