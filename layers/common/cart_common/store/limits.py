@@ -1,7 +1,24 @@
 """Rate limits (issue 14): the statements that take a token from a bucket (``take_token`` in
 migration 0011). None is a round trip of its own: each travels in the pipeline of the change it
 limits, before the cart row is locked (the checkout bucket after it: see ``hoarding``), and a
-refusal (429 rate_limited) rolls back the whole change."""
+refusal (429 rate_limited) rolls back the whole change.
+
+The checkout bucket (issue 20) counts the stock a user **holds**, not how often they look at
+checkout: a checkout that opens a reservation takes a token and records it on the checkout row
+(``checkout.token_bucket``, migration 0013); the token goes back, once, when the reservation ends
+without having been hoarded to the end of the bucket's window:
+
+- released by a change to the cart, or replaced by a re-checkout (``_release_checkout.sql``, in
+  the same statement as the release: a re-checkout's release gives back before its take, so it
+  nets nothing and succeeds even on an empty bucket);
+- released by the order service (PaymentFailed, CheckoutCancelled): ``released_checkout``;
+- completed: ``completed_checkout``;
+- expired: on the cart's next change or checkout (which releases it), or by the sweep that
+  purges it (``purge_checkouts.sql``).
+
+A user has one active cart, and a cart at most one open checkout, so a user holds at most one
+reservation at a time, the size of which the cart limits bound (lines, per-line maximum,
+``max_per_customer``, cart value); the bucket's tokens out are the reservations held."""
 
 from __future__ import annotations
 
@@ -18,11 +35,6 @@ _ONE, _NONE = sql.Literal(1), sql.Literal(0)
 _CREATES_CART = sql.SQL(
     "(select case when exists (select 1 from cart where session_id = %(owner)s and status = 'active')"
     " then 0 else 1 end)"
-)
-# A token when reserve_stock opened a checkout in this transaction (an open checkout created now).
-_OPENED_CHECKOUT = sql.SQL(
-    "(select count(*)::int from checkout k join cart c on c.id = k.cart_id"
-    " where c.user_id = %(owner)s and k.status = 'open' and k.created_at = now())"
 )
 
 
@@ -55,20 +67,55 @@ def failed_code(policy: RatePolicy, owner: Owner) -> Statement:
     return _take(policy, f"{owner.kind}:{owner.key}", cost=_ONE, need=0)
 
 
+# After reserve_stock: the checkout it opened in this transaction (an open checkout created now)
+# carries the token it takes.
+_HOLD = """
+with opened as (
+    update checkout k set token_bucket = %(bucket)s, token_quota = %(quota)s::int
+    from cart c
+    where c.id = k.cart_id and c.user_id = %(owner)s and k.status = 'open' and k.created_at = now()
+    returning k.id
+)
+select * from take_token(%(bucket)s, %(quota)s::int, %(window_s)s::int, (select count(*)::int from opened),
+                         %(need)s::int)
+"""
+
+
 def hoarding(policy: RatePolicy, owner: Owner) -> Statement:
     """After reserve_stock: one token of the user's checkout bucket when it opened a checkout in
-    this transaction; refused, the reservation is rolled back."""
-    return _take(policy, f"user:{owner.key}", cost=_OPENED_CHECKOUT, owner=owner.key)
+    this transaction, recorded on that checkout (it goes back when the reservation ends); refused,
+    the reservation is rolled back. The release of the cart's previous checkout, earlier in the same
+    round trip, gave that one's token back first: a re-checkout spends nothing."""
+    bucket = f"{policy.name}:user:{owner.key}"
+    params = {"bucket": bucket, "quota": policy.quota, "window_s": policy.window_s, "need": None, "owner": owner.key}
+    return _HOLD, params
 
 
-_REFUND = """
-select coalesce((select refund_token(%(prefix)s || c.user_id, %(quota)s::int)
-                 from checkout k join cart c on c.id = k.cart_id
-                 where k.id = %(checkout_id)s::uuid and k.status = 'completed' and c.user_id is not null),
-                0) as refunded
+# The token a checkout that no longer holds stock took, given back once: the column is cleared in
+# the same update (``held`` is the row as it was), so replays and concurrent calls give nothing more.
+_GIVE_BACK = """
+with ended as (
+    update checkout k set token_bucket = null
+    from checkout held
+    where k.id = %(checkout_id)s::uuid and held.id = k.id and k.status <> 'open'
+      and split_part(held.token_bucket, ':', 1) = %(policy)s
+    returning held.token_bucket, held.token_quota
+),
+refunded as (
+    update rate_bucket b set tokens = least(e.token_quota, b.tokens + 1) from ended e where b.key = e.token_bucket
+)
+select (select count(*) from ended)::int as refunded
 """
 
 
 def completed_checkout(policy: RatePolicy, checkout_id: object) -> Statement:
-    """A completed checkout was not hoarding: its token comes back."""
-    return _REFUND, {"prefix": f"{policy.name}:user:", "quota": policy.quota, "checkout_id": checkout_id}
+    """After the completion, in its round trip: a completed checkout was not hoarding, its token
+    comes back (once, whatever the replays)."""
+    return _GIVE_BACK, {"policy": policy.name, "checkout_id": checkout_id}
+
+
+def released_checkout(policy: RatePolicy, checkout_id: object) -> Statement:
+    """After the order service's release of ``checkout_id`` (PaymentFailed, CheckoutCancelled), in
+    its round trip: the released reservation's token comes back (once, whatever the replays; a
+    checkout still open gives nothing)."""
+    return _GIVE_BACK, {"policy": policy.name, "checkout_id": checkout_id}

@@ -12,6 +12,11 @@ gone as (
     delete from checkout k
     where k.id = any(array(select id from due))
       and (k.status = 'released' or (k.status = 'open' and k.expires_at < now()))
-    returning 1
+    returning k.status, k.token_bucket, k.token_quota
+),
+expired_tokens as (
+    -- an expired reservation gives its checkout token back (store/limits.py); a released one did already
+    update rate_bucket b set tokens = least(g.token_quota, b.tokens + 1)
+    from gone g where g.status = 'open' and b.key = g.token_bucket
 )
 select count(*) as purged from gone
