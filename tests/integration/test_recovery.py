@@ -8,7 +8,9 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,7 +26,7 @@ from cart_common.config import Settings
 from cart_common.errors import RecoveryLinkExpired, RecoveryLinkInvalid
 from tests.conftest import MUG, POSTER, SIGNING_KEY, TSHIRT, TSHIRT_S_RED, Reply, Shopper, User, one
 from tests.integration.test_cart_api import assert_problem
-from tests.integration.test_oplog import Lines, logged  # noqa: F401 - the fixture
+from tests.integration.test_oplog import Lines
 
 STOREFRONT = "https://shop.example.com"
 
@@ -123,7 +125,7 @@ def test_a_cart_changed_since_the_link_was_sent_is_stale_and_stays_with_its_shop
 
 
 def test_a_link_from_an_earlier_abandonment_dies_with_the_next_mark(sql) -> None:
-    original, cart_id = guest_with((MUG, 1))
+    _, cart_id = guest_with((MUG, 1))
     old = link_for(sql, cart_id, "3 hours")
     new = link_for(sql, cart_id, "1 hour")
     assert old != new
@@ -245,9 +247,7 @@ def test_the_ttl_is_a_setting() -> None:
         recovery.verify(recovery.mint(uuid.uuid4(), at), now=(at + timedelta(days=7)).timestamp())
 
 
-moments = st.datetimes(
-    min_value=datetime(2000, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
-)
+moments = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC))
 
 
 @given(cart_id=st.uuids(), abandoned_at=moments)
@@ -337,6 +337,18 @@ def test_a_hostile_body_is_a_4xx_problem_and_gives_nobody_a_cart(body: dict[str,
     assert reply.json["code"] in {"recovery_link_invalid", "validation_failed"}
     after = one(sql.execute("select count(*) as n, max(updated_at) as last from cart"))
     assert after == before, "a refused link changes no cart"
+
+
+@pytest.fixture
+def logged() -> Iterator[Lines]:
+    """The functions' log lines, as CloudWatch Logs would receive them."""
+    lines = Lines()
+    python_logger = logging.getLogger("cart-api")
+    python_logger.addHandler(lines)
+    try:
+        yield lines
+    finally:
+        python_logger.removeHandler(lines)
 
 
 def test_the_token_never_reaches_the_logs_in_clear(sql, logged: Lines) -> None:

@@ -345,7 +345,7 @@ class AbandonedCart(WireModel):
     abandoned_at: datetime
     recovery_url: str | None = Field(
         default=None,
-        description="The storefront's link that brings this cart back (POST /cart/recover); null without STOREFRONT_URL",
+        description="The storefront's link that brings this cart back (POST /cart/recover); null: no STOREFRONT_URL",
     )
 
 
