@@ -8,6 +8,11 @@ user pool, an app client and a demo user) and serves two dev-only routes that do
 its Post Authentication trigger do in AWS: ``POST /dev/auth/signup`` and ``POST /dev/auth/login``.
 
 ``POST /dev/sweep`` runs the cart lifecycle sweep (the ExpireCartsFunction, hourly in AWS) once, now.
+
+The stack's EventBridge bus is emulated (local/bus.py): the functions publish to it, ``GET /dev/events``
+lists what was published, ``POST /dev/events`` puts an order service's event (PaymentSucceeded, ...).
+The order service's IAM-authorised routes (``POST /checkouts/{checkoutId}/complete``, ``/release``) are
+served without SigV4: locally nothing signs or checks requests.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from werkzeug.serving import run_simple
 from werkzeug.wrappers import Request, Response
 
+from local import bus as local_bus
 from local import cognito as local_cognito
 from local import pgbouncer, postgres, stack
 
@@ -266,6 +272,32 @@ def sweep_routes(invoker: stack.Invoker) -> dict[str, stack.DevRoute]:
     return {"/dev/sweep": stack.DevRoute(sweep, methods=("POST",))}
 
 
+# --- the event bus ------------------------------------------------------------------------------
+
+
+def bus_routes(bus: local_bus.LocalBus) -> dict[str, stack.DevRoute]:
+    """The stack's EventBridge bus, locally (local/bus.py): ``PutEvents`` on ``POST /`` (where the
+    functions' AWS_ENDPOINT_URL_EVENTBRIDGE points), and ``GET``/``POST /dev/events``."""
+    return {
+        "/": stack.DevRoute(bus.put_events, methods=("POST",)),
+        "/dev/events": stack.DevRoute(bus.dev_events, methods=("GET", "POST")),
+    }
+
+
+def event_examples(port: int) -> list[str]:
+    """How to try each event the order service sends (``make dev`` prints them)."""
+    url, source = f"http://127.0.0.1:{port}/dev/events", "shop.orders"
+    lines = [f"  curl -s {url}   # what was published, oldest first"]
+    for detail_type, detail in (
+        ("PaymentSucceeded", '{"checkoutId":"<checkoutId>","orderId":"order-1"}'),
+        ("PaymentFailed", '{"checkoutId":"<checkoutId>"}'),
+        ("CheckoutCancelled", '{"checkoutId":"<checkoutId>"}'),
+    ):
+        body = f'{{"source":"{source}","detail-type":"{detail_type}","detail":{detail}}}'
+        lines.append(f"  curl -s -H 'content-type: application/json' -d '{body}' {url}")
+    return lines
+
+
 # --- the storefront -----------------------------------------------------------------------------
 
 
@@ -285,6 +317,8 @@ def start_storefront(
     if mode not in ("dev", "start"):
         raise SystemExit(f"STOREFRONT_MODE must be dev or start, not {mode!r}")
     env = {**os.environ, "NEXT_TELEMETRY_DISABLED": "1", "CART_API_URL": f"http://127.0.0.1:{api_port}"}
+    # The checkout's demo payment step: the storefront plays the payment service on the local bus.
+    env.setdefault("CART_DEMO_PAYMENTS", "1")
     # The API's forwarder key, so each shopper's address (here the browser's connection: Next.js
     # sets x-forwarded-for to it) chooses the guest-carts bucket, not the storefront's.
     forwarder_keys = [key.strip() for key in os.environ.get("TRUSTED_FORWARDER_KEYS", "").split(",") if key.strip()]
@@ -367,13 +401,22 @@ def serve(url: str, applied: list[str], bouncer: pgbouncer.PgBouncer | None) -> 
     port = int(os.environ.get("PORT", "3000"))
     storefront_port = int(os.environ.get("STOREFRONT_PORT", "3001"))
     storefront_origins = [f"http://{host}:{storefront_port}" for host in ("127.0.0.1", "localhost")]
+    if storefront_port:  # recovery links (admin listing, CartAbandoned) open this storefront
+        os.environ.setdefault("STOREFRONT_URL", f"http://127.0.0.1:{storefront_port}")
     # Before the invoker: the execution environments read the Cognito settings from the environment.
     pool = start_cognito()
     storefront: subprocess.Popen[bytes] | None = None
     try:
+        # Before the invoker: the execution environments publish to this stack's own bus (local/bus.py).
+        for key, value in local_bus.environment(f"http://127.0.0.1:{port}").items():
+            if key in ("AWS_ENDPOINT_URL_EVENTBRIDGE", "EVENT_BUS_NAME"):
+                os.environ[key] = value
+            else:  # credentials and region: yours, if you have them
+                os.environ.setdefault(key, value)
         invoker = stack.make_invoker()
         try:
-            routes: dict[str, stack.DevRoute] = stack.dev_routes() | sweep_routes(invoker)
+            bus = local_bus.LocalBus(invoker.invoke)
+            routes: dict[str, stack.DevRoute] = stack.dev_routes() | sweep_routes(invoker) | bus_routes(bus)
             if pool:
                 routes |= auth_routes(pool, invoker)
             app = stack.LocalApi(invoker, routes, extra_origins=storefront_origins if storefront_port else ())
@@ -393,6 +436,8 @@ def serve(url: str, applied: list[str], bouncer: pgbouncer.PgBouncer | None) -> 
                 print(f"  {route.method:6} {route.path:28} -> {route.function}")
             for path, dev_route in app.dev_routes.items():
                 print(f"  {','.join(dev_route.methods):6} {path:28} (local only)")
+            print("Event bus (local): PaymentSucceeded completes a checkout; PaymentFailed, CheckoutCancelled release:")
+            print("\n".join(event_examples(port)))
             storefront = start_storefront(storefront_port, port, pool)
             if storefront:
                 mode = os.environ.get("STOREFRONT_MODE", "dev")

@@ -146,3 +146,41 @@ def cors(template: dict[str, Any] | None = None) -> Cors | None:
 def function_timeout_s(template: dict[str, Any] | None = None) -> int:
     template = template or load()
     return int(template.get("Globals", {}).get("Function", {}).get("Timeout", 3))
+
+
+@dataclass(frozen=True)
+class EventRule:
+    """A function's ``EventBridgeRule`` event: the pattern's ``source`` and ``detail-type`` lists (the
+    only pattern fields the local bus matches; a missing field matches anything)."""
+
+    function: str  # logical id
+    sources: tuple[str, ...] | None
+    detail_types: tuple[str, ...] | None
+
+    def matches(self, source: str, detail_type: str) -> bool:
+        return (self.sources is None or source in self.sources) and (
+            self.detail_types is None or detail_type in self.detail_types
+        )
+
+
+def event_rules(template: dict[str, Any] | None = None) -> list[EventRule]:
+    """Every EventBridgeRule of the template's functions, ``!Ref`` parameters at their defaults."""
+    template = template or load()
+    parameters = template.get("Parameters", {})
+    found = []
+    for name, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for event in (resource.get("Properties", {}).get("Events") or {}).values():
+            if event.get("Type") != "EventBridgeRule":
+                continue
+            pattern = event["Properties"].get("Pattern") or {}
+            fields = {key: _resolve(pattern[key], parameters) for key in ("source", "detail-type") if key in pattern}
+            found.append(
+                EventRule(
+                    function=name,
+                    sources=_as_tuple(fields["source"]) if "source" in fields else None,
+                    detail_types=_as_tuple(fields["detail-type"]) if "detail-type" in fields else None,
+                )
+            )
+    return found

@@ -31,6 +31,7 @@ from werkzeug.test import TestResponse
 import app_role
 import migrate
 from app_role import AppRole
+from local import bus as local_bus
 from local import cognito as local_cognito
 from local import pgbouncer, postgres, stack, template
 
@@ -272,13 +273,27 @@ def server_faults() -> Iterator[ServerFaults]:
         )
 
 
+@pytest.fixture(scope="session")
+def event_bus() -> Iterator[local_bus.LocalBus]:
+    """The stack's EventBridge bus for the run (local/bus.py) on a port of its own: the functions
+    publish to it as in AWS (boto3, AWS_ENDPOINT_URL_EVENTBRIDGE), it records every event (``.events``)
+    and delivers each to the consumers its template rules match, in this process."""
+    invoker = stack.InProcessInvoker(template.functions(), template.function_timeout_s())
+    server = local_bus.BusServer(local_bus.LocalBus(invoker.invoke)).start()
+    yield server.bus
+    server.stop()
+
+
 @pytest.fixture(scope="session", autouse=True)
-def environment(api_database_url: str, cognito: local_cognito.LocalCognito) -> Iterator[None]:
+def environment(
+    api_database_url: str, cognito: local_cognito.LocalCognito, event_bus: local_bus.LocalBus
+) -> Iterator[None]:
     """The functions' environment, as template.yaml + events/env.json would give it."""
     saved = dict(os.environ)
     os.environ.update(
         {
             **cognito.settings(),
+            **local_bus.environment(event_bus.endpoint),
             "DATABASE_URL": api_database_url,
             "SESSION_SIGNING_KEY": SIGNING_KEY,
             "TRUSTED_FORWARDER_KEYS": FORWARDER_KEY,

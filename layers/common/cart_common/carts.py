@@ -21,6 +21,10 @@ from cart_common.errors import (
     AuthenticationRequired,
     CartEmpty,
     CheckoutBlocked,
+    CheckoutCompletionFailed,
+    CheckoutConflict,
+    CheckoutExpired,
+    CheckoutNotFound,
     DiscountCodeInvalid,
     IdempotencyKeyReused,
     IdempotencyReplay,
@@ -469,13 +473,53 @@ def checkout(session: Session, body: CheckoutRequest) -> CheckoutResult:
     return result
 
 
-def complete_checkout(checkout_id: UUID, database: Database | None = None) -> CompletedCheckout:
-    """For the order service, after payment: the reserved stock is sold, the cart converted (and
-    marked recovered if it had been abandoned); the shopper's next ``GET /cart`` is a fresh cart.
-    ``CheckoutExpired`` when the reservation lapsed or the cart changed (check out again)."""
+def complete_checkout(
+    checkout_id: UUID, order_id: str | None = None, database: Database | None = None
+) -> CompletedCheckout:
+    """For the order service, after payment (the checkout events' consumer, ``POST
+    /checkouts/{checkoutId}/complete``): the stock is sold, the cart converted (and marked recovered
+    if it had been abandoned), discount uses counted, the checkout token given back, and
+    CheckoutCompleted written, exactly once: the same order again is answered as done
+    (``replay``), another order is ``CheckoutConflict``. A lapsed reservation still completes when
+    its stock is available; otherwise ``CheckoutCompletionFailed`` (and the event of that name). A
+    released checkout is ``CheckoutExpired``, an unknown one ``CheckoutNotFound``; each refusal
+    also writes CheckoutCompletionFailed for the order service."""
     policy = get_settings().rate_policy("checkouts")
     refund = rate.completed_checkout(policy, checkout_id) if policy else None
-    row = (database or get_database()).run(lambda conn: store.complete_checkout(conn, checkout_id, refund=refund))
-    return CompletedCheckout(
-        checkout_id=checkout_id, cart_id=row["cart_id"], user_id=row["user_id"], recovered=row["recovered"]
+    row = (database or get_database()).run(
+        lambda conn: store.complete_checkout(conn, checkout_id, order_id, refund=refund)
     )
+    outcome = row["outcome"]
+    if outcome in ("completed", "already_completed"):
+        _count("CheckoutsCompleted" if outcome == "completed" else "CheckoutCompletionReplays")
+        return CompletedCheckout(
+            checkout_id=checkout_id, cart_id=row["cart_id"], user_id=row["user_id"], recovered=row["recovered"],
+            order_id=order_id, replay=outcome == "already_completed",
+        )  # fmt: skip
+    _count("CheckoutCompletionFailures")
+    ids = {"checkoutId": str(checkout_id)}
+    if outcome == "not_found":
+        raise CheckoutNotFound(**ids)
+    if outcome == "released":
+        raise CheckoutExpired(**ids, reason="released")
+    if outcome == "conflict":
+        raise CheckoutConflict(**ids, completedOrderId=row["completed_order_id"])
+    short = row["lines_short"]
+    raise CheckoutCompletionFailed(**ids, reason="insufficient_stock", count=len(short), linesShort=short)
+
+
+def release_checkout(checkout_id: UUID, reason: str = "cancelled", database: Database | None = None) -> str:
+    """For the order service (payment failed, order cancelled): the reservation's stock is freed at
+    once and CheckoutReleased written with ``reason``. Idempotent: ``released`` the first time,
+    ``already_released`` after; ``CheckoutNotFound``; a completed checkout is ``CheckoutConflict``."""
+    policy = get_settings().rate_policy("checkouts")
+    refund = rate.released_checkout(policy, checkout_id) if policy else None
+    row = (database or get_database()).run(
+        lambda conn: store.release_checkout(conn, checkout_id, reason, refund=refund)
+    )
+    outcome: str = row["outcome"]
+    if outcome == "not_found":
+        raise CheckoutNotFound(checkoutId=str(checkout_id))
+    if outcome == "completed":
+        raise CheckoutConflict("The checkout was completed; cancel the order instead", checkoutId=str(checkout_id))
+    return outcome

@@ -164,14 +164,16 @@ def discard_queue(conn: psycopg.Connection) -> None:
 def pipeline(conn: psycopg.Connection, statements: Sequence[Statement]) -> list[list[dict[str, Any]]]:
     """Run statements in one round trip and one implicit transaction (psycopg pipeline mode: a
     single Sync at the end, so if one statement fails none of them is committed); return each one's
-    rows. Queued statements go first; their rows are not returned."""
-    from cart_common import oplog  # the operations log counts the request's round trips
+    rows. Queued statements go first; their rows are not returned. The events the transaction
+    wrote (its outbox rows) are read back by a last statement and published once it is committed
+    (cart_common/events.py)."""
+    from cart_common import events, oplog  # the operations log counts the request's round trips
 
     oplog.count_round_trip()
     leading = _queued.pop(conn, [])
     cursors = []
     with conn.pipeline():
-        for query, params in [*(statement for statement, _ in leading), *statements]:
+        for query, params in [*(statement for statement, _ in leading), *statements, events.COLLECT]:
             cursor = conn.cursor()
             # Every statement is composed by the store (psycopg.sql) or is one of its own constants.
             cursor.execute(cast(QueryNoTemplate, query), params)
@@ -180,6 +182,8 @@ def pipeline(conn: psycopg.Connection, statements: Sequence[Statement]) -> list[
     for (_, sink), rows in zip(leading, results, strict=False):
         if sink is not None:
             sink.extend(rows)
+    *results, written = results
+    events.written(conn, written)
     return results[len(leading) :]
 
 
@@ -197,6 +201,9 @@ def exactly_once[T](
         pipeline(conn, [*last(result), ("commit", {})])
     except BaseException:
         discard_queue(conn)
+        from cart_common import events
+
+        events.rolled_back(conn)  # what the transaction wrote is not committed: nothing to publish
         if conn.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
             queue(conn, [("rollback", {})])  # travels with this connection's next statements
         raise

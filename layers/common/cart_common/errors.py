@@ -249,6 +249,25 @@ class CheckoutExpired(Problem):
     title = "The checkout's reservation has expired or was released; check out again"
 
 
+class CheckoutConflict(Problem):
+    """A completion naming another order than the one that completed the checkout (paid twice?)."""
+
+    status = 409
+    code = "checkout_conflict"
+    title = "The checkout was completed by another order"
+    detail_template = "Checkout {checkoutId} was completed by order {completedOrderId}"
+
+
+class CheckoutCompletionFailed(Problem):
+    """The reservation lapsed and another shopper took some of the stock meanwhile: nothing was sold
+    (the CheckoutCompletionFailed event says so too), so the order service refunds the payment."""
+
+    status = 409
+    code = "checkout_completion_failed"
+    title = "The checkout's reservation lapsed and its stock is no longer available"
+    detail_template = "{count} line(s) short; see linesShort"
+
+
 class RateLimited(Problem):
     """A token bucket of the caller's is empty (``take_token`` in migration 0011): nothing changed."""
 

@@ -36,6 +36,7 @@ expiry comes first when there is a backlog.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -52,8 +53,11 @@ from cart_common.api import logger, metrics
 from cart_common.config import Settings, get_settings
 from cart_common.db import Database, get_database
 from cart_common.models import AbandonedCart, AbandonedCarts
+from cart_common.store.events import purge_published
+from cart_common.store.lifecycle import notify_saved_items
 
 Batch = Callable[[psycopg.Connection], store.Row]  # one statement of a step, on a connection
+_FIRST_ID = "00000000-0000-0000-0000-000000000000"  # below every uuid: a walk by id starts here
 
 
 @dataclass
@@ -69,6 +73,9 @@ class SweepReport:
     idempotency_keys_purged: int = 0
     rate_buckets_purged: int = 0  # refilled buckets (issue 14)
     checkouts_limited: int = 0  # users whose checkouts are cut off for hoarding, as of the sweep
+    saved_back_in_stock: int = 0  # SavedItemBackInStock events written (issue 20)
+    saved_price_dropped: int = 0  # SavedItemPriceDropped events written
+    events_purged: int = 0  # published outbox events older than EVENT_RETENTION_DAYS
     batches: int = 0
     complete: bool = False  # False: the time ran out, the next run carries on
     duration_ms: int = 0
@@ -164,6 +171,20 @@ def sweep(
         report.checkouts_limited = row["checkouts_limited"]
         return bool(row["purged"] < batch)
 
+    saved_after = [_FIRST_ID]  # the last saved item looked at: that step, too, walks the table once per run
+
+    def saved(row: store.Row) -> bool:
+        report.saved_back_in_stock += row["back_in_stock"]
+        report.saved_price_dropped += row["price_dropped"]
+        saved_after[0] = row["last_id"] or saved_after[0]
+        return bool(row["selected"] < batch)
+
+    def events_purged(row: store.Row) -> bool:
+        report.events_purged += row["purged"]
+        return bool(row["purged"] < batch)
+
+    event_days = float(os.environ.get("EVENT_RETENTION_DAYS", "7"))
+
     checkout_rate = settings.rate_limit_checkouts / settings.rate_limit_checkouts_window_s
 
     hours, days = settings.abandoned_after_hours, settings.abandoned_retention_days
@@ -184,6 +205,12 @@ def sweep(
                 lambda: partial(store.remove_stale_emails, batch=batch, days=days, after=emails_after[0]),
                 emails,
             )
+            and drain(
+                "saved_items",
+                lambda: partial(notify_saved_items, batch=batch, after=saved_after[0]),
+                saved,
+            )
+            and drain("purge_events", lambda: partial(purge_published, batch=batch, days=event_days), events_purged)
         )
         return report
     finally:
@@ -208,6 +235,9 @@ def run(context: Any, database: Database | None = None) -> SweepReport:
             ("IdempotencyKeysPurged", report.idempotency_keys_purged),
             ("RateBucketsPurged", report.rate_buckets_purged),
             ("CheckoutsLimited", report.checkouts_limited),
+            ("SavedItemsBackInStock", report.saved_back_in_stock),
+            ("SavedItemsPriceDropped", report.saved_price_dropped),
+            ("EventsPurged", report.events_purged),
         ):
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         metrics.add_metric(name="SweepDurationMs", unit=MetricUnit.Milliseconds, value=report.duration_ms)

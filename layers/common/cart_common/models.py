@@ -321,6 +321,25 @@ class CompletedCheckout(WireModel):
     cart_id: UUID
     user_id: str | None
     recovered: bool = Field(description="The cart had been marked abandoned before it was converted")
+    order_id: str | None = Field(default=None, description="The order that completed the checkout")
+    replay: bool = Field(default=False, description="Completed before by the same order: nothing changed now")
+
+
+class CompleteCheckout(RequestModel):
+    """``POST /checkouts/{checkoutId}/complete``: the order the payment made."""
+
+    order_id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+
+
+class ReleaseCheckout(RequestModel):
+    """``POST /checkouts/{checkoutId}/release``: why (default ``cancelled``)."""
+
+    reason: Literal["payment_failed", "cancelled"] = "cancelled"
+
+
+class ReleasedCheckout(WireModel):
+    checkout_id: UUID
+    outcome: Literal["released", "already_released"]
 
 
 # --- abandoned carts (GET /admin/carts/abandoned) ------------------------------------------------

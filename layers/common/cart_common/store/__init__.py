@@ -27,7 +27,7 @@ change's own round trip); long statements live in ``sql/`` beside them.
 
 from cart_common.store._compose import Row
 from cart_common.store.cart import CartRows, Change, cart_rows, cart_rows_unless
-from cart_common.store.checkout import complete_checkout, reserve_stock, validate_cart
+from cart_common.store.checkout import complete_checkout, release_checkout, reserve_stock, validate_cart
 from cart_common.store.discounts import apply_discount_code, remove_discount_code
 from cart_common.store.idempotency import claim_idempotency_key, idempotent_response, save_idempotent_response
 from cart_common.store.lifecycle import (
@@ -78,6 +78,7 @@ __all__ = [
     "purge_checkouts",
     "purge_idempotency_keys",
     "purge_rate_buckets",
+    "release_checkout",
     "remember_email",
     "remember_email_statement",
     "remove_discount_code",

@@ -68,23 +68,66 @@ def reserve_stock(
     return opened, readiness, CartRows(lines, saved, discounts)
 
 
+# Completion locks as every change of a cart does, cart first (then its checkout, then the catalog rows
+# of its lines in checkout's global order), so it queues behind a change or a re-checkout of the same
+# cart instead of deadlocking with it, and a concurrent duplicate completion waits for the first.
+_LOCK_CART_OF_CHECKOUT = """
+select c.id from cart c where c.id = (select cart_id from checkout where id = %(checkout_id)s::uuid) for update
+"""
 _LOCK_CHECKOUT = "select id from checkout where id = %(checkout_id)s::uuid for update"
-_LOCK_RESERVED_VARIANTS = """
+_LOCK_CHECKOUT_VARIANTS = """
 select v.id from product_variant v
-where v.id in (select variant_id from reservation where checkout_id = %(checkout_id)s::uuid)
+where v.id in (select i.variant_id from checkout k join cart_item i on i.cart_id = k.cart_id
+               where k.id = %(checkout_id)s::uuid)
 order by v.id for update
 """
-_LOCK_RESERVED_PRODUCTS = """
+_LOCK_CHECKOUT_PRODUCTS = """
 select p.id from product p
-where p.id in (select product_id from reservation where checkout_id = %(checkout_id)s::uuid and variant_id is null)
+where p.id in (select i.product_id from checkout k join cart_item i on i.cart_id = k.cart_id
+               where k.id = %(checkout_id)s::uuid and i.variant_id is null)
 order by p.id for update
 """
 
 
-def complete_checkout(conn: psycopg.Connection, checkout_id: UUID, *, refund: Statement | None = None) -> Row:
-    """The checkout and the catalog rows it draws on locked (in checkout order), then completed
-    (and the user's checkout token given back by ``refund``: this one was not hoarding)."""
-    steps = [_LOCK_CHECKOUT, _LOCK_RESERVED_VARIANTS, _LOCK_RESERVED_PRODUCTS, "complete_checkout.sql"]
-    results = pipeline(conn, [*(plain(step, checkout_id=checkout_id) for step in steps), *([refund] if refund else [])])
-    (row,) = results[len(steps) - 1]
+def complete_checkout(
+    conn: psycopg.Connection, checkout_id: UUID, order_id: str | None = None, *, refund: Statement | None = None
+) -> Row:
+    """One round trip: the locks, then the completion (complete_checkout.sql: its outcome row, and
+    the CheckoutCompleted or CheckoutCompletionFailed event), then ``refund`` (the user's checkout
+    token given back when this transaction completed it: it was not hoarding)."""
+    steps = [_LOCK_CART_OF_CHECKOUT, _LOCK_CHECKOUT, _LOCK_CHECKOUT_VARIANTS, _LOCK_CHECKOUT_PRODUCTS]
+    statements = [
+        *(plain(step, checkout_id=checkout_id) for step in steps),
+        plain("complete_checkout.sql", checkout_id=checkout_id, order_id=order_id),
+    ]
+    results = pipeline(conn, [*statements, *([refund] if refund else [])])
+    (row,) = results[len(steps)]
+    return row
+
+
+# The order service's release (payment failed, order cancelled): the reservation's stock is free at
+# once; the trigger of migration 0012 announces CheckoutReleased with the reason. Idempotent.
+_RELEASE = """
+with k as (select id, status from checkout where id = %(checkout_id)s::uuid),
+released as (
+    update checkout set status = 'released', release_reason = %(reason)s
+    where id = %(checkout_id)s::uuid and status = 'open'
+    returning id
+),
+freed as (delete from reservation r using released where r.checkout_id = released.id)
+select case
+    when exists (select 1 from released) then 'released'
+    when not exists (select 1 from k) then 'not_found'
+    when (select status from k) = 'released' then 'already_released'
+    else (select status from k)
+end as outcome
+"""
+
+
+def release_checkout(
+    conn: psycopg.Connection, checkout_id: UUID, reason: str, *, refund: Statement | None = None
+) -> Row:
+    """One round trip: the release, then ``refund`` (the checkout bucket's token back)."""
+    statements = [plain(_RELEASE, checkout_id=checkout_id, reason=reason), *([refund] if refund else [])]
+    (row,), *_ = pipeline(conn, statements)
     return row

@@ -56,6 +56,11 @@ def remove_stale_emails(conn: psycopg.Connection, *, batch: int, days: float, af
     return _one(conn, "remove_stale_emails.sql", batch=batch, days=days, after=after)
 
 
+def notify_saved_items(conn: psycopg.Connection, *, batch: int, after: str) -> Row:
+    """SavedItemBackInStock / SavedItemPriceDropped for the saved items after id ``after``."""
+    return _one(conn, "notify_saved_items.sql", batch=batch, after=after)
+
+
 # A converted cart that had once been marked abandoned is recovered; the first conversion's time is
 # kept, so a replay changes nothing. Returns no row for a cart that was never abandoned.
 _MARK_RECOVERED = """
