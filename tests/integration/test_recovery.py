@@ -218,7 +218,8 @@ def test_the_admin_listing_gives_each_cart_its_working_recovery_url(sql, storefr
     assert recover(Shopper(), token).status == 200
 
 
-def test_without_a_storefront_url_there_is_no_link(fresh_settings: None) -> None:
+def test_without_a_storefront_url_there_is_no_link(fresh_settings: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STOREFRONT_URL", raising=False)
     assert recovery.recovery_url(uuid.uuid4(), datetime.now(UTC)) is None
     fields = recovery.abandoned_event_fields(uuid.uuid4(), datetime.now(UTC))
     assert fields["recoveryUrl"] is None and fields["recoveryExpiresAt"]

@@ -4,13 +4,15 @@ import { useEffect, useRef, useState } from "react";
 import Link from "next/link";
 import { CheckCircle2 } from "lucide-react";
 import { checkout } from "@/lib/actions/cart";
+import { PlaceOrder } from "@/components/PlaceOrder";
 import { useCartStore, withRetries } from "@/store/cart.store";
 import { money } from "@/lib/format";
 import type { CheckoutResult, Problem } from "@/lib/api/types";
 
 /** Validates and reserves the cart (`POST /cart/checkout`, one Idempotency-Key for all retries)
- * and shows the reservation and when it expires. */
-export function CheckoutView() {
+ * and shows the reservation and when it expires; with demo payments (the local stack), the
+ * Place order step after it. */
+export function CheckoutView({ demoPayments = false }: { demoPayments?: boolean }) {
   const [result, setResult] = useState<CheckoutResult | null>(null);
   const [problem, setProblem] = useState<Problem | null>(null);
   const started = useRef(false);
@@ -62,6 +64,7 @@ export function CheckoutView() {
         </ul>
         <p className="font-semibold">Total {money(result.cart.totals.total, result.cart.currency)}</p>
       </div>
+      {demoPayments ? <PlaceOrder checkoutId={result.checkoutId} total={money(result.cart.totals.total, result.cart.currency)} /> : null}
     </div>
   );
 }

@@ -193,6 +193,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cart/recover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /cart/recover */
+        post: operations["recover_cart_cart_recover_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/carts/abandoned": {
         parameters: {
             query?: never;
@@ -747,6 +764,14 @@ export interface components {
              */
             reason: "currency_mismatch" | "unavailable" | "out_of_stock" | "max_lines_per_cart";
         };
+        /** RecoverCart */
+        RecoverCart: {
+            /**
+             * Token
+             * @description The token of a recovery link (its token query parameter)
+             */
+            token: string;
+        };
         /** AbandonedCart */
         AbandonedCart: {
             /**
@@ -786,6 +811,11 @@ export interface components {
              * Format: date-time
              */
             abandonedAt: string;
+            /**
+             * Recoveryurl
+             * @description The storefront's link that brings this cart back (POST /cart/recover); null: no STOREFRONT_URL
+             */
+            recoveryUrl?: string | null;
         };
         /** AbandonedCarts */
         AbandonedCarts: {
@@ -2200,6 +2230,126 @@ export interface operations {
             };
             /** @description Not authenticated */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    recover_cart_cart_recover_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecoverCart"];
+            };
+        };
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Cart"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the link no longer works */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
