@@ -36,7 +36,7 @@ API_FUNCTIONS = [
     "GetCartFunction", "AddItemFunction", "UpdateItemFunction", "RemoveItemFunction", "ClearCartFunction",
     "ValidateCartFunction", "CheckoutFunction", "ApplyDiscountCodeFunction", "RemoveDiscountCodeFunction",
     "SaveItemFunction", "RestoreSavedItemFunction", "SyncCartFunction", "MergeCartFunction",
-    "ListAbandonedCartsFunction", "SignInMergeFunction",
+    "ListAbandonedCartsFunction", "SignInMergeFunction", "RecoverCartFunction",
 ]  # fmt: skip
 ALL_FUNCTIONS = [*API_FUNCTIONS, "ExpireCartsFunction", "MigrateFunction"]
 # Every function that signs in as the application user: all but the migrations.
