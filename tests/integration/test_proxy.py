@@ -211,7 +211,7 @@ def exercise_the_api(user: Any, admin: Any) -> set[tuple[str, str]]:
     abandoning = Recording()
     abandoning.add(MUG, 1)
     cart_id = abandoning.get().json["id"]
-    marked = get_database().run(
+    marked: Any = get_database().run(
         lambda conn: conn.execute(
             "update cart set abandoned_at = now(), abandoned_value = 0 where id = %s returning abandoned_at", (cart_id,)
         ).fetchone()
