@@ -114,6 +114,7 @@ def test_discount_codes_and_the_free_shipping_progress(page: Page) -> None:
     progress = page.get_by_test_id("free-shipping-progress")
     expect(progress).to_have_attribute("aria-valuenow", "50")
     expect(page.get_by_test_id("totals-shipping")).to_have_text("$4.99")
+    expect(page.get_by_test_id("totals-tax")).to_have_text("Calculated at checkout")  # no TAX_RATES: tax 0
 
     code, apply, error = (
         page.get_by_test_id("discount-input"),

@@ -9,7 +9,7 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
 # What one line's own attributes may hold, accumulated over every add (a variant's attributes come
 # from the catalog and do not count). With at most max_lines_per_cart lines and as many saved items
@@ -53,6 +53,25 @@ def _in_units(unit: timedelta) -> BeforeValidator:
         return value
 
     return BeforeValidator(parse)
+
+
+_TAX_RATE = re.compile(r"^([A-Z]{3}):(\d{1,5})$")
+
+
+def _tax_rates(value: str) -> dict[str, int]:
+    """``TAX_RATES``: comma-separated ``<ISO 4217 code>:<basis points>`` (``USD:825,EUR:2000``), each
+    currency once, each rate 0-10000 (0-100 %)."""
+    rates: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        if not (match := _TAX_RATE.match(item)) or int(match[2]) > 10_000 or match[1] in rates:
+            raise ValueError(f"expected CUR:basis-points pairs such as USD:825,EUR:2000 (0-10000, each once): {item!r}")
+        rates[match[1]] = int(match[2])
+    return rates
+
+
+def _checked_tax_rates(value: str) -> str:
+    _tax_rates(value)
+    return value
 
 
 Days = Annotated[float, _in_units(timedelta(days=1)), Field(gt=0)]
@@ -129,6 +148,12 @@ class Settings(BaseModel):
     max_cart_value: Annotated[int, Field(ge=1)] | None = 10_000_000  # minor units; unset = no limit
     shipping_flat_rate: Annotated[int, Field(ge=0)] = 499  # minor units, in the cart's currency
     free_shipping_threshold: Annotated[int, Field(ge=0)] | None = 5000  # subtotal after discounts; unset: never free
+    # Tax (issue 20; cart_common/view.py ``totals``): a rate in basis points per currency
+    # ("USD:825,EUR:2000"; a currency not named has none), on the discounted subtotal plus shipping,
+    # rounded half up once per cart; inclusive: contained in the prices (the total unchanged), else
+    # added. Unset: no tax here ("calculated at checkout", by the order service).
+    tax_rates: Annotated[str, AfterValidator(_checked_tax_rates)] = ""
+    tax_inclusive: bool = False
     merge_strategy: Literal["sum", "max", "replace"] = "sum"
     # POST /cart/sync. Summing fits two independent carts (a guest's into the user's at sign-in), but
     # a client's offline copy of the same cart holds the server's lines too: summed, they would
@@ -188,6 +213,10 @@ class Settings(BaseModel):
             return None
         quota, window_s = getattr(self, f"rate_limit_{name}"), getattr(self, f"rate_limit_{name}_window_s")
         return RatePolicy(name.replace("_", "-"), quota, window_s)
+
+    def tax_rate(self, currency: str) -> int:
+        """The tax rate of ``currency`` in basis points (0 when TAX_RATES does not name it)."""
+        return _tax_rates(self.tax_rates).get(currency, 0)
 
     def cart_ttl_days(self, owner_kind: str) -> float:
         return self.user_cart_ttl_days if owner_kind == "user" else self.guest_cart_ttl_days

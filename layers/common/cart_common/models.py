@@ -123,11 +123,18 @@ class Totals(WireModel):
     subtotal: int
     discount: int = Field(description="Never more than the subtotal")
     shipping: int
-    tax: int
-    total: int = Field(description="subtotal - discount + shipping + tax, never negative")
+    tax: int = Field(
+        description="Tax on subtotal - discount + shipping at taxRate, rounded half up once per cart; "
+        "contained in the prices when taxIncluded, else added to the total"
+    )
+    total: int = Field(description="subtotal - discount + shipping, + tax unless taxIncluded; never negative")
     free_shipping_remaining: int = Field(
         default=0, description="How much more to spend for free shipping (0 when it is free already)"
     )
+    tax_rate: int = Field(
+        default=0, description="The cart currency's tax rate in basis points (825 = 8.25 %); 0: calculated at checkout"
+    )
+    tax_included: bool = Field(default=False, description="Prices (and shipping) include the tax")
 
 
 class SavedItem(ProductLine):

@@ -81,21 +81,38 @@ def discount_amounts(discounts: Sequence[dict[str, Any]], subtotal: int, currenc
     return applied
 
 
-def totals(subtotal: int, discount: int, has_items: bool, settings: Settings) -> Totals:
+def _half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half up, in integers (both non-negative)."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def totals(subtotal: int, discount: int, has_items: bool, settings: Settings, currency: str | None = None) -> Totals:
     """Shipping is the flat rate unless the discounted subtotal reaches the free-shipping threshold
-    (none for an empty cart); tax is not computed here. The total is never negative."""
+    (none for an empty cart). Tax is ``currency``'s rate (basis points, ``TAX_RATES``; the default
+    currency's when None) on what the shopper pays for: the subtotal after discounts plus shipping
+    (shipping is taxed like the goods it carries, as VAT is). It is rounded half up once, on the
+    cart, never per line (per-line rounding drifts from the rate as lines are added). Inclusive
+    (``TAX_INCLUSIVE``): prices already contain it, so it is the part of that amount that is tax,
+    r / (10000 + r), and the total is unchanged; exclusive: it is added. The total is never negative."""
     after_discount = subtotal - discount
     threshold = settings.free_shipping_threshold
     free = threshold is not None and after_discount >= threshold
     shipping = settings.shipping_flat_rate if has_items and not free else 0
-    tax = 0
+    taxable = max(0, after_discount + shipping)
+    rate = settings.tax_rate(currency or settings.default_currency)
+    if settings.tax_inclusive:
+        tax, added = _half_up(taxable * rate, 10_000 + rate), 0
+    else:
+        tax = added = _half_up(taxable * rate, 10_000)
     return Totals(
         subtotal=subtotal,
         discount=discount,
         shipping=shipping,
         tax=tax,
-        total=max(0, after_discount + shipping + tax),
+        total=max(0, after_discount + shipping + added),
         free_shipping_remaining=max(0, threshold - after_discount) if threshold is not None else 0,
+        tax_rate=rate,
+        tax_included=settings.tax_inclusive,
     )
 
 
@@ -126,7 +143,7 @@ def build_cart(rows: CartRows, settings: Settings) -> Cart:
         items=items,
         item_count=sum(item.quantity for item in items),
         subtotal=subtotal,
-        totals=totals(subtotal, sum(code.amount for code in codes), bool(items), settings),
+        totals=totals(subtotal, sum(code.amount for code in codes), bool(items), settings, currency),
         discount_codes=codes,
         saved_for_later=[_saved(row) for row in rows.saved],
     )

@@ -420,11 +420,14 @@ export interface components {
             discount: number;
             /** Shipping */
             shipping: number;
-            /** Tax */
+            /**
+             * Tax
+             * @description Tax on subtotal - discount + shipping at taxRate, rounded half up once per cart; contained in the prices when taxIncluded, else added to the total
+             */
             tax: number;
             /**
              * Total
-             * @description subtotal - discount + shipping + tax, never negative
+             * @description subtotal - discount + shipping, + tax unless taxIncluded; never negative
              */
             total: number;
             /**
@@ -433,6 +436,18 @@ export interface components {
              * @default 0
              */
             freeShippingRemaining: number;
+            /**
+             * Taxrate
+             * @description The cart currency's tax rate in basis points (825 = 8.25 %); 0: calculated at checkout
+             * @default 0
+             */
+            taxRate: number;
+            /**
+             * Taxincluded
+             * @description Prices (and shipping) include the tax
+             * @default false
+             */
+            taxIncluded: boolean;
         };
         /** ValidationError */
         ValidationError: {

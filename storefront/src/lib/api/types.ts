@@ -40,7 +40,7 @@ export const EMPTY_CART: Cart = {
   items: [],
   itemCount: 0,
   subtotal: 0,
-  totals: { subtotal: 0, discount: 0, shipping: 0, tax: 0, total: 0, freeShippingRemaining: 0 },
+  totals: { subtotal: 0, discount: 0, shipping: 0, tax: 0, total: 0, freeShippingRemaining: 0, taxRate: 0, taxIncluded: false },
   discountCodes: [],
   savedForLater: [],
 };
