@@ -28,6 +28,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from local import stack
+from local.bus import LocalBus
 from local.cognito import LocalCognito
 from tests.conftest import FORWARDER_KEY, ROOT, free_port, one
 
@@ -131,11 +132,13 @@ def storefront_build() -> None:
 
 
 @pytest.fixture(scope="session")
-def site(storefront_build: None, database_url: str, cognito: LocalCognito) -> Iterator[Stack]:
+def site(storefront_build: None, database_url: str, cognito: LocalCognito, event_bus: LocalBus) -> Iterator[Stack]:
     storefront_port = free_port()
     storefront_url = f"http://127.0.0.1:{storefront_port}"
     invoker = stack.make_invoker(workers=0)
-    api = stack.LocalApi(invoker, stack.dev_routes(), extra_origins=[storefront_url])
+    # /dev/events: the run's bus (tests/conftest.py), which the storefront's demo payment step posts to
+    routes = stack.dev_routes() | {"/dev/events": stack.DevRoute(event_bus.dev_events, methods=("GET", "POST"))}
+    api = stack.LocalApi(invoker, routes, extra_origins=[storefront_url])
     faults = ApiFaults(api)
     server = make_server("127.0.0.1", 0, faults, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="browser-api", daemon=True)
@@ -154,6 +157,7 @@ def site(storefront_build: None, database_url: str, cognito: LocalCognito) -> It
         # front of the storefront appended, or, with no proxy, the connection's address (Next.js).
         "CART_FORWARDER_KEY": FORWARDER_KEY,
         "TRUSTED_PROXY_HOPS": "1",
+        "CART_DEMO_PAYMENTS": "1",  # the checkout's Place order step, as `make dev` sets it
     }
     process = subprocess.Popen(
         [str(STOREFRONT / "node_modules" / ".bin" / "next"), "start", "-H", "127.0.0.1", "-p", str(storefront_port)],

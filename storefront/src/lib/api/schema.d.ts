@@ -227,6 +227,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/checkouts/{checkoutId}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /checkouts/{checkoutId}/complete */
+        post: operations["complete_checkout_checkouts__checkoutId__complete_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/checkouts/{checkoutId}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /checkouts/{checkoutId}/release */
+        post: operations["release_checkout_checkouts__checkoutId__release_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -860,6 +894,70 @@ export interface components {
              * @description Price when the cart was marked abandoned, minor units
              */
             unitPrice: number;
+        };
+        /**
+         * CompleteCheckout
+         * @description ``POST /checkouts/{checkoutId}/complete``: the order the payment made.
+         */
+        CompleteCheckout: {
+            /** Orderid */
+            orderId: string;
+        };
+        /** CompletedCheckout */
+        CompletedCheckout: {
+            /**
+             * Checkoutid
+             * Format: uuid
+             */
+            checkoutId: string;
+            /**
+             * Cartid
+             * Format: uuid
+             */
+            cartId: string;
+            /** Userid */
+            userId: string | null;
+            /**
+             * Recovered
+             * @description The cart had been marked abandoned before it was converted
+             */
+            recovered: boolean;
+            /**
+             * Orderid
+             * @description The order that completed the checkout
+             */
+            orderId?: string | null;
+            /**
+             * Replay
+             * @description Completed before by the same order: nothing changed now
+             * @default false
+             */
+            replay: boolean;
+        };
+        /**
+         * ReleaseCheckout
+         * @description ``POST /checkouts/{checkoutId}/release``: why (default ``cancelled``).
+         */
+        ReleaseCheckout: {
+            /**
+             * Reason
+             * @default cancelled
+             * @enum {string}
+             */
+            reason: "payment_failed" | "cancelled";
+        };
+        /** ReleasedCheckout */
+        ReleasedCheckout: {
+            /**
+             * Checkoutid
+             * Format: uuid
+             */
+            checkoutId: string;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "released" | "already_released";
         };
     };
     responses: never;
@@ -2498,6 +2596,250 @@ export interface operations {
             /** @description The request breaks a rule */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    complete_checkout_checkouts__checkoutId__complete_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                checkoutId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CompleteCheckout"];
+            };
+        };
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompletedCheckout"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the cart's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    release_checkout_checkouts__checkoutId__release_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                checkoutId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReleaseCheckout"] | null;
+            };
+        };
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReleasedCheckout"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the cart's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
