@@ -38,9 +38,12 @@ API_FUNCTIONS = [
     "SaveItemFunction", "RestoreSavedItemFunction", "SyncCartFunction", "MergeCartFunction",
     "ListAbandonedCartsFunction", "SignInMergeFunction", "RecoverCartFunction",
 ]  # fmt: skip
-ALL_FUNCTIONS = [*API_FUNCTIONS, "ExpireCartsFunction", "MigrateFunction"]
+API_FUNCTIONS += ["CompleteCheckoutFunction", "ReleaseCheckoutFunction"]  # the order service's IAM routes
+# Invoked by EventBridge: the sweep, the order service's events, the outbox relay (each behind a canary).
+BACKGROUND_FUNCTIONS = ["ExpireCartsFunction", "CheckoutEventsFunction", "PublishEventsFunction"]
+ALL_FUNCTIONS = [*API_FUNCTIONS, *BACKGROUND_FUNCTIONS, "MigrateFunction"]
 # Every function that signs in as the application user: all but the migrations.
-APP_USER_FUNCTIONS = [*API_FUNCTIONS, "ExpireCartsFunction"]
+APP_USER_FUNCTIONS = [*API_FUNCTIONS, *BACKGROUND_FUNCTIONS]
 
 
 def _variant(tmp: Path, mode: str) -> Path:
@@ -285,12 +288,12 @@ def test_the_user_pool_outlives_the_stack(translated: dict[str, Any]) -> None:
 
 def test_every_function_rolls_out_behind_an_alias_after_the_migrations(translated: dict[str, Any]) -> None:
     resources = translated["Resources"]
-    for name in [*API_FUNCTIONS, "ExpireCartsFunction"]:
+    for name in [*API_FUNCTIONS, *BACKGROUND_FUNCTIONS]:
         assert resources[f"{name}Aliaslive"]["Type"] == "AWS::Lambda::Alias", name
         assert "Migrations" in (resources[name].get("DependsOn") or []), name
         assert "ReservedConcurrentExecutions" in resources[name]["Properties"], name
     groups = {k: r for k, r in resources.items() if r["Type"] == "AWS::CodeDeploy::DeploymentGroup"}
-    assert len(groups) == len(API_FUNCTIONS) + 1  # the migrations run before traffic, not behind a canary
+    assert len(groups) == len(API_FUNCTIONS) + len(BACKGROUND_FUNCTIONS)  # the migrations run before traffic, not behind a canary
     for group in groups.values():
         alarms = group["Properties"]["AlarmConfiguration"]
         assert alarms["Enabled"] is True
@@ -581,11 +584,11 @@ def test_the_migrations_resource_comes_after_the_routes_its_answer_travels_over(
     waits_for = _depends_on(translated, "Migrations")
     assert waits_for >= ANSWER_PATH, ANSWER_PATH - waits_for
     # Every route, association, gateway, endpoint and egress rule of the created VPC, but the SSM
-    # endpoint (the session key as an SSM parameter: the migrations never read it).
+    # endpoint (the session key as an SSM parameter: the migrations never read it) and the events one.
     network = {k for k, r in resources.items() if r["Type"] in (
         "AWS::EC2::Route", "AWS::EC2::SubnetRouteTableAssociation", "AWS::EC2::NatGateway",
         "AWS::EC2::VPCGatewayAttachment", "AWS::EC2::VPCEndpoint", "AWS::EC2::SecurityGroupEgress")}  # fmt: skip
-    assert network - waits_for == {"SsmEndpoint"}
+    assert network - waits_for == {"SsmEndpoint", "EventsEndpoint"}  # nor do they publish events
     properties = resources["Migrations"]["Properties"]
     for name, value in properties.items():
         if name not in ("ServiceToken", "ServiceTimeout", "Version", "Database"):
