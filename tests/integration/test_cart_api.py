@@ -58,7 +58,16 @@ def test_first_visit_gets_an_empty_cart_and_a_new_session_without_writing(shoppe
         "items": [],
         "itemCount": 0,
         "subtotal": 0,
-        "totals": {"subtotal": 0, "discount": 0, "shipping": 0, "tax": 0, "total": 0, "freeShippingRemaining": 5000},
+        "totals": {
+            "subtotal": 0,
+            "discount": 0,
+            "shipping": 0,
+            "tax": 0,
+            "total": 0,
+            "freeShippingRemaining": 5000,
+            "taxRate": 0,
+            "taxIncluded": False,
+        },
         "discountCodes": [],
         "savedForLater": [],
     }
@@ -130,6 +139,8 @@ def test_adding_a_product_captures_its_price_and_totals(shopper: Shopper) -> Non
         "tax": 0,
         "total": 2999,
         "freeShippingRemaining": 2500,
+        "taxRate": 0,
+        "taxIncluded": False,
     }
 
 

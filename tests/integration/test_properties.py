@@ -298,7 +298,7 @@ def view_rows(draw: st.DrawFn) -> list[dict[str, Any]]:
             "price_at_add",
             "unit_price",
             "active",
-            "stock",
+            "available_stock",
             "max_per_order",
         ]
     )
@@ -320,7 +320,7 @@ def view_rows(draw: st.DrawFn) -> list[dict[str, Any]]:
             "price_at_add": draw(st.integers(0, BIGINT)),
             "unit_price": draw(st.integers(0, BIGINT)),
             "active": draw(st.booleans()),
-            "stock": draw(st.integers(0, INTEGER)),
+            "available_stock": draw(st.integers(0, INTEGER)),
             "max_per_order": draw(st.none() | st.integers(1, INTEGER)),
         }
         for item_id in item_ids
@@ -339,7 +339,7 @@ def test_build_cart_totals_are_never_negative_and_add_up_for_any_rows(rows, max_
     for item, row in zip(wire["items"], lines, strict=True):
         assert item["quantity"] == row["quantity"] and item["unitPrice"] == row["unit_price"]
         assert item["priceChanged"] == (row["unit_price"] != row["price_at_add"])
-        ceiling = min(max_line, row["max_per_order"] or max_line, row["stock"])
+        ceiling = min(max_line, row["max_per_order"] or max_line, row["available_stock"])
         assert item["maxQuantity"] == (ceiling if row["active"] else 0)
         assert item["available"] == (row["active"] and row["quantity"] <= ceiling)
     if rows:
