@@ -124,7 +124,7 @@ def _priced(detail: dict[str, Any]) -> dict[str, Any]:
     discounts = discount_amounts(codes, subtotal, detail["currency"])
     taken = sum(code.amount for code in discounts)
     detail["discounts"] = [{"code": code.code, "amount": code.amount} for code in discounts if code.amount]
-    detail["totals"] = totals(subtotal, taken, bool(detail["lines"]), get_settings()).model_dump(
+    detail["totals"] = totals(subtotal, taken, bool(detail["lines"]), get_settings(), detail["currency"]).model_dump(
         mode="json", by_alias=True, exclude={"free_shipping_remaining"}
     )
     return detail
