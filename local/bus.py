@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -78,11 +79,39 @@ class LocalBus:
         for rule in self.rules:
             if self._invoke is not None and rule.matches(source, detail_type):
                 try:
-                    self._invoke(rule.function, event)
+                    if rule.queue is None:
+                        self._invoke(rule.function, event)
+                    else:
+                        self._deliver_through_queue(rule, event)
                 except Exception as exc:  # Lambda would retry, then dead-letter it
                     self.failures.append(f"{rule.function}: {type(exc).__name__}")
                     log.warning("%s failed on %s from %s: %s", rule.function, detail_type, source, type(exc).__name__)
         return str(event["id"])
+
+    def _deliver_through_queue(self, rule: template.EventRule, event: dict[str, Any]) -> None:
+        """A rule that targets a queue (the catalog events'): the function gets the event as SQS's
+        event source mapping would hand it over, a batch of one message whose body is the event. A
+        message it names in ``batchItemFailures`` would be delivered again (then dead-lettered): here
+        it is logged and counted in ``failures``."""
+        message_id = str(uuid.uuid4())
+        batch = {
+            "Records": [
+                {
+                    "messageId": message_id,
+                    "receiptHandle": message_id,
+                    "body": json.dumps(event),
+                    "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(time.time() * 1000))},
+                    "messageAttributes": {},
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": f"arn:aws:sqs:local:000000000000:{rule.queue}",
+                    "awsRegion": "local",
+                }
+            ]
+        }
+        answer = self._invoke(rule.function, batch) if self._invoke is not None else {}
+        if (answer or {}).get("batchItemFailures"):
+            self.failures.append(f"{rule.function}: batch item failure")
+            log.warning("%s did not take %s (SQS would deliver it again)", rule.function, event["detail-type"])
 
     # --- HTTP: PutEvents, /dev/events ------------------------------------------------------------
 

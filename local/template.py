@@ -156,6 +156,8 @@ class EventRule:
     function: str  # logical id
     sources: tuple[str, ...] | None
     detail_types: tuple[str, ...] | None
+    queue: str | None = None  # an AWS::Events::Rule whose target is the queue of the function's SQS event
+
 
     def matches(self, source: str, detail_type: str) -> bool:
         return (self.sources is None or source in self.sources) and (
@@ -183,4 +185,36 @@ def event_rules(template: dict[str, Any] | None = None) -> list[EventRule]:
                     detail_types=_as_tuple(fields["detail-type"]) if "detail-type" in fields else None,
                 )
             )
+    return found + _queue_rules(template)
+
+
+def _queue_rules(template: dict[str, Any]) -> list[EventRule]:
+    """Rules (``AWS::Events::Rule``) that target a queue a function reads (its ``SQS`` event): the
+    local bus hands their events to that function as SQS would, a batch of one message."""
+    resources, parameters = template.get("Resources", {}), template.get("Parameters", {})
+    readers: dict[str, str] = {}  # queue logical id -> function
+    for name, resource in resources.items():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            for event in (resource.get("Properties", {}).get("Events") or {}).values():
+                queue = event.get("Properties", {}).get("Queue") if event.get("Type") == "SQS" else None
+                if isinstance(queue, dict) and "Fn::GetAtt" in queue:
+                    readers[str(queue["Fn::GetAtt"]).split(".")[0].strip("[]'\" ")] = name
+    found = []
+    for resource in resources.values():
+        if resource.get("Type") != "AWS::Events::Rule":
+            continue
+        pattern = resource.get("Properties", {}).get("EventPattern") or {}
+        fields = {key: _resolve(pattern[key], parameters) for key in ("source", "detail-type") if key in pattern}
+        for target in resource.get("Properties", {}).get("Targets") or []:
+            arn = target.get("Arn")
+            queue = str(arn["Fn::GetAtt"]).split(".")[0] if isinstance(arn, dict) and "Fn::GetAtt" in arn else None
+            if queue in readers:
+                found.append(
+                    EventRule(
+                        function=readers[queue],
+                        sources=_as_tuple(fields["source"]) if "source" in fields else None,
+                        detail_types=_as_tuple(fields["detail-type"]) if "detail-type" in fields else None,
+                        queue=queue,
+                    )
+                )
     return found
