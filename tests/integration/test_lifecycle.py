@@ -564,11 +564,14 @@ def test_the_template_schedules_the_sweep_with_retries_a_dead_letter_queue_and_o
     on_failure = sweep_fn["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
     assert on_failure == {"Type": "SQS", "Destination": {"Fn::GetAtt": "ExpireCartsDeadLetterQueue.Arn"}}
     assert resources["ExpireCartsDeadLetterQueue"]["Type"] == "AWS::SQS::Queue"
-    # The database only (its secret, or IAM sign-in to the created proxy): not the session key.
-    assert sweep_fn["Policies"] == [{"Ref": "DatabaseAccessPolicy"}]
+    # The database (its secret, or IAM sign-in to the created proxy) and the bus (CartAbandoned): not the session key.
+    assert sweep_fn["Policies"] == [{"Ref": "DatabaseAccessPolicy"}, {"Ref": "EventPublishPolicy"}]
     (statement,) = resources["DatabaseAccessPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     _, existing, created = statement["Fn::If"]
-    assert (existing["Action"], existing["Resource"]) == ("secretsmanager:GetSecretValue", {"Ref": "DbSecretArn"})
+    assert (existing["Action"], existing["Resource"]) == (
+        "secretsmanager:GetSecretValue",
+        {"Fn::If": ["ExistingDbWithAppSecret", {"Ref": "DbAppSecretArn"}, {"Ref": "DbSecretArn"}]},
+    )  # the application user's secret when there is one (DbAppSecretArn)
     assert created["Action"] == "rds-db:connect"
     assert set(sweep_fn["Environment"]["Variables"]) == {"ABANDONED_AFTER_HOURS", "ABANDONED_RETENTION_DAYS"}
     routes = {(r.method, r.path): r.function for r in template.routes()}

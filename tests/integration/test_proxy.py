@@ -198,7 +198,12 @@ def exercise_the_api(user: Any, admin: Any) -> set[tuple[str, str]]:
     signed_in = Recording(bearer=user.access_token)
     signed_in.token = token
     signed_in.merge()
-    signed_in.call("POST", "/cart/checkout", body={"acceptPriceChanges": True})
+    opened = signed_in.call("POST", "/cart/checkout", body={"acceptPriceChanges": True}).json
+    checkout = {"checkoutId": opened.get("checkoutId") or str(uuid.uuid4())}
+    # the order service's IAM routes (issue 20): a release, then a completion of the released checkout (409)
+    service = Recording()
+    service.call("POST", "/checkouts/{checkoutId}/release", path_params=checkout, body={"reason": "cancelled"})
+    service.call("POST", "/checkouts/{checkoutId}/complete", path_params=checkout, body={"orderId": "order-proxy"})
     signed_in.clear()
 
     Recording(bearer=admin.access_token).call("GET", "/admin/carts/abandoned")
@@ -229,6 +234,12 @@ def exercise_the_api(user: Any, admin: Any) -> set[tuple[str, str]]:
     from cart_common import lifecycle
 
     lifecycle.run(stack.LambdaContext("ExpireCartsFunction", 300))
+
+    # the order service's events and the outbox relay (issue 20)
+    from cart_common import events, orders
+
+    orders.handle({"detail-type": "PaymentSucceeded", "detail": {**checkout, "orderId": "order-proxy"}})
+    events.relay(grace_s=0)
     return called
 
 

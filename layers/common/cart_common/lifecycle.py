@@ -26,6 +26,10 @@ ExpireCartsFunction) does, in this order:
      not captured, within the last ``ABANDONED_RETENTION_DAYS``. The email exists only for
      win-back, and sign-in captures it again.
 
+4. **Events.** Saved-for-later items back in stock or cheaper are announced (SavedItemBackInStock,
+   SavedItemPriceDropped, once per item and change), and published events older than
+   ``EVENT_RETENTION_DAYS`` (7) are deleted. Step 2 writes a CartAbandoned event for each mark (docs/events.md).
+
 Every step works in batches of ``SWEEP_BATCH_SIZE`` (one short transaction each, rows taken with
 ``FOR UPDATE SKIP LOCKED``), so the sweep never waits for a shopper and two overlapping runs split
 the work instead of doing it twice; counts are of rows a batch changed itself. Before each batch the
