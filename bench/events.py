@@ -13,6 +13,7 @@ an event the process could not publish waits for the relay (docs/events.md has t
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import platform
 import secrets
@@ -37,6 +38,7 @@ def measure(count: int) -> list[float]:
     from cart_common.store.events import append
     from local.bus import BusServer, LocalBus
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per PutEvents
     server = BusServer(LocalBus(rules=[])).start()
     os.environ.update({"AWS_ENDPOINT_URL_EVENTBRIDGE": server.endpoint, "EVENT_BUS_NAME": "bench"})
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
