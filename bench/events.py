@@ -18,9 +18,10 @@ import os
 import platform
 import secrets
 import statistics
-import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 from bench.environment import api_connection, bench_database, drop_database
@@ -38,34 +39,38 @@ def measure(count: int) -> list[float]:
     from cart_common.store.events import append
     from local.bus import BusServer, LocalBus
 
+    committed: dict[str, float] = {}
+    arrived: dict[str, float] = {}
+
+    class TimedBus(LocalBus):
+        def put(self, source: str, detail_type: str, detail: dict[str, Any], time: Any = None) -> str:
+            arrived[detail["eventId"]] = perf_counter()
+            return super().put(source, detail_type, detail, time)
+
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per PutEvents
-    server = BusServer(LocalBus(rules=[])).start()
+    server = BusServer(TimedBus(rules=[])).start()
     os.environ.update({"AWS_ENDPOINT_URL_EVENTBRIDGE": server.endpoint, "EVENT_BUS_NAME": "bench"})
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    committed: dict[str, float] = {}
-    arrived: dict[str, float] = {}
-    real_publish, real_put = events.publish, server.bus.put
+    real_publish = events.publish
 
     def publish(conn: Any, rows: Any) -> None:
-        now = time.perf_counter()  # the pipeline has returned: its transaction is committed
+        now = perf_counter()  # the pipeline has returned: its transaction is committed
         for row in rows:
             committed[str(row["id"])] = now
         real_publish(conn, rows)
 
-    def put(source: str, detail_type: str, detail: dict[str, Any], time_: Any = None) -> str:
-        arrived[detail["eventId"]] = time.perf_counter()
-        return real_put(source, detail_type, detail, time_)
+    def write(conn: Any, n: int) -> None:
+        db.pipeline(conn, [append("BenchEvent", {"n": n})])
 
-    events.publish = publish  # type: ignore[assignment]
-    server.bus.put = put  # type: ignore[method-assign]
+    events.publish = publish
     database = db.get_database()
     try:
-        for i in range(count + 50):  # the first 50 warm the connection and boto3's client
-            database.run(lambda conn, i=i: db.pipeline(conn, [append("BenchEvent", {"n": i})]))
+        for n in range(count + 50):  # the first 50 warm the connection and boto3's client
+            database.run(partial(write, n=n))
     finally:
-        events.publish = real_publish  # type: ignore[assignment]
+        events.publish = real_publish
         server.stop()
     ids = sorted(committed, key=committed.__getitem__)[50:]
     assert all(event_id in arrived for event_id in ids), "an event never reached the bus"
