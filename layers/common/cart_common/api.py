@@ -18,6 +18,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler import Response as Response  # for routes that set their own headers
+from aws_lambda_powertools.event_handler.openapi.params import Path as Path  # for functions' path parameters
 from aws_lambda_powertools.event_handler.openapi.params import Query as Query  # for functions' query parameters
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
@@ -154,8 +156,11 @@ def _send_session(result: dict[str, Any], session: Session, *, changed: bool) ->
         )
 
 
-# A cart version as ETag sends it: ASCII digits only (``str.isdigit`` would take "²" or "٣").
-_IF_MATCH = re.compile(r'(?:W/)?"?([0-9]{1,9})"?')
+# A cart version as ETag sends it: ASCII digits only (``str.isdigit`` would take "²" or "٣"). Up to 18
+# of them: a product's version (the admin API) is epoch milliseconds; a cart's never passes _MAX_VERSION,
+# so a larger one is simply not the cart's version (409 version_conflict), not a malformed header.
+_IF_MATCH = re.compile(r'(?:W/)?"?([0-9]{1,18})"?')
+_MAX_VERSION = 2**31 - 1
 
 
 def _if_match(value: str | None) -> int | None:
@@ -166,7 +171,7 @@ def _if_match(value: str | None) -> int | None:
     match = _IF_MATCH.fullmatch(value.strip())
     if match is None:
         raise InvalidPrecondition()
-    return int(match.group(1))
+    return min(int(match.group(1)), _MAX_VERSION)
 
 
 def _if_none_match(value: str | None) -> list[int] | None:
@@ -177,7 +182,7 @@ def _if_none_match(value: str | None) -> list[int] | None:
     if value.strip() == "*":
         return []
     versions = [_IF_MATCH.fullmatch(tag.strip()) for tag in value.split(",")[:16]]
-    return [int(match.group(1)) for match in versions if match] or None
+    return [min(int(match.group(1)), _MAX_VERSION) for match in versions if match] or None
 
 
 def _guest_address(headers: dict[str, str], source_ip: str | None) -> str | None:

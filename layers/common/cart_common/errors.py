@@ -368,3 +368,46 @@ class RecoveryLinkStale(Problem):
     status = 410
     code = "recovery_link_stale"
     title = "This cart has changed since the link was sent; it is no longer waiting to be recovered"
+
+
+# The admin API (cart_common/catalog.py, docs/admin.md) and the public catalog route.
+class VariantNotFound(Problem):
+    status = 404
+    code = "variant_not_found"
+    title = "Variant not found"
+    detail_template = "There is no variant {variantId}"
+
+
+class SlugTaken(Problem):
+    status = 409
+    code = "slug_taken"
+    title = "Another product has this slug"
+    detail_template = "The slug {slug} is taken"
+
+
+class SkuTaken(Problem):
+    status = 409
+    code = "sku_taken"
+    title = "Another variant has this SKU"
+    detail_template = "The SKU {sku} is taken"
+
+
+class ProductChanged(Problem):
+    status = 409
+    code = "product_changed"
+    title = "The product has changed since you read it"
+    detail_template = "If-Match named an old version; the product is at version {currentVersion}"
+
+
+class DiscountCodeExists(Problem):
+    status = 409
+    code = "discount_code_exists"
+    title = "A discount code with this name exists"
+    detail_template = "Code {discountCode} exists (retired codes keep their name)"
+
+
+class DiscountCodeNotFound(Problem):
+    status = 404
+    code = "discount_code_not_found"
+    title = "There is no such discount code"
+    detail_template = "There is no discount code {discountCode}"

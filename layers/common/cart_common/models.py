@@ -4,7 +4,7 @@ integer minor units beside an ISO 4217 currency code."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -378,3 +378,237 @@ class AbandonedCart(WireModel):
 class AbandonedCarts(WireModel):
     carts: list[AbandonedCart]
     total: int = Field(description="How many carts match the filters (all pages)")
+
+
+# --- the admin API (docs/admin.md) and the public catalog (GET /catalog/products) -----------------
+
+# A price fits the cart's arithmetic with room to spare (quantity x price stays a JavaScript-safe
+# integer for any quantity a line may hold); stock fits PostgreSQL's integer.
+_MAX_PRICE = 10**9
+_MAX_STOCK = 2**31 - 1
+_MAX_VARIANTS = 100
+_MAX_VARIANT_ATTRIBUTES = 20
+
+ProductName = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True, pattern=_NO_NUL)]
+Slug = Annotated[
+    str,
+    StringConstraints(max_length=120, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"),
+    Field(description="Lower-case letters, digits and inner hyphens: the product page's address"),
+]
+ImageUrl = Annotated[
+    str,
+    StringConstraints(max_length=2048, pattern=r"^(?:https://[\x21-\x7e]+|/[\x21-\x7e]*)$"),
+    Field(description="An https URL, or a path on the storefront's own host"),
+]
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), Field(description="ISO 4217")]
+Price = Annotated[int, Field(strict=True, ge=0, le=_MAX_PRICE, description="Minor units")]
+Stock = Annotated[int, Field(strict=True, ge=0, le=_MAX_STOCK)]
+PerOrder = Annotated[int, Field(strict=True, ge=1, le=_MAX_REQUEST_QUANTITY)]
+Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+GroupName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+VariantAttributes = Annotated[
+    dict[AttributeKey, AttributeValue],
+    Field(max_length=_MAX_VARIANT_ATTRIBUTES, description='What tells the variants apart, e.g. {"size": "M"}'),
+]
+# Cognito subs are UUIDs; other issuers' subjects are printable without quotes or backslashes.
+UserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@+-]+$")]
+
+
+class _Changes(RequestModel):
+    """A PATCH body: only the fields sent change; ``null`` clears a field that may be empty and is
+    refused for one that may not (``not_null``)."""
+
+    not_null: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> _Changes:
+        if not self.model_fields_set:
+            raise ValueError("send at least one field to change")
+        cleared = [name for name in self.not_null if name in self.model_fields_set and getattr(self, name) is None]
+        if cleared:
+            raise ValueError(f"{', '.join(to_camel(name) for name in cleared)} may not be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields sent, as the database names them."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class NewVariant(RequestModel):
+    sku: Sku
+    attributes: VariantAttributes = Field(default_factory=dict)
+    price: Price | None = Field(default=None, description="Minor units; null: the product's price")
+    stock: Stock = 0
+    active: bool = True
+
+
+class NewProduct(RequestModel):
+    name: ProductName
+    slug: Slug
+    image_url: ImageUrl | None = None
+    price: Price
+    currency: CurrencyCode
+    stock: Stock = Field(default=0, description="A product without variants only; each variant has its own")
+    max_per_order: PerOrder | None = Field(default=None, description="Most one cart line may hold")
+    max_per_customer: PerOrder | None = Field(default=None, description="Most one cart may hold, over its variants")
+    requires_auth: bool = Field(default=False, description="Signed-in shoppers only")
+    exclusive_group: GroupName | None = Field(default=None, description="One product of the group per cart")
+    active: bool = True
+    variants: Annotated[list[NewVariant], Field(max_length=_MAX_VARIANTS)] = Field(default_factory=list)
+
+    @field_validator("variants")
+    @classmethod
+    def _one_sku_once(cls, variants: list[NewVariant]) -> list[NewVariant]:
+        skus = [variant.sku for variant in variants]
+        if len(set(skus)) != len(skus):
+            raise ValueError("each sku may appear once")
+        return variants
+
+
+class ProductChanges(_Changes):
+    """``PATCH /admin/products/{productId}``. The currency is not among them: the carts holding the
+    product are priced in it (a product in another currency is another product). Retire: active false."""
+
+    not_null: ClassVar[tuple[str, ...]] = ("name", "slug", "price", "requires_auth", "active")
+
+    name: ProductName | None = None
+    slug: Slug | None = None
+    image_url: ImageUrl | None = None
+    price: Price | None = None
+    max_per_order: PerOrder | None = None
+    max_per_customer: PerOrder | None = None
+    requires_auth: bool | None = None
+    exclusive_group: GroupName | None = None
+    active: bool | None = None
+
+
+class VariantChanges(_Changes):
+    """``PATCH /admin/variants/{variantId}`` (price null: the product's). Retire: active false."""
+
+    not_null: ClassVar[tuple[str, ...]] = ("sku", "attributes", "active")
+
+    sku: Sku | None = None
+    attributes: VariantAttributes | None = None
+    price: Price | None = None
+    active: bool | None = None
+
+
+class StockLevel(RequestModel):
+    stock: Stock = Field(description="Units on hand; open checkouts' holds are taken from it when read")
+
+
+class AdminVariant(WireModel):
+    id: UUID
+    sku: str
+    attributes: dict[str, Any]
+    price: int | None = Field(description="Its own price, minor units; null: the product's")
+    stock: int
+    active: bool
+
+
+class AdminProduct(WireModel):
+    id: UUID
+    name: str
+    slug: str
+    image_url: str | None
+    price: int
+    currency: str
+    stock: int
+    max_per_order: int | None
+    max_per_customer: int | None
+    requires_auth: bool
+    exclusive_group: str | None
+    active: bool
+    version: int = Field(description="Raised by every change (sent as ETag; If-Match takes it)")
+    variants: list[AdminVariant]
+
+
+class NewDiscountCode(RequestModel):
+    code: Annotated[
+        str,
+        StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"),
+        Field(description="Stored upper-case; shoppers type it in any case"),
+    ]
+    kind: Literal["percent", "fixed"]
+    value: Annotated[int, Field(strict=True, ge=1, le=_MAX_PRICE, description="Percent (1-100) or minor units")]
+    currency: CurrencyCode | None = Field(default=None, description="A fixed amount's currency (required for it)")
+    min_subtotal: Price = Field(default=0, description="Subtotal the cart must reach, minor units")
+    starts_at: datetime | None = Field(default=None, description="ISO 8601 (UTC when no offset)")
+    ends_at: datetime | None = Field(default=None, description="ISO 8601 (UTC when no offset); after startsAt")
+    usage_limit: Annotated[int, Field(strict=True, ge=1, le=_MAX_STOCK)] | None = Field(
+        default=None, description="Completed orders that may use it"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NewDiscountCode:
+        if self.kind == "percent" and self.value > 100:
+            raise ValueError("a percent value is 1 to 100")
+        if (self.kind == "fixed") != (self.currency is not None):
+            raise ValueError("a fixed amount needs its currency; a percentage takes none")
+        if self.starts_at and self.ends_at and self._utc(self.ends_at) <= self._utc(self.starts_at):
+            raise ValueError("endsAt must be after startsAt")
+        return self
+
+    @staticmethod
+    def _utc(moment: datetime) -> datetime:
+        from datetime import UTC
+
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class AdminDiscountCode(WireModel):
+    code: str
+    kind: Literal["percent", "fixed"]
+    value: int
+    currency: str | None
+    min_subtotal: int
+    starts_at: datetime | None
+    ends_at: datetime | None
+    usage_limit: int | None
+    times_used: int
+    active: bool
+
+
+class ErasedRows(WireModel):
+    carts: int = Field(description="The user's carts, and the guest carts merged into them")
+    lines: int
+    saved_items: int
+    discount_links: int = Field(description="Codes applied to those carts (the codes themselves stay)")
+    checkouts: int
+    open_checkouts_released: int = Field(description="Open checkouts whose held stock is available again")
+    reservations: int
+    shopper_rows: int = Field(description="The stored email (0 or 1)")
+    idempotency_keys: int
+    rate_buckets: int
+    events: int = Field(description="Outbox events (published or not) naming the user or their carts")
+
+
+class ErasureReport(WireModel):
+    user_id: str
+    erased: ErasedRows
+
+
+class CatalogVariant(WireModel):
+    id: UUID
+    sku: str
+    attributes: dict[str, Any]
+    price: int = Field(description="Minor units (its own, or the product's)")
+    available_stock: int = Field(description="Stock less what open checkouts hold")
+
+
+class CatalogProduct(WireModel):
+    id: UUID
+    slug: str
+    name: str
+    image_url: str | None
+    price: int = Field(description="Minor units; a product with variants sells at each variant's")
+    currency: str
+    available_stock: int = Field(description="Stock less what open checkouts hold (with variants: their sum)")
+    max_per_order: int | None
+    requires_auth: bool
+    variants: list[CatalogVariant] = Field(description="Active variants only, by SKU")
+
+
+class CatalogPage(WireModel):
+    products: list[CatalogProduct]
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null: this is the last")

@@ -306,3 +306,31 @@ def reconnect(error: BaseException, sqlstate: str | None) -> None:
         "Database reconnect",
         extra={"oplog": "reconnect", **_context(), "error": type(error).__name__, "sqlstate": sqlstate},
     )
+
+
+def admin_change(action: str, *, version: int | None = None, fields: Iterable[str] = (), **target: Any) -> None:
+    """An admin's change of the catalog or the discount codes (``action``: ``product_created``,
+    ``variant_updated``, ``discount_code_retired``, ...), named by ``target`` (``product_id``,
+    ``variant_id``, ``discount_code``) with the fields it set (names, not values) and the product's
+    version after it; the admin is the operation's owner (their hashed sub)."""
+    logger.info(
+        "Admin change",
+        extra={
+            "oplog": "admin_change",
+            **_context(),
+            "action": action,
+            **{name: _text(value) for name, value in target.items()},
+            "fields": sorted(fields),
+            "version": version,
+        },
+    )
+
+
+def erased(user_id: str, counts: dict[str, int], *, via: Literal["admin", "account_deleted"]) -> None:
+    """A user's data erased (an admin's request, or the user pool's account deletion): whose, by
+    ``owner_id`` only (support can find the line from the sub; the line names no one), and how many
+    rows of each kind went. The operation's owner, when an admin asked, is that admin."""
+    logger.info(
+        "User data erased",
+        extra={"oplog": "erasure", **_context(), "erased_owner": owner_id("user", user_id), "via": via, **counts},
+    )
