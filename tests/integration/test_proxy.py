@@ -207,6 +207,7 @@ def exercise_the_api(user: Any, admin: Any) -> set[tuple[str, str]]:
     signed_in.clear()
 
     Recording(bearer=admin.access_token).call("GET", "/admin/carts/abandoned")
+    exercise_the_admin_api_and_the_catalog(Recording(bearer=admin.access_token), Recording(), user.sub)
 
     # a recovery link: the cart marked abandoned (test-side SQL on the API's own connection), then
     # brought back by a fresh browser
@@ -241,6 +242,27 @@ def exercise_the_api(user: Any, admin: Any) -> set[tuple[str, str]]:
     orders.handle({"detail-type": "PaymentSucceeded", "detail": {**checkout, "orderId": "order-proxy"}})
     events.relay(grace_s=0)
     return called
+
+
+def exercise_the_admin_api_and_the_catalog(as_admin: Any, public: Any, erased_sub: str) -> None:
+    """Every admin catalog, discount-code and erasure route, and the public catalog (issue 21)."""
+    slug = f"proxy-{uuid.uuid4().hex[:8]}"
+    product = as_admin.call("POST", "/admin/products", body={"name": "Proxy", "slug": slug, "price": 100,
+                                                             "currency": "USD", "stock": 1}).json  # fmt: skip
+    by_id = {"productId": product["id"]}
+    as_admin.call("PATCH", "/admin/products/{productId}", path_params=by_id, body={"price": 120})
+    as_admin.call("PUT", "/admin/products/{productId}/stock", path_params=by_id, body={"stock": 3})
+    made = as_admin.call("POST", "/admin/products/{productId}/variants", path_params=by_id,
+                         body={"sku": f"{slug}-v", "stock": 2}).json  # fmt: skip
+    by_variant = {"variantId": made["variants"][0]["id"]}
+    as_admin.call("PATCH", "/admin/variants/{variantId}", path_params=by_variant, body={"price": 130})
+    as_admin.call("PUT", "/admin/variants/{variantId}/stock", path_params=by_variant, body={"stock": 4})
+    code = f"PROXY{uuid.uuid4().hex[:6]}".upper()
+    as_admin.call("POST", "/admin/discount-codes", body={"code": code, "kind": "percent", "value": 5})
+    as_admin.call("DELETE", "/admin/discount-codes/{code}", path_params={"code": code})
+    assert public.call("GET", "/catalog/products").status == 200
+    assert public.call("GET", "/catalog/products/{slug}", path_params={"slug": slug}).status == 200
+    as_admin.call("DELETE", "/admin/users/{userId}/data", path_params={"userId": erased_sub})
 
 
 # --- 1. startup parameters -------------------------------------------------------------------------

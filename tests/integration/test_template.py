@@ -39,6 +39,7 @@ API_FUNCTIONS = [
     "ListAbandonedCartsFunction", "SignInMergeFunction", "RecoverCartFunction",
 ]  # fmt: skip
 API_FUNCTIONS += ["CompleteCheckoutFunction", "ReleaseCheckoutFunction"]  # the order service's IAM routes
+API_FUNCTIONS += ["AdminCatalogFunction", "EraseUserDataFunction", "CatalogFunction"]  # issue 21: admin, public catalog
 # Invoked by EventBridge: the sweep, the order service's events, the outbox relay (each behind a canary).
 BACKGROUND_FUNCTIONS = ["ExpireCartsFunction", "CheckoutEventsFunction", "PublishEventsFunction"]
 ALL_FUNCTIONS = [*API_FUNCTIONS, *BACKGROUND_FUNCTIONS, "MigrateFunction"]
