@@ -217,9 +217,11 @@ def relay(
     from cart_common import db
     from cart_common.store import events as outbox
 
+    report = {"published": 0, "failed": 0, "batches": 0}
+    if not bus_name():  # nowhere to publish: the rows wait in the outbox
+        return report
     database = database or db.get_database()
     grace = float(os.environ.get("EVENT_RELAY_GRACE_S", "30")) if grace_s is None else grace_s
-    report = {"published": 0, "failed": 0, "batches": 0}
     started = time.monotonic()
 
     def step(conn: psycopg.Connection) -> int:
