@@ -435,7 +435,7 @@ def serve(url: str, applied: list[str], bouncer: pgbouncer.PgBouncer | None) -> 
                 print(f"Demo admin: {ADMIN_EMAIL} / {ADMIN_PASSWORD}  ({admin_route})")
             else:
                 print(f"Cognito: {os.environ['COGNITO_ISSUER']} (COGNITO_ISSUER; no dev sign-in routes)")
-            print(f"Cart API: http://127.0.0.1:{port}  (catalog: /products, OpenAPI: /openapi.json)")
+            print(f"Cart API: http://127.0.0.1:{port}  (catalog: /catalog/products, OpenAPI: /openapi.json)")
             for route in app.routes:
                 print(f"  {route.method:6} {route.path:28} -> {route.function}")
             for path, dev_route in app.dev_routes.items():

@@ -334,14 +334,8 @@ def json_response(payload: Any, status: int = 200) -> Response:
 
 
 def dev_routes() -> dict[str, DevRoute]:
-    """Routes only the local stack serves: the demo catalog and the OpenAPI document."""
-    from cart_common import store
-    from cart_common.db import connect
-
-    def products(_: Request) -> Response:
-        with connect() as conn:
-            return json_response({"products": store.list_products(conn)})
-
+    """Routes only the local stack serves: the OpenAPI document (the catalog is the template's own
+    GET /catalog/products, as in AWS)."""
     openapi_cache: dict[str, Any] = {}
 
     def openapi(_: Request) -> Response:
@@ -349,4 +343,4 @@ def dev_routes() -> dict[str, DevRoute]:
             openapi_cache["doc"] = openapi_document()
         return json_response(openapi_cache["doc"])
 
-    return {"/products": DevRoute(products), "/openapi.json": DevRoute(openapi)}
+    return {"/openapi.json": DevRoute(openapi)}

@@ -94,11 +94,15 @@ def test_cors_preflight_and_responses_follow_the_template(client: Client) -> Non
     assert "Access-Control-Allow-Origin" not in stranger.headers
 
 
-def test_the_dev_catalog_lists_products_with_variants(client: Client) -> None:
-    products = {p["id"]: p for p in json_of(client.get("/products"))["products"]}
+def test_the_catalog_route_lists_products_with_variants_and_the_dev_listing_is_gone(client: Client) -> None:
+    listed = client.get("/catalog/products?limit=100")
+    assert "public" in listed.headers["Cache-Control"] and listed.headers["ETag"]
+    products = {p["id"]: p for p in json_of(listed)["products"]}
     assert products[MUG]["price"] == 1250 and products[MUG]["variants"] == []
     skus = {v["sku"] for v in products[TSHIRT]["variants"]}
     assert {"TSHIRT-S-RED", "TSHIRT-M-RED"} <= skus
+    assert client.get("/catalog/products/coffee-mug", headers={"If-None-Match": listed.headers["ETag"]}).status_code == 200
+    assert client.get("/products").status_code == 404
 
 
 def test_the_openapi_document_covers_every_route_and_its_problems(client: Client) -> None:
@@ -125,7 +129,7 @@ def test_make_dev_serves_the_api_on_a_port(database_url: str) -> None:
     server = MakeDev(env)
     base = f"http://127.0.0.1:{port}"
     try:
-        server.wait_until(lambda: serves(f"{base}/products"), "the local stack did not start")
+        server.wait_until(lambda: serves(f"{base}/catalog/products"), "the local stack did not start")
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
         request = urllib.request.Request(
             f"{base}/cart/items",

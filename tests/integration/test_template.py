@@ -42,6 +42,7 @@ API_FUNCTIONS += ["CompleteCheckoutFunction", "ReleaseCheckoutFunction"]  # the 
 API_FUNCTIONS += ["AdminCatalogFunction", "EraseUserDataFunction", "CatalogFunction"]  # issue 21: admin, public catalog
 # Invoked by EventBridge: the sweep, the order service's events, the outbox relay (each behind a canary).
 BACKGROUND_FUNCTIONS = ["ExpireCartsFunction", "CheckoutEventsFunction", "PublishEventsFunction"]
+BACKGROUND_FUNCTIONS += ["CatalogEventsFunction", "ImportCatalogFunction"]  # the shop's catalog (issue 21)
 ALL_FUNCTIONS = [*API_FUNCTIONS, *BACKGROUND_FUNCTIONS, "MigrateFunction"]
 # Every function that signs in as the application user: all but the migrations.
 APP_USER_FUNCTIONS = [*API_FUNCTIONS, *BACKGROUND_FUNCTIONS]

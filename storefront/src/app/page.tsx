@@ -12,7 +12,7 @@ export default async function CatalogPage() {
       <h1 className="mb-6 text-2xl font-bold">Shop</h1>
       <ul className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
         {products.map((product) => {
-          const prices = product.variants.length ? product.variants.filter((v) => v.active).map((v) => v.price) : [product.price];
+          const prices = product.variants.length ? product.variants.map((v) => v.price) : [product.price];
           const from = Math.min(...prices);
           return (
             <li key={product.id} data-testid="product-card" data-product-id={product.id}>

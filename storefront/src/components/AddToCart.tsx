@@ -6,18 +6,18 @@ import { useCartStore } from "@/store/cart.store";
 import { money } from "@/lib/format";
 import type { Product } from "@/lib/catalog";
 
-const label = (attributes: Record<string, string>) => Object.values(attributes).join(" / ");
+const label = (attributes: Record<string, unknown>) => Object.values(attributes).map(String).join(" / ");
 
 /** Variant picker (out-of-stock variants disabled), quantity and Add to cart. */
 export function AddToCart({ product }: { product: Product }) {
-  const variants = product.variants.filter((v) => v.active);
-  const firstInStock = variants.find((v) => v.stock > 0);
+  const variants = product.variants; // active ones only
+  const firstInStock = variants.find((v) => v.availableStock > 0);
   const [variantId, setVariantId] = useState<string | null>(firstInStock?.id ?? null);
   const [quantity, setQuantity] = useState(1);
   const change = useCartStore((s) => s.change);
   const variant = variants.find((v) => v.id === variantId);
   const price = variant?.price ?? product.price;
-  const stock = variants.length ? variant?.stock ?? 0 : product.stock;
+  const stock = variants.length ? variant?.availableStock ?? 0 : product.availableStock;
   const canAdd = stock > 0 && (!variants.length || Boolean(variant));
 
   return (
@@ -31,7 +31,7 @@ export function AddToCart({ product }: { product: Product }) {
           productId: product.id,
           variantId: variant?.id ?? null,
           quantity,
-          preview: { name: product.name, unitPrice: price, attributes: variant?.attributes ?? {} },
+          preview: { name: product.name, unitPrice: price, attributes: (variant?.attributes ?? {}) as Record<string, string> },
         });
       }}
     >
@@ -41,7 +41,7 @@ export function AddToCart({ product }: { product: Product }) {
           <legend className="mb-2 text-sm font-medium">Option</legend>
           <div className="flex flex-wrap gap-2">
             {variants.map((v) => {
-              const out = v.stock <= 0;
+              const out = v.availableStock <= 0;
               return (
                 <label
                   key={v.id}

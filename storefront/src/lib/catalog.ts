@@ -1,43 +1,43 @@
 import "server-only";
 import { cache } from "react";
 import { apiUrl } from "@/lib/api/client";
+import type { components } from "@/lib/api/schema";
 
-/** The catalog as the local stack's `/products` serves it (a catalog service's job in production:
- * CATALOG_URL points there). Prices are minor units; the cart API re-prices every line anyway. */
-export interface Variant {
-  id: string;
-  sku: string;
-  price: number;
-  stock: number;
-  active: boolean;
-  attributes: Record<string, string>;
-}
+/** The catalog as the API's public route serves it (GET /catalog/products, GET /catalog/products/{slug}),
+ * the same locally and in AWS; CATALOG_URL may point at a CDN in front of it. Prices are minor units and
+ * availableStock is what open checkouts leave; the cart re-prices and re-checks every line anyway. */
+export type Product = components["schemas"]["CatalogProduct"];
+export type Variant = components["schemas"]["CatalogVariant"];
+type Page = components["schemas"]["CatalogPage"];
 
-export interface Product {
-  id: string;
-  name: string;
-  slug: string;
-  price: number;
-  currency: string;
-  stock: number;
-  active: boolean;
-  variants: Variant[];
-}
+const catalogUrl = () => (process.env.CATALOG_URL ?? `${apiUrl()}/catalog`).replace(/\/$/, "");
 
-/** Once per request (metadata and page share it). */
-export const listProducts = cache(async (): Promise<Product[]> => {
-  const base = (process.env.CATALOG_URL ?? `${apiUrl()}/products`).replace(/\/$/, "");
-  const response = await fetch(base, { cache: "no-store" });
+async function read<T>(path: string): Promise<T | undefined> {
+  const response = await fetch(`${catalogUrl()}${path}`, { cache: "no-store" });
+  if (response.status === 404) return undefined;
   if (!response.ok) throw new Error(`The catalog answered ${response.status}`);
-  const { products } = (await response.json()) as { products: Product[] };
-  return products.filter((p) => p.active).sort((a, b) => a.name.localeCompare(b.name));
+  return (await response.json()) as T;
+}
+
+/** Every active product, page by page (once per request: metadata and page share it). */
+export const listProducts = cache(async (): Promise<Product[]> => {
+  const products: Product[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string = cursor ? `?limit=100&cursor=${encodeURIComponent(cursor)}` : "?limit=100";
+    const page: Page | undefined = await read<Page>(`/products${query}`);
+    if (!page) break;
+    products.push(...page.products);
+    cursor = page.nextCursor ?? null;
+  } while (cursor);
+  return products.sort((a, b) => a.name.localeCompare(b.name));
 });
 
-export async function findProduct(slug: string): Promise<Product | undefined> {
-  return (await listProducts()).find((p) => p.slug === slug);
-}
+export const findProduct = cache(async (slug: string): Promise<Product | undefined> =>
+  read<Product>(`/products/${encodeURIComponent(slug)}`),
+);
 
-/** In stock at all: the product itself, or any active variant. */
+/** In stock at all: the product itself, or any of its variants. */
 export function inStock(product: Product): boolean {
-  return product.variants.length ? product.variants.some((v) => v.active && v.stock > 0) : product.stock > 0;
+  return product.availableStock > 0;
 }

@@ -52,7 +52,7 @@ from cart_common.store.lines import (
     switch_variant,
 )
 from cart_common.store.merge import merge_cart
-from cart_common.store.shoppers import list_products, remember_email, remember_email_statement
+from cart_common.store.shoppers import remember_email, remember_email_statement
 from cart_common.store.sync import sync_cart
 
 __all__ = [
@@ -70,7 +70,6 @@ __all__ = [
     "expire_carts",
     "idempotent_response",
     "list_abandoned",
-    "list_products",
     "mark_abandoned",
     "mark_recovered",
     "mark_recovered_statement",

@@ -1,5 +1,5 @@
-"""Shoppers and the catalog as the cart needs them beside carts: a signed-in shopper's email (for
-abandoned-cart win-back) and the catalog listing of the local stack's dev-only ``GET /products``."""
+"""Shoppers as the cart needs them beside carts: a signed-in shopper's email (for abandoned-cart
+win-back). The catalog's read is store/catalog.py's (the public GET /catalog/products)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import psycopg
 
 from cart_common.db import Statement, pipeline
 from cart_common.session import Owner
-from cart_common.store._compose import Row, plain
+from cart_common.store._compose import plain
 
 # Written only when it changed.
 _REMEMBER_EMAIL = """
@@ -23,22 +23,3 @@ def remember_email_statement(user: Owner, email: str) -> Statement:
 
 def remember_email(conn: psycopg.Connection, user: Owner, email: str) -> None:
     pipeline(conn, [remember_email_statement(user, email)])
-
-
-_PRODUCTS = """
-select p.id, p.name, p.slug, p.price, p.currency, p.stock, p.active,
-       coalesce(jsonb_agg(jsonb_build_object(
-           'id', s.variant_id, 'sku', s.sku, 'attributes', s.attributes,
-           'price', s.price, 'stock', s.stock, 'active', v.active
-       ) order by s.sku) filter (where v.id is not null), '[]'::jsonb) as variants
-from product p
-left join product_variant v on v.product_id = p.id
-left join lateral sellable(p.id, v.id) s on v.id is not null
-group by p.id
-order by p.name
-"""
-
-
-def list_products(conn: psycopg.Connection) -> list[Row]:
-    """The catalog with its variants."""
-    return pipeline(conn, [plain(_PRODUCTS)])[0]

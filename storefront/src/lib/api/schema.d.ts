@@ -227,6 +227,193 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/products/{productId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** PATCH /admin/products/{productId} */
+        patch: operations["update_product_admin_products__productId__patch"];
+        trace?: never;
+    };
+    "/admin/products/{productId}/stock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** PUT /admin/products/{productId}/stock */
+        put: operations["set_product_stock_admin_products__productId__stock_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/products/{productId}/variants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /admin/products/{productId}/variants */
+        post: operations["create_variant_admin_products__productId__variants_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/variants/{variantId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** PATCH /admin/variants/{variantId} */
+        patch: operations["update_variant_admin_variants__variantId__patch"];
+        trace?: never;
+    };
+    "/admin/variants/{variantId}/stock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** PUT /admin/variants/{variantId}/stock */
+        put: operations["set_variant_stock_admin_variants__variantId__stock_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/discount-codes/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** DELETE /admin/discount-codes/{code} */
+        delete: operations["retire_discount_code_admin_discount_codes__code__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/products": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /admin/products */
+        post: operations["create_product_admin_products_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/discount-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /admin/discount-codes */
+        post: operations["create_discount_code_admin_discount_codes_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/users/{userId}/data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** DELETE /admin/users/{userId}/data */
+        delete: operations["erase_user_data_admin_users__userId__data_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/catalog/products/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /catalog/products/{slug} */
+        get: operations["get_catalog_product_catalog_products__slug__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/catalog/products": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /catalog/products */
+        get: operations["list_catalog_catalog_products_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/checkouts/{checkoutId}/complete": {
         parameters: {
             query?: never;
@@ -894,6 +1081,383 @@ export interface components {
              * @description Price when the cart was marked abandoned, minor units
              */
             unitPrice: number;
+        };
+        /** AdminDiscountCode */
+        AdminDiscountCode: {
+            /** Code */
+            code: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "percent" | "fixed";
+            /** Value */
+            value: number;
+            /** Currency */
+            currency: string | null;
+            /** Minsubtotal */
+            minSubtotal: number;
+            /** Startsat */
+            startsAt: string | null;
+            /** Endsat */
+            endsAt: string | null;
+            /** Usagelimit */
+            usageLimit: number | null;
+            /** Timesused */
+            timesUsed: number;
+            /** Active */
+            active: boolean;
+        };
+        /** AdminProduct */
+        AdminProduct: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Slug */
+            slug: string;
+            /** Imageurl */
+            imageUrl: string | null;
+            /** Price */
+            price: number;
+            /** Currency */
+            currency: string;
+            /** Stock */
+            stock: number;
+            /** Maxperorder */
+            maxPerOrder: number | null;
+            /** Maxpercustomer */
+            maxPerCustomer: number | null;
+            /** Requiresauth */
+            requiresAuth: boolean;
+            /** Exclusivegroup */
+            exclusiveGroup: string | null;
+            /** Active */
+            active: boolean;
+            /**
+             * Version
+             * @description Raised by every change (sent as ETag; If-Match takes it)
+             */
+            version: number;
+            /** Variants */
+            variants: components["schemas"]["AdminVariant"][];
+        };
+        /** AdminVariant */
+        AdminVariant: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Sku */
+            sku: string;
+            /** Attributes */
+            attributes: {
+                [key: string]: unknown;
+            };
+            /**
+             * Price
+             * @description Its own price, minor units; null: the product's
+             */
+            price: number | null;
+            /** Stock */
+            stock: number;
+            /** Active */
+            active: boolean;
+        };
+        /** NewDiscountCode */
+        NewDiscountCode: {
+            /**
+             * Code
+             * @description Stored upper-case; shoppers type it in any case
+             */
+            code: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "percent" | "fixed";
+            /**
+             * Value
+             * @description Percent (1-100) or minor units
+             */
+            value: number;
+            /**
+             * Currency
+             * @description A fixed amount's currency (required for it)
+             */
+            currency?: string | null;
+            /**
+             * Minsubtotal
+             * @description Subtotal the cart must reach, minor units
+             * @default 0
+             */
+            minSubtotal: number;
+            /**
+             * Startsat
+             * @description ISO 8601 (UTC when no offset)
+             */
+            startsAt?: string | null;
+            /**
+             * Endsat
+             * @description ISO 8601 (UTC when no offset); after startsAt
+             */
+            endsAt?: string | null;
+            /**
+             * Usagelimit
+             * @description Completed orders that may use it
+             */
+            usageLimit?: number | null;
+        };
+        /** NewProduct */
+        NewProduct: {
+            /** Name */
+            name: string;
+            /**
+             * Slug
+             * @description Lower-case letters, digits and inner hyphens: the product page's address
+             */
+            slug: string;
+            /** Imageurl */
+            imageUrl?: string | null;
+            /**
+             * Price
+             * @description Minor units
+             */
+            price: number;
+            /**
+             * Currency
+             * @description ISO 4217
+             */
+            currency: string;
+            /**
+             * Stock
+             * @description A product without variants only; each variant has its own
+             * @default 0
+             */
+            stock: number;
+            /**
+             * Maxperorder
+             * @description Most one cart line may hold
+             */
+            maxPerOrder?: number | null;
+            /**
+             * Maxpercustomer
+             * @description Most one cart may hold, over its variants
+             */
+            maxPerCustomer?: number | null;
+            /**
+             * Requiresauth
+             * @description Signed-in shoppers only
+             * @default false
+             */
+            requiresAuth: boolean;
+            /**
+             * Exclusivegroup
+             * @description One product of the group per cart
+             */
+            exclusiveGroup?: string | null;
+            /**
+             * Active
+             * @default true
+             */
+            active: boolean;
+            /** Variants */
+            variants?: components["schemas"]["NewVariant"][];
+        };
+        /** NewVariant */
+        NewVariant: {
+            /** Sku */
+            sku: string;
+            /**
+             * Attributes
+             * @description What tells the variants apart, e.g. {"size": "M"}
+             */
+            attributes?: {
+                [key: string]: string | number | boolean;
+            };
+            /**
+             * Price
+             * @description Minor units; null: the product's price
+             */
+            price?: number | null;
+            /**
+             * Stock
+             * @default 0
+             */
+            stock: number;
+            /**
+             * Active
+             * @default true
+             */
+            active: boolean;
+        };
+        /**
+         * ProductChanges
+         * @description ``PATCH /admin/products/{productId}``. The currency is not among them: the carts holding the
+         *     product are priced in it (a product in another currency is another product). Retire: active false.
+         */
+        ProductChanges: {
+            /** Name */
+            name?: string | null;
+            /** Slug */
+            slug?: string | null;
+            /** Imageurl */
+            imageUrl?: string | null;
+            /** Price */
+            price?: number | null;
+            /** Maxperorder */
+            maxPerOrder?: number | null;
+            /** Maxpercustomer */
+            maxPerCustomer?: number | null;
+            /** Requiresauth */
+            requiresAuth?: boolean | null;
+            /** Exclusivegroup */
+            exclusiveGroup?: string | null;
+            /** Active */
+            active?: boolean | null;
+        };
+        /** StockLevel */
+        StockLevel: {
+            /**
+             * Stock
+             * @description Units on hand; open checkouts' holds are taken from it when read
+             */
+            stock: number;
+        };
+        /**
+         * VariantChanges
+         * @description ``PATCH /admin/variants/{variantId}`` (price null: the product's). Retire: active false.
+         */
+        VariantChanges: {
+            /** Sku */
+            sku?: string | null;
+            /** Attributes */
+            attributes?: {
+                [key: string]: string | number | boolean;
+            } | null;
+            /** Price */
+            price?: number | null;
+            /** Active */
+            active?: boolean | null;
+        };
+        /** ErasedRows */
+        ErasedRows: {
+            /**
+             * Carts
+             * @description The user's carts, and the guest carts merged into them
+             */
+            carts: number;
+            /** Lines */
+            lines: number;
+            /** Saveditems */
+            savedItems: number;
+            /**
+             * Discountlinks
+             * @description Codes applied to those carts (the codes themselves stay)
+             */
+            discountLinks: number;
+            /** Checkouts */
+            checkouts: number;
+            /**
+             * Opencheckoutsreleased
+             * @description Open checkouts whose held stock is available again
+             */
+            openCheckoutsReleased: number;
+            /** Reservations */
+            reservations: number;
+            /**
+             * Shopperrows
+             * @description The stored email (0 or 1)
+             */
+            shopperRows: number;
+            /** Idempotencykeys */
+            idempotencyKeys: number;
+            /** Ratebuckets */
+            rateBuckets: number;
+            /**
+             * Events
+             * @description Outbox events (published or not) naming the user or their carts
+             */
+            events: number;
+        };
+        /** ErasureReport */
+        ErasureReport: {
+            /** Userid */
+            userId: string;
+            erased: components["schemas"]["ErasedRows"];
+        };
+        /** CatalogPage */
+        CatalogPage: {
+            /** Products */
+            products: components["schemas"]["CatalogProduct"][];
+            /**
+             * Nextcursor
+             * @description Pass as cursor for the next page; null: this is the last
+             */
+            nextCursor: string | null;
+        };
+        /** CatalogProduct */
+        CatalogProduct: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Slug */
+            slug: string;
+            /** Name */
+            name: string;
+            /** Imageurl */
+            imageUrl: string | null;
+            /**
+             * Price
+             * @description Minor units; a product with variants sells at each variant's
+             */
+            price: number;
+            /** Currency */
+            currency: string;
+            /**
+             * Availablestock
+             * @description Stock less what open checkouts hold (with variants: their sum)
+             */
+            availableStock: number;
+            /** Maxperorder */
+            maxPerOrder: number | null;
+            /** Requiresauth */
+            requiresAuth: boolean;
+            /**
+             * Variants
+             * @description Active variants only, by SKU
+             */
+            variants: components["schemas"]["CatalogVariant"][];
+        };
+        /** CatalogVariant */
+        CatalogVariant: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Sku */
+            sku: string;
+            /** Attributes */
+            attributes: {
+                [key: string]: unknown;
+            };
+            /**
+             * Price
+             * @description Minor units (its own, or the product's)
+             */
+            price: number;
+            /**
+             * Availablestock
+             * @description Stock less what open checkouts hold
+             */
+            availableStock: number;
         };
         /**
          * CompleteCheckout
@@ -2568,6 +3132,1120 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_product_admin_products__productId__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                productId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProductChanges"];
+            };
+        };
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProduct"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the cart's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_product_stock_admin_products__productId__stock_put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                productId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StockLevel"];
+            };
+        };
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProduct"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the cart's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_variant_admin_products__productId__variants_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                productId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewVariant"];
+            };
+        };
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProduct"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the cart's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_variant_admin_variants__variantId__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                variantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VariantChanges"];
+            };
+        };
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProduct"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the cart's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_variant_stock_admin_variants__variantId__stock_put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                variantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StockLevel"];
+            };
+        };
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProduct"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the cart's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retire_discount_code_admin_discount_codes__code__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminDiscountCode"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_product_admin_products_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewProduct"];
+            };
+        };
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProduct"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the cart's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_discount_code_admin_discount_codes_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewDiscountCode"];
+            };
+        };
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminDiscountCode"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the cart's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    erase_user_data_admin_users__userId__data_delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureReport"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_catalog_product_catalog_products__slug__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cacheable (ETag, Cache-Control) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogProduct"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_catalog_catalog_products_get: {
+        parameters: {
+            query?: {
+                /** @description nextCursor of the page before */
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cacheable (ETag, Cache-Control) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogPage"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
