@@ -298,6 +298,20 @@ def event_examples(port: int) -> list[str]:
     return lines
 
 
+def catalog_examples(port: int) -> list[str]:
+    """How to try a catalog event and an import (``make dev`` prints them): the mug's price and stock."""
+    url, mug = f"http://127.0.0.1:{port}/dev/events", "00000000-0000-4000-8000-000000000003"
+    lines = []
+    for detail_type, detail in (
+        ("PriceChanged", f'{{"productId":"{mug}","version":1,"price":1100,"currency":"USD"}}'),
+        ("StockSet", f'{{"productId":"{mug}","version":2,"stock":0}}'),
+    ):
+        body = f'{{"source":"shop.catalog","detail-type":"{detail_type}","detail":{detail}}}'
+        lines.append(f"  curl -s -H 'content-type: application/json' -d '{body}' {url}")
+    lines.append("  make import FILE=path/to/catalog.jsonl   # or .csv; the report in reports/ beside it")
+    return lines
+
+
 # --- the storefront -----------------------------------------------------------------------------
 
 
@@ -442,6 +456,8 @@ def serve(url: str, applied: list[str], bouncer: pgbouncer.PgBouncer | None) -> 
                 print(f"  {','.join(dev_route.methods):6} {path:28} (local only)")
             print("Event bus (local): PaymentSucceeded completes a checkout; PaymentFailed, CheckoutCancelled release:")
             print("\n".join(event_examples(port)))
+            print("Catalog (docs/catalog.md): the shop's events on the bus, applied before the POST returns; or a file:")
+            print("\n".join(catalog_examples(port)))
             storefront = start_storefront(storefront_port, port, pool)
             if storefront:
                 mode = os.environ.get("STOREFRONT_MODE", "dev")

@@ -241,7 +241,26 @@ def exercise_the_api(user: Any, admin: Any) -> set[tuple[str, str]]:
 
     orders.handle({"detail-type": "PaymentSucceeded", "detail": {**checkout, "orderId": "order-proxy"}})
     events.relay(grace_s=0)
+    exercise_the_catalog_sync()
     return called
+
+
+def exercise_the_catalog_sync() -> None:
+    """The catalog events' consumer and an import file (issue 21: catalog_apply, the import's job and batch)."""
+    import tempfile
+    from pathlib import Path
+
+    from cart_common import catalog_import, catalog_sync
+
+    pid = str(uuid.uuid4())
+    product = {"id": pid, "version": 1, "name": "Proxy lamp", "slug": f"proxy-lamp-{pid}", "price": 100, "currency": "USD"}
+    batch = {"Records": [{"messageId": "m1", "body": json.dumps({"source": "shop.catalog", "detail-type": "ProductUpserted",
+                                                                 "detail": product})}]}  # fmt: skip
+    assert catalog_sync.handle_batch(batch) == {"batchItemFailures": []}
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "proxy.jsonl"
+        path.write_text(json.dumps({**product, "version": 2, "stock": 5}) + "\n")
+        assert catalog_import.run(catalog_import.FileSource(path), lambda: 600_000).applied == 1
 
 
 def exercise_the_admin_api_and_the_catalog(as_admin: Any, public: Any, erased_sub: str) -> None:
