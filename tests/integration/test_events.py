@@ -207,6 +207,22 @@ def test_every_event_carries_its_outbox_id_and_time_and_its_row_is_marked_by_the
     assert row["published_at"] is not None
 
 
+def test_a_change_refused_after_a_publish_does_not_take_the_mark_with_it(
+    sql, user: User, make_product, event_bus: LocalBus
+) -> None:
+    product = make_product()
+    shopper, checkout_id = checked_out(user, product["id"], 1)
+    # the next request is refused in SQL: its pipeline, and the mark at its front, roll back
+    refused = shopper.update(str(uuid.uuid4()), quantity=2)
+    assert refused.status == 404 and refused.json["code"] == "item_not_found"
+    (row,) = outbox(sql, "CheckoutStarted", checkoutId=checkout_id)
+    assert row["published_at"] is None
+    shopper.get()  # the mark goes again, and commits
+    (row,) = outbox(sql, "CheckoutStarted", checkoutId=checkout_id)
+    assert row["published_at"] is not None
+    assert len(published(event_bus, "CheckoutStarted", checkoutId=checkout_id)) == 1
+
+
 def test_publishing_costs_a_change_no_round_trip(user: User, make_product, event_bus: LocalBus) -> None:
     product = make_product()
     shopper = Shopper(bearer=user.access_token)

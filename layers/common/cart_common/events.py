@@ -3,8 +3,10 @@
 Every pipeline ends by reading back the events its transaction wrote (``db.pipeline``); once that
 transaction is committed (the connection is idle again: at once for a change's implicit
 transaction, at COMMIT for an explicit one), ``written`` publishes them with ``PutEvents`` (up to 10
-entries a call) and queues ``mark_published`` so that it travels at the front of the connection's
-next pipeline: publishing costs the operation no round trip.
+entries a call) and their mark (``mark_published``) travels at the front of the connection's next
+pipeline: publishing costs the operation no round trip. The mark is sent again with every pipeline
+until one commits it (``leading``): a queued statement would be rolled back with a change that is
+refused, and the relay would then publish the event a second time.
 
 Nothing is lost and nothing fails the change, which is committed already:
 
@@ -39,6 +41,7 @@ from uuid import UUID
 import psycopg
 from psycopg.pq import TransactionStatus
 
+from cart_common.db import Statement
 from cart_common.store.events import COLLECT as COLLECT
 from cart_common.store.events import mark_published
 
@@ -48,16 +51,31 @@ DEFAULT_SOURCE = "cart.api"
 
 # Events a connection's open explicit transaction wrote, published at its commit.
 _pending: weakref.WeakKeyDictionary[psycopg.Connection, dict[Any, Row]] = weakref.WeakKeyDictionary()
+# Published events whose mark no pipeline has committed yet.
+_unmarked: weakref.WeakKeyDictionary[psycopg.Connection, list[Any]] = weakref.WeakKeyDictionary()
+
+
+def leading(conn: psycopg.Connection) -> list[Statement]:
+    """The mark of what ``conn`` published, for the front of its next pipeline (none: nothing)."""
+    ids = _unmarked.get(conn)
+    return [mark_published(ids)] if ids else []
+
+
+def _published(conn: psycopg.Connection, ids: Sequence[Any]) -> None:
+    _unmarked.setdefault(conn, []).extend(ids)
 
 
 def written(conn: psycopg.Connection, rows: Sequence[Row]) -> None:
-    """What a pipeline's last statement read back: published now if the transaction is committed,
-    else kept until it is."""
+    """After a pipeline that succeeded, what its last statement read back: published now if the
+    transaction is committed (and the marks it carried are then committed too), else kept until it is."""
+    committed = conn.info.transaction_status == TransactionStatus.IDLE
+    if committed:
+        _unmarked.pop(conn, None)
     if rows:
         pending = _pending.setdefault(conn, {})
         for row in rows:
             pending.setdefault(row["id"], row)  # an explicit transaction's pipelines read them again
-    if conn.info.transaction_status == TransactionStatus.IDLE and conn in _pending:
+    if committed and conn in _pending:
         publish(conn, list(_pending.pop(conn).values()))
 
 
@@ -191,7 +209,7 @@ def put(rows: Sequence[Row]) -> list[Any]:
 
 
 def publish(conn: psycopg.Connection, rows: Sequence[Row]) -> None:
-    """``rows`` (committed) to the bus; their mark queued for the connection's next pipeline."""
+    """``rows`` (committed) to the bus; their mark rides on the connection's next pipeline."""
     try:
         published = put(rows)
     except Exception:  # never fail a committed change
@@ -199,10 +217,7 @@ def publish(conn: psycopg.Connection, rows: Sequence[Row]) -> None:
 
         logger.exception("Publishing events failed unexpectedly (the relay retries them)")
         return
-    if published:
-        from cart_common import db
-
-        db.queue(conn, [mark_published(published)])
+    _published(conn, published)
 
 
 # --- the relay ---------------------------------------------------------------------------------
@@ -227,8 +242,7 @@ def relay(
     def step(conn: psycopg.Connection) -> int:
         rows = outbox.unpublished(conn, grace_s=grace, batch=batch)
         published = put(rows)
-        if published:
-            db.queue(conn, [mark_published(published)])
+        _published(conn, published)
         report["published"] += len(published)
         report["failed"] += len(rows) - len(published)
         report["batches"] += 1
