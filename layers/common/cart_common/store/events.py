@@ -8,7 +8,7 @@ SavedItemPriceDropped), and ``append`` below for anything else.
 
 How they leave: ``COLLECT`` ends every pipeline (``db.pipeline``) and reads back the unpublished
 events its own transaction wrote, in the same round trip; once the transaction is committed,
-cart_common/events.py publishes them and queues ``mark_published`` to travel with the connection's
+cart_common/events.py publishes them and sends ``mark_published`` at the front of the connection's
 next pipeline (no round trip of its own). ``unpublished`` is the relay's batch: events still
 unpublished after a grace period (the process died between commit and publish).
 """
