@@ -456,7 +456,7 @@ def serve(url: str, applied: list[str], bouncer: pgbouncer.PgBouncer | None) -> 
                 print(f"  {','.join(dev_route.methods):6} {path:28} (local only)")
             print("Event bus (local): PaymentSucceeded completes a checkout; PaymentFailed, CheckoutCancelled release:")
             print("\n".join(event_examples(port)))
-            print("Catalog (docs/catalog.md): the shop's events on the bus, applied before the POST returns; or a file:")
+            print("Catalog (docs/catalog.md): the shop's events, applied before the POST returns; or a file:")
             print("\n".join(catalog_examples(port)))
             storefront = start_storefront(storefront_port, port, pool)
             if storefront:
