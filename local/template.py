@@ -158,7 +158,6 @@ class EventRule:
     detail_types: tuple[str, ...] | None
     queue: str | None = None  # an AWS::Events::Rule whose target is the queue of the function's SQS event
 
-
     def matches(self, source: str, detail_type: str) -> bool:
         return (self.sources is None or source in self.sources) and (
             self.detail_types is None or detail_type in self.detail_types

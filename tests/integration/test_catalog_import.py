@@ -173,7 +173,7 @@ def test_an_object_put_in_the_bucket_is_imported_and_its_report_written_beside_i
         s3.put_bucket_versioning(Bucket="imports", VersioningConfiguration={"Status": "Enabled"})
         body = (json.dumps(good) + "\n" + json.dumps({**product(), "currency": "euro"}) + "\n").encode()
         version = s3.put_object(Bucket="imports", Key="daily/catalog.jsonl", Body=body)["VersionId"]
-        event = {
+        event: dict[str, Any] = {
             "id": str(uuid.uuid4()), "source": "aws.s3", "detail-type": "Object Created",
             "detail": {"bucket": {"name": "imports"}, "object": {"key": "daily/catalog.jsonl", "version-id": version}},
         }  # fmt: skip

@@ -253,7 +253,7 @@ def exercise_the_catalog_sync() -> None:
     from cart_common import catalog_import, catalog_sync
 
     pid = str(uuid.uuid4())
-    product = {"id": pid, "version": 1, "name": "Proxy lamp", "slug": f"proxy-lamp-{pid}", "price": 100, "currency": "USD"}
+    product = {"id": pid, "version": 1, "name": "Lamp", "slug": f"lamp-{pid}", "price": 100, "currency": "USD"}
     batch = {"Records": [{"messageId": "m1", "body": json.dumps({"source": "shop.catalog", "detail-type": "ProductUpserted",
                                                                  "detail": product})}]}  # fmt: skip
     assert catalog_sync.handle_batch(batch) == {"batchItemFailures": []}
