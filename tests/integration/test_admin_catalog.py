@@ -57,10 +57,10 @@ def catalog(slug: str, **headers: str) -> Reply:
 def test_admin_routes_settle_identity_before_validating_anything(
     method: str, path: str, user: User, admin: User
 ) -> None:
-    params = {name: PATH_VALUES[name] for name in PATH_VALUES if "{" + name + "}" in path}
+    params: dict[str, Any] = {name: PATH_VALUES[name] for name in PATH_VALUES if "{" + name + "}" in path}
     guest = Shopper()
     guest.get()
-    bad = {"raw": "{not json"} if method in ("POST", "PATCH", "PUT") else {}
+    bad: dict[str, Any] = {"raw": "{not json"} if method in ("POST", "PATCH", "PUT") else {}
     assert_problem(call(method, path, **bad, **params), 401, "authentication_required")
     assert_problem(call(method, path, headers={"x-cart-session": guest.session_token}, **bad, **params),
                    401, "authentication_required")  # fmt: skip
@@ -305,8 +305,11 @@ FIELDS = st.fixed_dictionaries(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=FIELDS, product_id=st.uuids().map(str) | st.text(max_size=60))
 def test_hostile_admin_input_gets_a_problem_never_a_500(admin: User, body: dict[str, Any], product_id: str) -> None:
-    for method, path, params in (("POST", "/admin/products", {}),
-                                 ("PATCH", "/admin/products/{productId}", {"productId": product_id or "x"})):  # fmt: skip
+    calls: list[tuple[str, str, dict[str, Any]]] = [
+        ("POST", "/admin/products", {}),
+        ("PATCH", "/admin/products/{productId}", {"productId": product_id or "x"}),
+    ]
+    for method, path, params in calls:
         reply = call(method, path, bearer=admin.access_token, body=body, **params)
         assert reply.status in (200, 201, 400, 404, 409, 422), reply
         if reply.status >= 400:

@@ -12,13 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Metrics
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler import Response as Response  # also for routes that set their own headers
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler import Response as Response  # for routes that set their own headers
 from aws_lambda_powertools.event_handler.openapi.params import Path as Path  # for functions' path parameters
 from aws_lambda_powertools.event_handler.openapi.params import Query as Query  # for functions' query parameters
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
