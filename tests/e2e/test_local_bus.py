@@ -113,7 +113,7 @@ def test_make_dev_completes_a_checkout_when_the_order_service_says_it_was_paid(d
     server = MakeDev(env)
     base = f"http://127.0.0.1:{port}"
     try:
-        server.wait_until(lambda: serves(f"{base}/products"), "the local stack did not start", timeout_s=120)
+        server.wait_until(lambda: serves(f"{base}/dev/events"), "the local stack did not start", timeout_s=120)
         status, tokens = _http(f"{base}/dev/auth/login", {"email": "demo@example.com", "password": "Demo-password-1"})
         assert status == 200, tokens
         bearer = {"Authorization": f"Bearer {tokens['accessToken']}", "Content-Type": "application/json"}
