@@ -295,7 +295,8 @@ def test_every_function_rolls_out_behind_an_alias_after_the_migrations(translate
         assert "Migrations" in (resources[name].get("DependsOn") or []), name
         assert "ReservedConcurrentExecutions" in resources[name]["Properties"], name
     groups = {k: r for k, r in resources.items() if r["Type"] == "AWS::CodeDeploy::DeploymentGroup"}
-    assert len(groups) == len(API_FUNCTIONS) + len(BACKGROUND_FUNCTIONS)  # the migrations run before traffic, not behind a canary
+    # the migrations run before traffic, not behind a canary
+    assert len(groups) == len(API_FUNCTIONS) + len(BACKGROUND_FUNCTIONS)
     for group in groups.values():
         alarms = group["Properties"]["AlarmConfiguration"]
         assert alarms["Enabled"] is True
