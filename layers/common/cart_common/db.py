@@ -171,21 +171,23 @@ def pipeline(conn: psycopg.Connection, statements: Sequence[Statement]) -> list[
 
     oplog.count_round_trip()
     leading = _queued.pop(conn, [])
-    marks = events.leading(conn)  # published events' marks, until a pipeline commits them
+    # Published events' marks, until a pipeline commits them: after the queued statements (a ROLLBACK
+    # must come first), before the caller's.
+    marks = events.leading(conn)
     cursors = []
     with conn.pipeline():
-        for query, params in [*marks, *(statement for statement, _ in leading), *statements, events.COLLECT]:
+        for query, params in [*(statement for statement, _ in leading), *marks, *statements, events.COLLECT]:
             cursor = conn.cursor()
             # Every statement is composed by the store (psycopg.sql) or is one of its own constants.
             cursor.execute(cast(QueryNoTemplate, query), params)
             cursors.append(cursor)
-    results: list[list[Any]] = [cursor.fetchall() if cursor.description else [] for cursor in cursors[len(marks) :]]
+    results: list[list[Any]] = [cursor.fetchall() if cursor.description else [] for cursor in cursors]
     for (_, sink), rows in zip(leading, results, strict=False):
         if sink is not None:
             sink.extend(rows)
-    *results, written = results
+    *results, written = results[len(leading) + len(marks) :]
     events.written(conn, written)
-    return results[len(leading) :]
+    return results
 
 
 def exactly_once[T](
