@@ -155,9 +155,15 @@ def recovery_fields(detail: dict[str, Any]) -> dict[str, Any]:
         from cart_common import recovery
     except ImportError:  # a layer without recovery links
         return {}
-    fields: dict[str, Any] = recovery.abandoned_event_fields(
-        UUID(detail["cartId"]), datetime.fromisoformat(detail["abandonedAt"])
-    )
+    try:
+        fields: dict[str, Any] = recovery.abandoned_event_fields(
+            UUID(detail["cartId"]), datetime.fromisoformat(detail["abandonedAt"])
+        )
+    except Exception as exc:  # better the event without its link than no event at all
+        from cart_common.oplog import logger
+
+        logger.warning("CartAbandoned published without its recovery link", extra={"error": type(exc).__name__})
+        return {"recoveryUrl": None}
     return fields
 
 
