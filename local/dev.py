@@ -333,8 +333,6 @@ def start_storefront(
     env = {**os.environ, "NEXT_TELEMETRY_DISABLED": "1", "CART_API_URL": f"http://127.0.0.1:{api_port}"}
     # The checkout's demo payment step: the storefront plays the payment service on the local bus.
     env.setdefault("CART_DEMO_PAYMENTS", "1")
-    # The checkout's demo payment step: the storefront plays the payment service on the local bus.
-    env.setdefault("CART_DEMO_PAYMENTS", "1")
     # The API's forwarder key, so each shopper's address (here the browser's connection: Next.js
     # sets x-forwarded-for to it) chooses the guest-carts bucket, not the storefront's.
     forwarder_keys = [key.strip() for key in os.environ.get("TRUSTED_FORWARDER_KEYS", "").split(",") if key.strip()]
@@ -417,8 +415,6 @@ def serve(url: str, applied: list[str], bouncer: pgbouncer.PgBouncer | None) -> 
     port = int(os.environ.get("PORT", "3000"))
     storefront_port = int(os.environ.get("STOREFRONT_PORT", "3001"))
     storefront_origins = [f"http://{host}:{storefront_port}" for host in ("127.0.0.1", "localhost")]
-    if storefront_port:  # recovery links (admin listing, CartAbandoned) open this storefront
-        os.environ.setdefault("STOREFRONT_URL", f"http://127.0.0.1:{storefront_port}")
     if storefront_port:  # recovery links (admin listing, CartAbandoned) open this storefront
         os.environ.setdefault("STOREFRONT_URL", f"http://127.0.0.1:{storefront_port}")
     # Before the invoker: the execution environments read the Cognito settings from the environment.
