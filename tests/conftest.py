@@ -31,6 +31,7 @@ from werkzeug.test import TestResponse
 import app_role
 import migrate
 from app_role import AppRole
+from cart_common.oplog import logger as app_logger
 from local import bus as local_bus
 from local import cognito as local_cognito
 from local import pgbouncer, postgres, stack, template
@@ -208,13 +209,16 @@ def direct_api_database() -> Any:
 @contextlib.contextmanager
 def api_statement_timeout(database_url: str, proxy: pgbouncer.PgBouncer, timeout_ms: int) -> Iterator[None]:
     """The API's statement timeout set to ``timeout_ms`` as a deploy does it (the application role's
-    setting in the database, db/app_role.py), PgBouncer's server sessions replaced so every new
-    transaction has it; put back afterwards."""
+    setting in the database, db/app_role.py), every PgBouncer connection to the database dropped so
+    that each session after it has the setting (RECONNECT only retires a server session once its
+    client lets go of it); put back afterwards."""
+    dbname = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
 
     def set_timeout(ms: int) -> None:
         with psycopg.connect(database_url, autocommit=True) as conn:
             app_role.set_statement_timeout(conn, pgbouncer.APP_ROLE, ms)
-        proxy.admin("RECONNECT")
+        proxy.admin(f"KILL {dbname}")
+        proxy.admin(f"RESUME {dbname}")
 
     set_timeout(timeout_ms)
     try:
@@ -639,3 +643,44 @@ def admin(cognito: local_cognito.LocalCognito) -> User:
     sub = cognito.sign_up(email, password)
     client.admin_add_user_to_group(UserPoolId=cognito.user_pool_id, Username=email, GroupName="admin")
     return User(email, password, sub, cognito.sign_in(email, password))
+
+
+# --- the functions' log lines ------------------------------------------------------------------
+
+
+class Lines(logging.Handler):
+    """Every record of the functions' logger, formatted by Powertools' own formatter: the JSON line
+    CloudWatch Logs would receive, correlation id included."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[dict[str, Any]] = []
+        self.text: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = app_logger.registered_formatter.format(record)
+        self.text.append(line)
+        self.lines.append(json.loads(line))
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [line for line in self.lines if line.get("oplog") == kind]
+
+    def operation(self) -> dict[str, Any]:
+        """The one operation line written since the last ``clear``."""
+        (line,) = self.of("operation")
+        return line
+
+    def clear(self) -> None:
+        self.lines.clear()
+        self.text.clear()
+
+
+@pytest.fixture
+def logged() -> Iterator[Lines]:
+    lines = Lines()
+    python_logger = logging.getLogger("cart-api")
+    python_logger.addHandler(lines)
+    try:
+        yield lines
+    finally:
+        python_logger.removeHandler(lines)

@@ -18,9 +18,8 @@ from psycopg.rows import DictRow
 
 from cart_common import oplog
 from local import stack
-from tests.conftest import MUG, Reply, Shopper, User, http_event, one, routes
+from tests.conftest import MUG, Lines, Reply, Shopper, User, http_event, one, routes
 from tests.integration.test_cart_api import assert_problem
-from tests.integration.test_oplog import Lines, logged  # noqa: F401 - the fixture
 
 ADMIN_ROUTES = sorted(
     (method, path) for method, path in routes() if path.startswith("/admin/") and path != "/admin/carts/abandoned"
@@ -174,7 +173,7 @@ def test_an_older_catalog_event_cannot_undo_an_admins_newer_edit(admin: User, sq
 
 def test_every_admin_change_is_one_round_trip_and_logged_with_the_admins_hashed_id(
     admin: User,
-    logged: Lines,  # noqa: F811 - the fixture
+    logged: Lines,
 ) -> None:
     product = new_product(admin).json
     change = logged.of("admin_change")[-1]

@@ -15,9 +15,8 @@ from psycopg.rows import DictRow
 
 from cart_common import oplog
 from local import stack
-from tests.conftest import MUG, TSHIRT, TSHIRT_S_RED, Reply, Shopper, User, http_event, one, routes
+from tests.conftest import MUG, TSHIRT, TSHIRT_S_RED, Lines, Reply, Shopper, User, http_event, one, routes
 from tests.integration.test_cart_api import assert_problem
-from tests.integration.test_oplog import Lines, logged  # noqa: F401 - the fixture
 
 ERASE = "/admin/users/{userId}/data"
 
@@ -91,7 +90,7 @@ def test_an_erasure_leaves_no_row_in_any_table_that_names_the_user(
     make_user,
     admin: User,
     sql: psycopg.Connection[DictRow],
-    logged: Lines,  # noqa: F811
+    logged: Lines,
 ) -> None:
     named = shop_as(user, sql)
     bystander = make_user()

@@ -15,63 +15,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg.rows import DictRow
 
-from cart_common.oplog import logger as app_logger
 from cart_common.oplog import owner_id
 from cart_common.session import hash_token
 from local import stack, template
-from tests.conftest import MUG, POSTER, Reply, Shopper, User
+from tests.conftest import MUG, POSTER, Lines, Reply, Shopper, User
 from tests.integration.test_database import _kill_function_connections, round_trips
 from tests.integration.test_signin import invoke_trigger, post_authentication_event, signed_in
 
 SOURCE_IP = "198.51.100.23"
 FORWARDED_IP = "192.0.2.140"
-
-
-class Lines(logging.Handler):
-    """Every record of the functions' logger, formatted by Powertools' own formatter: the JSON line
-    CloudWatch Logs would receive, correlation id included."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.lines: list[dict[str, Any]] = []
-        self.text: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        line = app_logger.registered_formatter.format(record)
-        self.text.append(line)
-        self.lines.append(json.loads(line))
-
-    def of(self, kind: str) -> list[dict[str, Any]]:
-        return [line for line in self.lines if line.get("oplog") == kind]
-
-    def operation(self) -> dict[str, Any]:
-        """The one operation line written since the last ``clear``."""
-        (line,) = self.of("operation")
-        return line
-
-    def clear(self) -> None:
-        self.lines.clear()
-        self.text.clear()
-
-
-@pytest.fixture
-def logged() -> Iterator[Lines]:
-    lines = Lines()
-    python_logger = logging.getLogger("cart-api")
-    python_logger.addHandler(lines)
-    try:
-        yield lines
-    finally:
-        python_logger.removeHandler(lines)
 
 
 class Events:

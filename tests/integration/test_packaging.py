@@ -525,6 +525,7 @@ SAMPLE_EVENTS = {
     "complete_checkout": "CompleteCheckoutFunction",
     "release_checkout": "ReleaseCheckoutFunction",
     "publish_events": "PublishEventsFunction",
+    "recover_cart": "RecoverCartFunction",  # a recovery link (issue 20); the sample's token is no real one
 }
 
 

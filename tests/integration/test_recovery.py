@@ -8,9 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
-import logging
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,9 +22,8 @@ from psycopg.rows import DictRow
 from cart_common import recovery
 from cart_common.config import Settings
 from cart_common.errors import RecoveryLinkExpired, RecoveryLinkInvalid
-from tests.conftest import MUG, POSTER, SIGNING_KEY, TSHIRT, TSHIRT_S_RED, Reply, Shopper, User, one
+from tests.conftest import MUG, POSTER, SIGNING_KEY, TSHIRT, TSHIRT_S_RED, Lines, Reply, Shopper, User, one
 from tests.integration.test_cart_api import assert_problem
-from tests.integration.test_oplog import Lines
 
 STOREFRONT = "https://shop.example.com"
 
@@ -338,18 +335,6 @@ def test_a_hostile_body_is_a_4xx_problem_and_gives_nobody_a_cart(body: dict[str,
     assert reply.json["code"] in {"recovery_link_invalid", "validation_failed"}
     after = one(sql.execute("select count(*) as n, max(updated_at) as last from cart"))
     assert after == before, "a refused link changes no cart"
-
-
-@pytest.fixture
-def logged() -> Iterator[Lines]:
-    """The functions' log lines, as CloudWatch Logs would receive them."""
-    lines = Lines()
-    python_logger = logging.getLogger("cart-api")
-    python_logger.addHandler(lines)
-    try:
-        yield lines
-    finally:
-        python_logger.removeHandler(lines)
 
 
 def test_the_token_never_reaches_the_logs_in_clear(sql, logged: Lines) -> None:
