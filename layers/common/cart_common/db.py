@@ -161,12 +161,15 @@ def discard_queue(conn: psycopg.Connection) -> None:
     _queued.pop(conn, None)
 
 
-def pipeline(conn: psycopg.Connection, statements: Sequence[Statement]) -> list[list[dict[str, Any]]]:
+def pipeline(
+    conn: psycopg.Connection, statements: Sequence[Statement], *, reads_only: bool = False
+) -> list[list[dict[str, Any]]]:
     """Run statements in one round trip and one implicit transaction (psycopg pipeline mode: a
     single Sync at the end, so if one statement fails none of them is committed); return each one's
     rows. Queued statements go first; their rows are not returned. The events the transaction
     wrote (its outbox rows) are read back by a last statement and published once it is committed
-    (cart_common/events.py)."""
+    (cart_common/events.py); ``reads_only`` statements write no event, so that statement is left out
+    (it costs a read ~0.1 ms, bench/COMPARE.md)."""
     from cart_common import events, oplog  # the operations log counts the request's round trips
 
     oplog.count_round_trip()
@@ -176,7 +179,8 @@ def pipeline(conn: psycopg.Connection, statements: Sequence[Statement]) -> list[
     marks = events.leading(conn)
     cursors = []
     with conn.pipeline():
-        for query, params in [*(statement for statement, _ in leading), *marks, *statements, events.COLLECT]:
+        collect = [] if reads_only else [events.COLLECT]
+        for query, params in [*(statement for statement, _ in leading), *marks, *statements, *collect]:
             cursor = conn.cursor()
             # Every statement is composed by the store (psycopg.sql) or is one of its own constants.
             cursor.execute(cast(QueryNoTemplate, query), params)
@@ -185,8 +189,8 @@ def pipeline(conn: psycopg.Connection, statements: Sequence[Statement]) -> list[
     for (_, sink), rows in zip(leading, results, strict=False):
         if sink is not None:
             sink.extend(rows)
-    *results, written = results[len(leading) + len(marks) :]
-    events.written(conn, written)
+    results = results[len(leading) + len(marks) :]
+    events.written(conn, [] if reads_only else results.pop())
     return results
 
 

@@ -42,7 +42,7 @@ def views(owner: Owner) -> list[Statement]:
 
 
 def cart_rows(conn: psycopg.Connection, owner: Owner) -> CartRows:
-    return CartRows(*pipeline(conn, views(owner)))
+    return CartRows(*pipeline(conn, views(owner), reads_only=True))
 
 
 # If-None-Match: the client's copy is current (or ``*``: any), so the read stops here with 304
@@ -60,7 +60,7 @@ from current_
 
 def cart_rows_unless(conn: psycopg.Connection, owner: Owner, versions: list[int]) -> CartRows:
     """The cart, in one round trip, unless its version is one of ``versions`` (``NotModified``)."""
-    _, *rows = pipeline(conn, [owned(_UNLESS_CURRENT, owner, versions=versions), *views(owner)])
+    _, *rows = pipeline(conn, [owned(_UNLESS_CURRENT, owner, versions=versions), *views(owner)], reads_only=True)
     return CartRows(*rows)
 
 

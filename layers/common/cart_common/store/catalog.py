@@ -77,4 +77,4 @@ def retire_discount_code(conn: psycopg.Connection, code: str) -> Row:
 
 def catalog_products(conn: psycopg.Connection, *, after: str | None, limit: int, slug: str | None = None) -> list[Row]:
     """Active products by slug after ``after`` (at most ``limit``), or the one with ``slug``."""
-    return pipeline(conn, [plain("catalog_products.sql", after=after, limit=limit, slug=slug)])[0]
+    return pipeline(conn, [plain("catalog_products.sql", after=after, limit=limit, slug=slug)], reads_only=True)[0]

@@ -33,7 +33,8 @@ order by p.id for update
 
 def validate_cart(conn: psycopg.Connection, owner: Owner, *, limits: Limits) -> tuple[list[Row], CartRows]:
     """The readiness of every line, and the cart."""
-    readiness, *cart = pipeline(conn, [owned("validate_cart.sql", owner, **limits.params()), *views(owner)])
+    statements = [owned("validate_cart.sql", owner, **limits.params()), *views(owner)]
+    readiness, *cart = pipeline(conn, statements, reads_only=True)
     return readiness, CartRows(*cart)
 
 

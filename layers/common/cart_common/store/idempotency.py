@@ -42,5 +42,5 @@ def save_idempotent_response(scope: str, key: str, response: dict[str, Any]) -> 
 
 
 def idempotent_response(conn: psycopg.Connection, *, scope: str, key: str) -> Row | None:
-    rows = pipeline(conn, [plain(_RESPONSE, owner=scope, key=key)])[0]
+    rows = pipeline(conn, [plain(_RESPONSE, owner=scope, key=key)], reads_only=True)[0]
     return rows[0] if rows else None

@@ -101,5 +101,7 @@ def list_abandoned(
 ) -> tuple[int, list[Row]]:
     """The total matching and one page, in one round trip."""
     params = {"min_value": min_value, "since": since, "limit": limit, "offset": offset}
-    (count,), page = pipeline(conn, [plain(_COUNT_ABANDONED, **params), plain(_LIST_ABANDONED, **params)])
+    (count,), page = pipeline(
+        conn, [plain(_COUNT_ABANDONED, **params), plain(_LIST_ABANDONED, **params)], reads_only=True
+    )
     return count["total"], page
