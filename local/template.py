@@ -41,6 +41,9 @@ class Route:
     function: str  # logical id, e.g. AddItemFunction
     code_dir: Path
     handler: str  # module.function, e.g. app.lambda_handler
+    # The route's own API Gateway authorizer (``Auth: {Authorizer: AWS_IAM}``); None: no authorizer,
+    # the function checks its callers itself (sessions, Cognito tokens, the admin group).
+    authorizer: str | None = None
 
     @property
     def route_key(self) -> str:
@@ -112,6 +115,7 @@ def routes(template: dict[str, Any] | None = None) -> list[Route]:
                     function=name,
                     code_dir=ROOT / props["CodeUri"],
                     handler=props["Handler"],
+                    authorizer=(event["Properties"].get("Auth") or {}).get("Authorizer"),
                 )
             )
     return found

@@ -1,4 +1,4 @@
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from cart_common import catalog
@@ -20,9 +20,13 @@ from cart_common.models import (
 app = make_app(guard=require_admin)
 ProductId = Annotated[UUID, Path(alias="productId")]
 VariantId = Annotated[UUID, Path(alias="variantId")]
+# What a create answers (docs/admin.md): 201 with the product.
+CREATED: dict[int, Any] = {
+    201: {"description": "Created: the product", "content": {"application/json": {"model": AdminProduct}}}
+}
 
 
-@app.post("/admin/products", responses=responses(401, 403, 409))
+@app.post("/admin/products", responses=responses(401, 403, 409) | CREATED)
 def create_product(body: NewProduct) -> Response[AdminProduct]:
     return catalog.create_product(body)
 
@@ -37,7 +41,7 @@ def set_product_stock(product_id: ProductId, body: StockLevel) -> Response[Admin
     return catalog.set_product_stock(product_id, body.stock, app.request_headers)
 
 
-@app.post("/admin/products/<productId>/variants", responses=responses(401, 403, 404, 409))
+@app.post("/admin/products/<productId>/variants", responses=responses(401, 403, 404, 409) | CREATED)
 def create_variant(product_id: ProductId, body: NewVariant) -> Response[AdminProduct]:
     return catalog.create_variant(product_id, body, app.request_headers)
 

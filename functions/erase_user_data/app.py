@@ -8,7 +8,8 @@ from cart_common.models import ErasureReport, UserId
 app = make_app(guard=require_admin)
 
 
-@app.delete("/admin/users/<userId>/data", responses=responses(401, 403))
+# 404: a userId the resolver's path pattern does not match (route_not_found), as on every route with a path parameter.
+@app.delete("/admin/users/<userId>/data", responses=responses(401, 403, 404))
 def erase_user_data(user_id: Annotated[UserId, Path(alias="userId")]) -> ErasureReport:
     return erasure.erase(user_id)
 
