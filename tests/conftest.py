@@ -320,6 +320,14 @@ def environment(
     os.environ.update(saved)
 
 
+@pytest.fixture(autouse=True)
+def api_connection_kept(api_database_url: str) -> Iterator[None]:
+    """Every test leaves the functions' DATABASE_URL as it found it (monkeypatch restores what it
+    set): a test that moved it for good would run the rest of the run past the proxy."""
+    yield
+    assert os.environ.get("DATABASE_URL") == api_database_url, "a test changed DATABASE_URL and left it changed"
+
+
 def _reset_layer_state() -> None:
     from cart_common import db, session
     from cart_common.config import get_settings

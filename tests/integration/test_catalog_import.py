@@ -5,6 +5,7 @@ Lambda's S3 path on moto's S3, and generated files."""
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from psycopg.rows import DictRow
 from cart_common import catalog_import
 from cart_common.store import catalog_sync as store_sync
 from local import import_file
-from tests.conftest import one
+from tests.conftest import APP_PASSWORD, one
 
 
 def plenty() -> int:
@@ -143,6 +144,10 @@ def test_make_import_runs_the_same_import_on_a_file(
     # make dev's set-up, pointed at the test run's database (its owner URL, as make dev migrates with).
     monkeypatch.setattr(import_file.dev, "prepare_environment", lambda: _owner_url())
     monkeypatch.setenv("LOCAL_PROXY", "none")
+    # The set-up points DATABASE_URL at its own connection and keeps the application role's password:
+    # both put back afterwards, so the rest of the run still goes through the run's PgBouncer.
+    monkeypatch.setenv("DATABASE_URL", os.environ["DATABASE_URL"])
+    monkeypatch.setattr(import_file.dev, "dev_key", lambda path: APP_PASSWORD)
     path = write_jsonl(tmp_path / "cli.jsonl", [product(), {"id": "x"}])
     assert import_file.main([str(path)]) == 0
     printed = capsys.readouterr().out

@@ -3430,6 +3430,15 @@ export interface operations {
                     "application/json": components["schemas"]["AdminProduct"];
                 };
             };
+            /** @description Created: the product */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProduct"];
+                };
+            };
             /** @description Malformed request */
             400: {
                 headers: {
@@ -3863,6 +3872,15 @@ export interface operations {
                     "application/json": components["schemas"]["AdminProduct"];
                 };
             };
+            /** @description Created: the product */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProduct"];
+                };
+            };
             /** @description Malformed request */
             400: {
                 headers: {
@@ -4083,6 +4101,15 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
