@@ -56,6 +56,11 @@ _NOT_MODIFIED = {"description": "The cart is as the client holds it (If-None-Mat
                  "headers": {"ETag": {"schema": {"type": "string"}}}}  # fmt: skip
 
 
+_IF_NONE_MATCH_CATALOG = {**_IF_NONE_MATCH, "description": "The ETag of this answer the client holds: 304 when current"}
+_NOT_CHANGED = {"description": "The catalog is as the client holds it (If-None-Match): no body, the ETag again",
+                "headers": {"ETag": {"schema": {"type": "string"}}}}  # fmt: skip
+
+
 def document_contract(document: dict[str, Any]) -> dict[str, Any]:
     """``document`` with the security schemes, who may call each operation, the change headers, the
     rate limits' 429 and headers on every change, and the conditional read (304) of ``GET /cart``."""
@@ -66,20 +71,34 @@ def document_contract(document: dict[str, Any]) -> dict[str, Any]:
                                "description": "The guest session token a previous response handed out"},
         "guestSessionCookie": {"type": "apiKey", "in": "cookie", "name": get_settings().session_cookie_name,
                                "description": "The same token, as the cookie a previous response set"},
+        # API Gateway's IAM authorizer (AWS_IAM): a Signature Version 4 Authorization header, as
+        # API Gateway's own OpenAPI extension names it.
+        "sigv4": {"type": "apiKey", "in": "header", "name": "Authorization", "x-amazon-apigateway-authtype": "awsSigv4",
+                  "description": "An AWS SigV4 signature of a principal allowed execute-api:Invoke (server to server)"},
     }  # fmt: skip
     document["security"] = [{}, {"cognito": []}, {"guestSessionHeader": []}, {"guestSessionCookie": []}]
     for path, operations in document.get("paths", {}).items():
+        # The order service's routes (IAM-signed, idempotent per order, not rate limited) and the
+        # public catalog (no credentials, cacheable) are neither cart nor admin routes.
+        service, public = path.startswith("/checkouts/"), path.startswith("/catalog/")
         for method, operation in operations.items():
             if path.startswith("/admin/"):
                 operation["security"] = ADMIN_SECURITY
-            if method != "get":
+            elif service:
+                operation["security"] = [{"sigv4": []}]
+            elif public:
+                operation["security"] = []
+            if method != "get" and not service:
                 operation["parameters"] = [*operation.get("parameters", []), *CHANGE_HEADERS]
             responses_ = operation.setdefault("responses", {})
-            if method != "get" and not path.startswith("/admin/"):
+            if method != "get" and not path.startswith("/admin/") and not service:
                 responses_["429"] = _RATE_LIMITED
                 if "200" in responses_:
                     responses_["200"].setdefault("headers", {}).update(_RATE_LIMIT_HEADERS)
             if (path, method) == ("/cart", "get"):
                 operation["parameters"] = [*operation.get("parameters", []), _IF_NONE_MATCH]
                 responses_["304"] = _NOT_MODIFIED
+            if public and method == "get":
+                operation["parameters"] = [*operation.get("parameters", []), _IF_NONE_MATCH_CATALOG]
+                responses_["304"] = _NOT_CHANGED
     return document

@@ -217,13 +217,27 @@ def test_the_served_document_names_who_may_call_and_the_change_headers(local_api
     assert (schemes["guestSessionHeader"]["in"], schemes["guestSessionHeader"]["name"]) == ("header", "X-Cart-Session")
     assert schemes["guestSessionCookie"]["in"] == "cookie"
     assert {} in doc["security"], "anonymous callers are allowed (they get a guest session)"
+    assert schemes["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+    documented = {(method.upper(), path) for path, operations in doc["paths"].items() for method in operations}
     for path, operations in doc["paths"].items():
         for method, operation in operations.items():
             for requirement in operation.get("security", doc["security"]):
                 assert set(requirement) <= set(schemes), (method, path, requirement)
             headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
-            conditional = {"If-None-Match"} if (method, path) == ("get", "/cart") else set()
-            assert headers == ({"If-Match", "Idempotency-Key"} if method != "get" else conditional), (method, path)
+            kind = route_class(method.upper(), path)
+            # Conditional reads: the cart and the public catalog (both answer 304 on a current ETag).
+            conditional = {"If-None-Match"} if (method, path) == ("get", "/cart") or kind == PUBLIC else set()
+            if kind == SERVICE:
+                # The order service's routes: idempotent per order, no cart version, no rate limit.
+                assert operation["security"] == [{"sigv4": []}], (method, path)
+                assert headers == set() and "429" not in operation["responses"], (method, path)
+            elif kind == PUBLIC:
+                assert operation["security"] == [], (method, path)  # no credentials at all
+                assert headers == conditional and "304" in operation["responses"], (method, path)
+            else:
+                expected = {"If-Match", "Idempotency-Key"} if method != "get" else conditional
+                assert headers == expected, (method, path)
+    assert documented == set(ROUTES)
     assert doc["paths"]["/admin/carts/abandoned"]["get"]["security"] == [{"cognito": []}]
 
 

@@ -4158,7 +4158,10 @@ export interface operations {
     get_catalog_product_catalog_products__slug__get: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of this answer the client holds: 304 when current */
+                "If-None-Match"?: string;
+            };
             path: {
                 slug: string;
             };
@@ -4174,6 +4177,14 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["CatalogProduct"];
                 };
+            };
+            /** @description The catalog is as the client holds it (If-None-Match): no body, the ETag again */
+            304: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Malformed request */
             400: {
@@ -4247,7 +4258,10 @@ export interface operations {
                 cursor?: string | null;
                 limit?: number;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag of this answer the client holds: 304 when current */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4261,6 +4275,14 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["CatalogPage"];
                 };
+            };
+            /** @description The catalog is as the client holds it (If-None-Match): no body, the ETag again */
+            304: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Malformed request */
             400: {
@@ -4321,12 +4343,7 @@ export interface operations {
     complete_checkout_checkouts__checkoutId__complete_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
-                "If-Match"?: string;
-                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
-                "Idempotency-Key"?: string;
-            };
+            header?: never;
             path: {
                 checkoutId: string;
             };
@@ -4341,10 +4358,6 @@ export interface operations {
             /** @description The cart as it now is */
             200: {
                 headers: {
-                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
-                    "RateLimit-Policy"?: string;
-                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
-                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4414,21 +4427,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
-            429: {
-                headers: {
-                    /** @description Seconds until the bucket holds a token again */
-                    "Retry-After"?: number;
-                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
-                    "RateLimit-Policy"?: string;
-                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
-                    RateLimit?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description The cart store is unavailable */
             503: {
                 headers: {
@@ -4443,12 +4441,7 @@ export interface operations {
     release_checkout_checkouts__checkoutId__release_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
-                "If-Match"?: string;
-                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
-                "Idempotency-Key"?: string;
-            };
+            header?: never;
             path: {
                 checkoutId: string;
             };
@@ -4463,10 +4456,6 @@ export interface operations {
             /** @description The cart as it now is */
             200: {
                 headers: {
-                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
-                    "RateLimit-Policy"?: string;
-                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
-                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4530,21 +4519,6 @@ export interface operations {
             /** @description The request breaks a rule */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
-            429: {
-                headers: {
-                    /** @description Seconds until the bucket holds a token again */
-                    "Retry-After"?: number;
-                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
-                    "RateLimit-Policy"?: string;
-                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
-                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
