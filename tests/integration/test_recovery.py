@@ -145,6 +145,23 @@ def test_the_callers_own_cart_is_folded_in_as_a_merge_would_and_marked_merged(sq
     assert own["status"] == "merged" and str(own["merged_into"]) == cart_id
 
 
+def test_the_fold_caps_at_available_stock_what_other_shoppers_checkouts_hold_is_not_there(
+    sql, make_product, user
+) -> None:
+    product = make_product(stock=5)["id"]
+    holder = Shopper(bearer=user.access_token)
+    assert holder.add(product, 2).status == 200
+    assert holder.call("POST", "/cart/checkout", body={}).status == 200  # holds 2 of the 5
+    _, cart_id = guest_with((product, 1))
+    token = link_for(sql, cart_id)
+    caller, _ = guest_with((product, 3))
+
+    reply = recover(caller, token)
+
+    assert reply.status == 200, reply
+    assert lines(reply) == {product: 3}  # 1 + 3 summed, capped at the 3 the open checkout leaves
+
+
 def test_a_converted_or_deleted_cart_is_not_found_or_gone(sql) -> None:
     _, cart_id = guest_with((MUG, 1))
     token = link_for(sql, cart_id)

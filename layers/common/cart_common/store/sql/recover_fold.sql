@@ -1,6 +1,6 @@
 -- Recovery step 2: the caller's other active carts (a guest's own cart; a user's cart and the guest
 -- session's cart they still carry) are folded into the recovered cart as a sign-in merge would fold
--- them ('sum': quantities added, capped at stock and the line maximum, new lines only while the
+-- them ('sum': quantities added, capped at available stock (available_stock) and the line maximum, new lines only while the
 -- cart's line limit allows, other currencies and products no longer sold left out; saved items come
 -- along, keeping the larger quantity), their open checkouts released, and they are marked merged into
 -- it. The recovered cart keeps its id, its abandonment snapshot and so its recovery: what the shopper
@@ -26,7 +26,9 @@ incoming as (
 decided as (
     select n.*, ti.id as target_item_id, coalesce(ti.quantity, 0) as target_quantity,
            case when not s.active then 0
-                else greatest(coalesce(ti.quantity, 0), least(coalesce(ti.quantity, 0) + n.quantity, s.stock, s.max_line))
+                else greatest(coalesce(ti.quantity, 0),
+                              least(coalesce(ti.quantity, 0) + n.quantity,
+                                    available_stock(t.id, n.product_id, n.variant_id), s.max_line))
            end as final
     from incoming n
     cross join target t
