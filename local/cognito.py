@@ -1,19 +1,44 @@
 """Amazon Cognito, locally: moto's threaded server with a user pool and an app client, and the two
 calls a storefront makes through Amplify (sign up, sign in). Tokens are signed with moto's key and
 name the real Cognito issuer format; the JWKS is served by the moto server, which is why the API
-takes the issuer and the JWKS URL as separate settings."""
+takes the issuer and the JWKS URL as separate settings.
+
+The app client is template.yaml's ``UserPoolClient`` (its auth flows and token lifetimes), and the
+server is ``local.cognito_server``: moto with those lifetimes honoured, which moto alone ignores
+(every token would last an hour). ``token_lifetime`` shortens them for a test, to seconds, which
+Cognito itself never allows (5 minutes at least)."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from local import template
+
 REGION = "us-east-1"
+# What the local app client takes from template.yaml's UserPoolClient (the rest names AWS resources).
+CLIENT_SETTINGS = (
+    "ExplicitAuthFlows",
+    "AccessTokenValidity",
+    "IdTokenValidity",
+    "RefreshTokenValidity",
+    "TokenValidityUnits",
+    "EnableTokenRevocation",
+    "PreventUserExistenceErrors",
+)
+
+
+def template_client_settings() -> dict[str, Any]:
+    """template.yaml's app client settings that the local pool's client is created with."""
+    properties: dict[str, Any] = template.load()["Resources"]["UserPoolClient"]["Properties"]
+    return {name: properties[name] for name in CLIENT_SETTINGS if name in properties}
 
 
 @dataclass
@@ -79,6 +104,35 @@ class LocalCognito:
         )["AuthenticationResult"]
         return tokens
 
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
+        """New access and ID tokens for a refresh token (``REFRESH_TOKEN_AUTH``, as the storefront
+        refreshes); ``NotAuthorizedException`` once it is revoked."""
+        tokens: dict[str, Any] = self.client().initiate_auth(
+            ClientId=self.client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": refresh_token},
+        )["AuthenticationResult"]
+        return tokens
+
+    def sign_out_everywhere(self, email: str) -> None:
+        """Revoke every refresh token of a user (``AdminUserGlobalSignOut``): their access tokens
+        stay valid until they expire, as in Cognito; no refresh gives new ones."""
+        self.client().admin_user_global_sign_out(UserPoolId=self.user_pool_id, Username=email)
+
+    @contextlib.contextmanager
+    def token_lifetime(self, seconds: int) -> Iterator[None]:
+        """Access and ID tokens issued meanwhile (sign-ins and refreshes) last ``seconds``; the
+        template's lifetimes are back afterwards. Local only: Cognito's least is 5 minutes."""
+        client = self.client()
+        settings = template_client_settings()
+        units = {**settings.get("TokenValidityUnits", {}), "AccessToken": "seconds", "IdToken": "seconds"}
+        short = {**settings, "AccessTokenValidity": seconds, "IdTokenValidity": seconds, "TokenValidityUnits": units}
+        client.update_user_pool_client(UserPoolId=self.user_pool_id, ClientId=self.client_id, **short)
+        try:
+            yield
+        finally:
+            client.update_user_pool_client(UserPoolId=self.user_pool_id, ClientId=self.client_id, **settings)
+
     def user(self, email: str) -> dict[str, str]:
         attributes = self.client().admin_get_user(UserPoolId=self.user_pool_id, Username=email)["UserAttributes"]
         return {a["Name"]: a["Value"] for a in attributes}
@@ -89,7 +143,8 @@ class LocalCognito:
 
 class _MotoServer:
     """moto's server in a process of its own: its state must not be shared with (or reset by) the
-    in-process ``mock_aws`` that tests use for Secrets Manager and SSM."""
+    in-process ``mock_aws`` that tests use for Secrets Manager and SSM. It runs this checkout's
+    ``local.cognito_server`` (PYTHONPATH names this checkout first)."""
 
     def __init__(self, port: int) -> None:
         if port == 0:
@@ -98,7 +153,8 @@ class _MotoServer:
                 port = probe.getsockname()[1]
         self.port = port
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "local.cognito_server", "-H", "127.0.0.1", "-p", str(port)],
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(template.ROOT), os.environ.get("PYTHONPATH", "")])},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -125,9 +181,6 @@ def start(port: int = 0) -> LocalCognito:
         PoolName="cart-local", UsernameAttributes=["email"], AutoVerifiedAttributes=["email"]
     )["UserPool"]["Id"]
     cognito.client_id = client.create_user_pool_client(
-        UserPoolId=cognito.user_pool_id,
-        ClientName="storefront",
-        GenerateSecret=False,
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        UserPoolId=cognito.user_pool_id, ClientName="storefront", GenerateSecret=False, **template_client_settings()
     )["UserPoolClient"]["ClientId"]
     return cognito

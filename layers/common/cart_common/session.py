@@ -106,6 +106,8 @@ def verify_token(token: str, keys: tuple[bytes, ...]) -> bool:
 
 _REFRESH_INTERVAL_S = 10.0
 _PREVIOUS_STAGE = "AWSPREVIOUS"
+# A Cognito token's ``exp`` is honoured this many seconds late (clock skew between Cognito and Lambda).
+TOKEN_LEEWAY_S = 5
 _MIN_KEY_CHARS = 32
 
 
@@ -318,7 +320,7 @@ def verify_bearer(token: str, settings: Settings) -> dict[str, Any]:
             algorithms=["RS256"],
             issuer=settings.cognito_issuer,
             options={"require": ["exp", "iss", "sub", "token_use"], "verify_aud": False},
-            leeway=5,
+            leeway=TOKEN_LEEWAY_S,
         )
     except jwt.ExpiredSignatureError as exc:
         raise InvalidToken("The token has expired") from exc
