@@ -7,7 +7,9 @@ import { useCartStore } from "@/store/cart.store";
 
 type Mode = "signin" | "signup" | "confirm";
 
-export function AuthForm({ next }: { next: string }) {
+/** `next`: where to go once signed in (already checked to be a path of this site); `sessionEnded`:
+ * the shopper was sent here because their session ended (a refused refresh or bearer). */
+export function AuthForm({ next, sessionEnded = false }: { next: string; sessionEnded?: boolean }) {
   const router = useRouter();
   const [mode, setMode] = useState<Mode>("signin");
   const [email, setEmail] = useState("");
@@ -52,8 +54,13 @@ export function AuthForm({ next }: { next: string }) {
   return (
     <div className="mx-auto max-w-sm">
       <h1 className="mb-2 text-2xl font-bold">{title}</h1>
+      {sessionEnded && (
+        <p role="status" data-testid="auth-session-ended" className="mb-3 rounded-lg bg-amber-50 px-3 py-2 text-sm font-medium text-amber-900">
+          Your session ended — sign in again.
+        </p>
+      )}
       <p className="mb-6 text-sm text-slate-700">Your cart comes with you: anything you added as a guest is kept.</p>
-      <form onSubmit={submit} className="space-y-4" aria-describedby={error ? "auth-error" : undefined}>
+      <form onSubmit={submit} data-next={next} className="space-y-4" aria-describedby={error ? "auth-error" : undefined}>
         <div>
           <label htmlFor="email" className="mb-1 block text-sm font-medium">
             Email

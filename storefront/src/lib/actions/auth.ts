@@ -3,40 +3,34 @@
 /**
  * Sign-up and sign-in against Cognito's own API (the user pool's app client, configured by env:
  * COGNITO_REGION, COGNITO_CLIENT_ID, and COGNITO_ENDPOINT locally, where `make dev` runs moto's
- * Cognito; unset in production). The calls run on the storefront's server so the tokens go
- * straight into HttpOnly cookies and never reach the page's JavaScript. After sign-in the guest
- * cart is merged (`POST /cart/merge`) and the merge report is returned for the page to show.
+ * Cognito; unset in production: `@/lib/auth/cognito`). The calls run on the storefront's server so
+ * the tokens go straight into HttpOnly cookies and never reach the page's JavaScript: the access and
+ * ID tokens for as long as they live, the refresh token for as long as it lives, from which the
+ * server refreshes the others before they expire (`@/lib/auth/session`, src/proxy.ts). After
+ * sign-in the guest cart is merged (`POST /cart/merge`) and the merge report is returned for the
+ * page to show.
  *
  * The password flow is USER_PASSWORD_AUTH (the app client must allow it); the guest token also
  * travels as ClientMetadata, as Amplify's signIn passes it to the Post Authentication trigger.
  */
 import { cookies } from "next/headers";
+import { ConfirmSignUpCommand, InitiateAuthCommand, SignUpCommand } from "@aws-sdk/client-cognito-identity-provider";
+import { cognito, revokeRefreshToken } from "@/lib/auth/cognito";
 import {
-  CognitoIdentityProviderClient,
-  ConfirmSignUpCommand,
-  InitiateAuthCommand,
-  SignUpCommand,
-} from "@aws-sdk/client-cognito-identity-provider";
-import { ACCESS_COOKIE, cookieOptions, EMAIL_COOKIE, GUEST_COOKIE, ID_COOKIE } from "@/lib/api/client";
+  clearSession,
+  cookieOptions,
+  EMAIL_COOKIE,
+  GUEST_COOKIE,
+  REFRESH_COOKIE,
+  refreshTokenMaxAge,
+  writeTokens,
+} from "@/lib/auth/cookies";
 import { mergeCart } from "./cart";
 import type { Cart, MergeReport } from "@/lib/api/types";
 
 export type AuthResult =
   | { ok: true; email: string; cart: Cart | null; merge: MergeReport | null }
   | { ok: false; code: string; message: string; needsConfirmation?: boolean };
-
-function cognito(): { client: CognitoIdentityProviderClient; clientId: string } {
-  const clientId = process.env.COGNITO_CLIENT_ID;
-  if (!clientId) throw new Error("COGNITO_CLIENT_ID is not set: sign-in is not configured");
-  const endpoint = process.env.COGNITO_ENDPOINT || undefined;
-  const client = new CognitoIdentityProviderClient({
-    region: process.env.COGNITO_REGION ?? "us-east-1",
-    endpoint,
-    // The public app-client calls are unsigned in Cognito; a local emulator still wants some credentials.
-    ...(endpoint ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } } : {}),
-  });
-  return { client, clientId };
-}
 
 const MESSAGES: Record<string, string> = {
   NotAuthorizedException: "Incorrect email or password.",
@@ -78,10 +72,14 @@ export async function signIn(email: string, password: string): Promise<AuthResul
     return failure(error);
   }
   if (!tokens?.AccessToken) return { ok: false, code: "challenge", message: "This account needs a step this storefront does not offer." };
-  const maxAge = tokens.ExpiresIn ?? 3600;
-  jar.set(ACCESS_COOKIE, tokens.AccessToken, cookieOptions(maxAge));
-  if (tokens.IdToken) jar.set(ID_COOKIE, tokens.IdToken, cookieOptions(maxAge));
-  jar.set(EMAIL_COOKIE, email, cookieOptions(maxAge));
+  writeTokens(jar, {
+    accessToken: tokens.AccessToken,
+    idToken: tokens.IdToken,
+    refreshToken: tokens.RefreshToken,
+    expiresIn: tokens.ExpiresIn ?? 3600,
+  });
+  if (!tokens.RefreshToken) jar.delete(REFRESH_COOKIE); // never a previous session's
+  jar.set(EMAIL_COOKIE, email, cookieOptions(refreshTokenMaxAge()));
   if (!guest) return { ok: true, email, cart: null, merge: null };
   const merged = await mergeCart({ idempotencyKey: `merge-${crypto.randomUUID()}` });
   return merged.ok
@@ -113,7 +111,11 @@ export async function confirmSignUp(email: string, password: string, code: strin
   return signIn(email, password);
 }
 
+/** Sign-out: the refresh token revoked at Cognito, then every cookie of the session and the guest's. */
 export async function signOut(): Promise<void> {
   const jar = await cookies();
-  for (const name of [ACCESS_COOKIE, ID_COOKIE, EMAIL_COOKIE, GUEST_COOKIE]) jar.delete(name);
+  const refresh = jar.get(REFRESH_COOKIE)?.value;
+  if (refresh) await revokeRefreshToken(refresh);
+  clearSession(jar);
+  jar.delete(GUEST_COOKIE);
 }

@@ -1,6 +1,8 @@
 import "server-only";
-import createClient from "openapi-fetch";
+import createClient, { type Middleware } from "openapi-fetch";
 import { cookies } from "next/headers";
+import { ACCESS_COOKIE, GUEST_COOKIE, REFRESH_COOKIE, cookieOptions } from "@/lib/auth/cookies";
+import { sessionToken } from "@/lib/auth/session";
 import { forwardingHeaders } from "./client-address";
 import type { paths } from "./schema";
 import type { ActionResult, Problem } from "./types";
@@ -10,34 +12,70 @@ export function apiUrl(): string {
   return (process.env.CART_API_URL ?? "http://127.0.0.1:3000").replace(/\/$/, "");
 }
 
+export { ACCESS_COOKIE, cookieOptions, EMAIL_COOKIE, GUEST_COOKIE, ID_COOKIE, REFRESH_COOKIE } from "@/lib/auth/cookies";
+
+/** A signed-in session that ended: Cognito refused its refresh token, or the API refused its bearer
+ * (401 `invalid_token`). The client store sends the shopper to /auth, which returns them here. */
+export const SESSION_EXPIRED: Problem = {
+  type: "/problems/session_expired",
+  title: "Your session ended",
+  status: 401,
+  detail: "Your session ended — sign in again.",
+  code: "session_expired",
+};
+
+const IDENTITY_UNAVAILABLE: Problem = {
+  type: "/problems/identity_unavailable",
+  title: "Sign-in could not be checked",
+  status: 503,
+  detail: "We couldn't check your sign-in just now. Please try again.",
+  code: "identity_unavailable",
+};
+
+/** How `identityHeaders` tells the middleware below that no request should leave (never sent). */
+const SESSION_STATE = "x-storefront-session";
+
+const problemResponse = (problem: Problem) =>
+  new Response(JSON.stringify(problem), { status: problem.status, headers: { "content-type": "application/problem+json" } });
+
+/** Every API call: a session that ended (or could not be refreshed) is answered here, without
+ * calling the API; a 401 `invalid_token` for a bearer becomes `session_expired`. */
+const sessionMiddleware: Middleware = {
+  onRequest({ request }) {
+    const state = request.headers.get(SESSION_STATE);
+    if (state === "ended") return problemResponse(SESSION_EXPIRED);
+    if (state === "unavailable") return problemResponse(IDENTITY_UNAVAILABLE);
+    return undefined;
+  },
+  async onResponse({ request, response }) {
+    if (response.status !== 401 || !request.headers.has("authorization")) return undefined;
+    const problem = (await response.clone().json().catch(() => null)) as { code?: string } | null;
+    return problem?.code === "invalid_token" ? problemResponse(SESSION_EXPIRED) : undefined;
+  },
+};
+
 export const api = createClient<paths>({ baseUrl: apiUrl(), cache: "no-store" });
+api.use(sessionMiddleware);
 
-/** The storefront's own first-party cookies: the guest token and the shopper's Cognito tokens. */
-export const GUEST_COOKIE = "sf_cart_session";
-export const ACCESS_COOKIE = "sf_access_token";
-export const ID_COOKIE = "sf_id_token";
-export const EMAIL_COOKIE = "sf_email";
-
-const secure = process.env.NODE_ENV === "production" && !process.env.STOREFRONT_INSECURE_COOKIES;
-
-export const cookieOptions = (maxAge: number) =>
-  ({ httpOnly: true, sameSite: "lax", path: "/", secure, maxAge }) as const;
-
-/** Who the shopper is: a Cognito bearer when signed in, else the guest token (both may be sent
- * just after sign-in, which is how `POST /cart/merge` finds the guest cart); and, with the
- * forwarder key configured, where they are (`./client-address.ts`). */
+/** Who the shopper is: a Cognito bearer when signed in (refreshed first when it is about to
+ * expire: `@/lib/auth/session`), else the guest token (both may be sent just after sign-in, which
+ * is how `POST /cart/merge` finds the guest cart); and, with the forwarder key configured, where
+ * they are (`./client-address.ts`). */
 export async function identityHeaders(): Promise<Record<string, string>> {
   const jar = await cookies();
   const headers: Record<string, string> = await forwardingHeaders();
-  const access = jar.get(ACCESS_COOKIE)?.value;
+  const session = await sessionToken();
   const guest = jar.get(GUEST_COOKIE)?.value;
-  if (access) headers.Authorization = `Bearer ${access}`;
+  if (session.kind === "signed-in") headers.Authorization = `Bearer ${session.accessToken}`;
+  else if (session.kind !== "guest") headers[SESSION_STATE] = session.kind;
   if (guest) headers["X-Cart-Session"] = guest;
   return headers;
 }
 
+/** Signed in: an access token, or a refresh token that gets one (its cookie outlives the access token's). */
 export async function isSignedIn(): Promise<boolean> {
-  return Boolean((await cookies()).get(ACCESS_COOKIE)?.value);
+  const jar = await cookies();
+  return Boolean(jar.get(ACCESS_COOKIE)?.value || jar.get(REFRESH_COOKIE)?.value);
 }
 
 /** Keep the guest token the API hands out (server actions only: components cannot set cookies). */
@@ -45,7 +83,7 @@ export async function rememberGuestToken(response: Response | undefined): Promis
   const token = response?.headers.get("X-Cart-Session");
   if (!token) return;
   const jar = await cookies();
-  if (jar.get(ACCESS_COOKIE)?.value) return; // a signed-in shopper's cart is keyed by their sub
+  if (jar.get(ACCESS_COOKIE)?.value || jar.get(REFRESH_COOKIE)?.value) return; // a signed-in shopper's cart is keyed by their sub
   if (jar.get(GUEST_COOKIE)?.value === token) return;
   try {
     jar.set(GUEST_COOKIE, token, cookieOptions(30 * 24 * 3600));
