@@ -16,6 +16,7 @@
 import { create } from "zustand";
 import * as actions from "@/lib/actions/cart";
 import { discountMessage, problemMessage } from "@/lib/format";
+import { endSessionOn } from "@/lib/session";
 import { EMPTY_CART, type ActionResult, type Cart, type CartItem, type MergeReport, type Problem, type SyncConflict, type ValidationIssue } from "@/lib/api/types";
 
 export type Intent =
@@ -327,6 +328,7 @@ export const useCartStore = create<CartState>()((set, get) => {
         return true;
       }
       const { problem } = result;
+      if (endSessionOn(problem)) return false; // off to /auth, which brings the shopper back here
       if (problem.code === "version_conflict" && problem.cart && !reapplied) {
         reapplied = true;
         confirm(problem.cart);
@@ -460,7 +462,7 @@ export const useCartStore = create<CartState>()((set, get) => {
       const task = chain.then(async () => {
         const result = await withRetries((key) => actions.syncCart(items, { idempotencyKey: key }));
         if (!result.ok) {
-          if (result.retryable) return; // still unreachable: the queue stays for the next reconnect
+          if (result.retryable || endSessionOn(result.problem)) return; // the queue stays: unreachable, or signing in again
           get().toast(result.problem.detail);
           writeQueue([]);
           set((s) => ({ queued: [], cart: view(s.confirmed, s.pending, []) }));
