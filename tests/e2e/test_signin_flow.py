@@ -364,8 +364,10 @@ def test_make_dev_runs_cognito_and_signs_in_over_http(database_url: str) -> None
         assert [(i["productId"], i["quantity"]) for i in cart["items"]] == [(MUG, 3)]
         status, _, problem = _request(f"{base}/cart", headers=bearer("not-a-token"))
         assert (status, problem["code"]) == (401, "invalid_token")
-        children = _children(server.process.pid)  # moto's server and the execution environments
-        assert any("moto.server" in _cmdline(pid) for pid in children), {pid: _cmdline(pid) for pid in children}
+        children = _children(server.process.pid)  # moto's server (local.cognito_server) and the execution environments
+        assert any("local.cognito_server" in _cmdline(pid) for pid in children), {
+            pid: _cmdline(pid) for pid in children
+        }
     finally:
         try:
             returncode = server.stop()
