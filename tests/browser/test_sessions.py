@@ -201,6 +201,8 @@ def test_a_bearer_the_api_refuses_ends_the_session_instead_of_showing_an_empty_c
     expect(page).to_have_url(re.compile(r"/auth\?next=%2Fproducts%2F.*&reason=session_ended$"))
     expect(page.get_by_test_id("auth-session-ended")).to_have_text(SESSION_ENDED)
     expect(page.get_by_test_id("toast")).to_have_count(0)
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()  # the refused token's cookie is gone
+    assert "sf_access_token" not in cookies(context)
 
 
 def _new_user(site: Stack) -> tuple[str, str]:

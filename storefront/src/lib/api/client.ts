@@ -1,8 +1,9 @@
 import "server-only";
 import createClient, { type Middleware } from "openapi-fetch";
 import { cookies } from "next/headers";
-import { ACCESS_COOKIE, GUEST_COOKIE, REFRESH_COOKIE, cookieOptions } from "@/lib/auth/cookies";
+import { ACCESS_COOKIE, EMAIL_COOKIE, GUEST_COOKIE, ID_COOKIE, REFRESH_COOKIE, cookieOptions } from "@/lib/auth/cookies";
 import { sessionToken } from "@/lib/auth/session";
+import { SESSION_EXPIRED } from "@/lib/session";
 import { forwardingHeaders } from "./client-address";
 import type { paths } from "./schema";
 import type { ActionResult, Problem } from "./types";
@@ -16,12 +17,12 @@ export { ACCESS_COOKIE, cookieOptions, EMAIL_COOKIE, GUEST_COOKIE, ID_COOKIE, RE
 
 /** A signed-in session that ended: Cognito refused its refresh token, or the API refused its bearer
  * (401 `invalid_token`). The client store sends the shopper to /auth, which returns them here. */
-export const SESSION_EXPIRED: Problem = {
+const SESSION_ENDED: Problem = {
   type: "/problems/session_expired",
   title: "Your session ended",
   status: 401,
   detail: "Your session ended — sign in again.",
-  code: "session_expired",
+  code: SESSION_EXPIRED,
 };
 
 const IDENTITY_UNAVAILABLE: Problem = {
@@ -39,18 +40,29 @@ const problemResponse = (problem: Problem) =>
   new Response(JSON.stringify(problem), { status: problem.status, headers: { "content-type": "application/problem+json" } });
 
 /** Every API call: a session that ended (or could not be refreshed) is answered here, without
- * calling the API; a 401 `invalid_token` for a bearer becomes `session_expired`. */
+ * calling the API; a 401 `invalid_token` for a bearer becomes `session_expired`, and (in a server
+ * action) the refused tokens' cookies go: a refresh token, if any, gets new ones next time; without
+ * one the session is over, so /auth's header no longer shows it. */
 const sessionMiddleware: Middleware = {
   onRequest({ request }) {
     const state = request.headers.get(SESSION_STATE);
-    if (state === "ended") return problemResponse(SESSION_EXPIRED);
+    if (state === "ended") return problemResponse(SESSION_ENDED);
     if (state === "unavailable") return problemResponse(IDENTITY_UNAVAILABLE);
     return undefined;
   },
   async onResponse({ request, response }) {
     if (response.status !== 401 || !request.headers.has("authorization")) return undefined;
     const problem = (await response.clone().json().catch(() => null)) as { code?: string } | null;
-    return problem?.code === "invalid_token" ? problemResponse(SESSION_EXPIRED) : undefined;
+    if (problem?.code !== "invalid_token") return undefined;
+    const jar = await cookies();
+    try {
+      jar.delete(ACCESS_COOKIE);
+      jar.delete(ID_COOKIE);
+      if (!jar.get(REFRESH_COOKIE)?.value) jar.delete(EMAIL_COOKIE);
+    } catch {
+      // Rendering a page: cookies are read-only here.
+    }
+    return problemResponse(SESSION_ENDED);
   },
 };
 
