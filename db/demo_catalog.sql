@@ -1,12 +1,13 @@
 -- Demo catalog for local development: loaded by `make dev` only when the catalog is empty.
--- Fixed ids so the README's curl examples and events/*.json work as written.
+-- Fixed ids so the README's curl examples and events/*.json work as written. Each image_url is a file the
+-- storefront serves from storefront/public/img/ (drawn by `python -m local.demo_images`).
 insert into product (id, name, slug, image_url, price, currency, stock, max_per_order, active) values
-  ('00000000-0000-4000-8000-000000000001', 'Classic T-shirt', 'classic-t-shirt', '/img/tshirt.jpg', 1999, 'USD', 0, null, true),
-  ('00000000-0000-4000-8000-000000000002', 'Running shoes', 'running-shoes', '/img/shoes.jpg', 8900, 'USD', 0, 4, true),
-  ('00000000-0000-4000-8000-000000000003', 'Coffee mug', 'coffee-mug', '/img/mug.jpg', 1250, 'USD', 40, null, true),
-  ('00000000-0000-4000-8000-000000000004', 'Art poster', 'art-poster', '/img/poster.jpg', 2500, 'USD', 3, null, true),
-  ('00000000-0000-4000-8000-000000000005', 'Hoodie', 'hoodie', '/img/hoodie.jpg', 4900, 'USD', 0, null, true),
-  ('00000000-0000-4000-8000-000000000006', 'Retired cap', 'retired-cap', '/img/cap.jpg', 1500, 'USD', 10, null, false);
+  ('00000000-0000-4000-8000-000000000001', 'Classic T-shirt', 'classic-t-shirt', '/img/classic-t-shirt.webp', 1999, 'USD', 0, null, true),
+  ('00000000-0000-4000-8000-000000000002', 'Running shoes', 'running-shoes', '/img/running-shoes.webp', 8900, 'USD', 0, 4, true),
+  ('00000000-0000-4000-8000-000000000003', 'Coffee mug', 'coffee-mug', '/img/coffee-mug.webp', 1250, 'USD', 40, null, true),
+  ('00000000-0000-4000-8000-000000000004', 'Art poster', 'art-poster', '/img/art-poster.webp', 2500, 'USD', 3, null, true),
+  ('00000000-0000-4000-8000-000000000005', 'Hoodie', 'hoodie', '/img/hoodie.webp', 4900, 'USD', 0, null, true),
+  ('00000000-0000-4000-8000-000000000006', 'Retired cap', 'retired-cap', '/img/retired-cap.webp', 1500, 'USD', 10, null, false);
 
 insert into product_variant (id, product_id, sku, attributes, price, stock, active) values
   ('00000000-0000-4000-8001-000000000001', '00000000-0000-4000-8000-000000000001', 'TSHIRT-S-RED',  '{"size": "S", "colour": "red"}',  null, 25, true),
@@ -24,12 +25,12 @@ insert into product_variant (id, product_id, sku, attributes, price, stock, acti
 insert into product (id, name, slug, image_url, price, currency, stock, max_per_order, active,
                      requires_auth, max_per_customer, exclusive_group) values
   -- sign-in only: a guest's add is 422 restricted (reason requires_auth)
-  ('00000000-0000-4000-8000-000000000007', 'Members'' tote bag', 'members-tote-bag', '/img/tote.jpg', 1800, 'USD', 50, null, true, true, null, null),
+  ('00000000-0000-4000-8000-000000000007', 'Members'' tote bag', 'members-tote-bag', '/img/members-tote-bag.webp', 1800, 'USD', 50, null, true, true, null, null),
   -- at most 2 per customer across its variants (422 restricted, reason max_per_customer)
-  ('00000000-0000-4000-8000-000000000008', 'Limited sneakers', 'limited-sneakers', '/img/sneakers.jpg', 12000, 'USD', 0, null, true, false, 2, null),
+  ('00000000-0000-4000-8000-000000000008', 'Limited sneakers', 'limited-sneakers', '/img/limited-sneakers.webp', 12000, 'USD', 0, null, true, false, 2, null),
   -- an exclusive pair: one plan per cart (409 incompatible)
-  ('00000000-0000-4000-8000-000000000009', 'Monthly coffee plan', 'monthly-coffee-plan', '/img/plan-monthly.jpg', 2900, 'USD', 1000, 1, true, false, null, 'coffee-plan'),
-  ('00000000-0000-4000-8000-00000000000a', 'Yearly coffee plan', 'yearly-coffee-plan', '/img/plan-yearly.jpg', 29900, 'USD', 1000, 1, true, false, null, 'coffee-plan');
+  ('00000000-0000-4000-8000-000000000009', 'Monthly coffee plan', 'monthly-coffee-plan', '/img/monthly-coffee-plan.webp', 2900, 'USD', 1000, 1, true, false, null, 'coffee-plan'),
+  ('00000000-0000-4000-8000-00000000000a', 'Yearly coffee plan', 'yearly-coffee-plan', '/img/yearly-coffee-plan.webp', 29900, 'USD', 1000, 1, true, false, null, 'coffee-plan');
 
 insert into product_variant (id, product_id, sku, attributes, price, stock, active) values
   ('00000000-0000-4000-8001-00000000000b', '00000000-0000-4000-8000-000000000008', 'SNEAKER-41', '{"size": "41"}', null, 20, true),
