@@ -127,6 +127,8 @@ def test_adding_a_product_captures_its_price_and_totals(shopper: Shopper, sql) -
     assert cart["id"] is not None and cart["version"] == 1 and cart["currency"] == "USD"
     (item,) = cart["items"]
     assert item["productId"] == MUG and item["variantId"] is None and item["name"] == "Coffee mug"
+    # the storefront links the line to /products/<slug> and shows the catalog's image
+    assert item["slug"] == "coffee-mug" and item["imageUrl"] == "/img/coffee-mug.webp"
     assert item["quantity"] == 2 and item["unitPrice"] == 1250 and item["priceAtAdd"] == 1250
     assert item["lineTotal"] == 2500 and item["priceChanged"] is False
     # The mug's stock is 40, less what other tests' shoppers hold in open checkouts (one definition
@@ -155,6 +157,21 @@ def test_adding_the_same_product_again_increments_its_line(shopper: Shopper) -> 
     assert cart["version"] == 2
 
 
+def test_a_line_shows_the_products_slug_and_image_as_the_catalog_has_them_now(
+    shopper: Shopper, make_product, sql
+) -> None:
+    # Given a line of a product without an image
+    product = make_product()
+    (item,) = shopper.add(product["id"], 1).json["items"]
+    assert item["imageUrl"] is None and item["slug"].startswith("p-")
+    # When the catalog renames its slug and gives it an image
+    slug = f"renamed-{uuid.uuid4().hex[:8]}"
+    sql.execute("update product set slug = %s, image_url = '/img/hoodie.webp' where id = %s", (slug, product["id"]))
+    # Then the next read of the cart links to the new page and shows the image
+    (item,) = shopper.get().json["items"]
+    assert (item["slug"], item["imageUrl"]) == (slug, "/img/hoodie.webp")
+
+
 def test_quantity_defaults_to_one(shopper: Shopper) -> None:
     assert shopper.add(MUG, quantity=None).json["items"][0]["quantity"] == 1
 
@@ -167,6 +184,7 @@ def test_variants_are_separate_lines_with_their_attributes(shopper: Shopper) -> 
     assert lines[TSHIRT_S_RED]["sku"] == "TSHIRT-S-RED"
     assert lines[TSHIRT_S_RED]["attributes"] == {"size": "S", "colour": "red", "giftWrap": True}
     assert lines[TSHIRT_M_RED]["quantity"] == 2
+    assert {line["slug"] for line in lines.values()} == {"classic-t-shirt"}  # a variant's line: its product's page
     assert cart["itemCount"] == 3 and cart["subtotal"] == 3 * 1999
 
 

@@ -82,6 +82,7 @@ def test_saving_a_line_moves_it_to_the_saved_list(shopper: Shopper) -> None:
     (saved,) = after["savedForLater"]
     assert (saved["productId"], saved["variantId"], saved["quantity"]) == (MUG, None, 2)
     assert saved["name"] == "Coffee mug" and saved["priceAtSave"] == saved["unitPrice"] == 1250
+    assert (saved["slug"], saved["imageUrl"]) == ("coffee-mug", "/img/coffee-mug.webp")
     assert (saved["priceDropped"], saved["backInStock"], saved["available"]) == (False, False, True)
     assert shopper.get().json == after
 

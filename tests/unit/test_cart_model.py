@@ -22,6 +22,7 @@ def row(**overrides):
         "variant_id": None,
         "sku": None,
         "name": "Mug",
+        "slug": "mug",
         "image_url": None,
         "attributes": {},
         "quantity": 2,

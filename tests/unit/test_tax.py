@@ -76,7 +76,7 @@ def test_each_currency_has_its_own_rate_and_an_unnamed_currency_none() -> None:
 def test_the_cart_is_taxed_in_its_own_currency() -> None:
     row = {
         "cart_id": uuid.uuid4(), "version": 1, "currency": "EUR", "item_id": uuid.uuid4(),
-        "product_id": uuid.uuid4(), "variant_id": None, "sku": None, "name": "Mug", "image_url": None,
+        "product_id": uuid.uuid4(), "variant_id": None, "sku": None, "name": "Mug", "slug": "mug", "image_url": None,
         "attributes": {}, "quantity": 2, "price_at_add": 1500, "unit_price": 1500, "active": True,
         "available_stock": 10, "max_per_order": None,
     }  # fmt: skip

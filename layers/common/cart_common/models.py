@@ -104,6 +104,7 @@ class ProductLine(WireModel):
     variant_id: UUID | None
     sku: str | None
     name: str
+    slug: str = Field(description="The product's slug, as the catalog names it (GET /catalog/products/{slug})")
     image_url: str | None
     attributes: dict[str, Any]
     quantity: int

@@ -31,7 +31,13 @@ export function AddToCart({ product }: { product: Product }) {
           productId: product.id,
           variantId: variant?.id ?? null,
           quantity,
-          preview: { name: product.name, unitPrice: price, attributes: (variant?.attributes ?? {}) as Record<string, string> },
+          preview: {
+            name: product.name,
+            slug: product.slug,
+            imageUrl: product.imageUrl ?? null,
+            unitPrice: price,
+            attributes: (variant?.attributes ?? {}) as Record<string, string>,
+          },
         });
       }}
     >

@@ -25,7 +25,7 @@ export type Intent =
       productId: string;
       variantId: string | null;
       quantity: number;
-      preview: { name: string; unitPrice: number; attributes: Record<string, string> };
+      preview: { name: string; slug: string; imageUrl: string | null; unitPrice: number; attributes: Record<string, string> };
     }
   | { kind: "update"; itemId: string; quantity: number }
   | { kind: "switch"; itemId: string; variantId: string; attributes: Record<string, unknown>; unitPrice: number }
@@ -110,7 +110,8 @@ export function applyIntent(cart: Cart, intent: Intent): Cart {
               variantId: intent.variantId,
               sku: null,
               name: intent.preview.name,
-              imageUrl: null,
+              slug: intent.preview.slug,
+              imageUrl: intent.preview.imageUrl,
               attributes: intent.preview.attributes,
               quantity: intent.quantity,
               unitPrice: intent.preview.unitPrice,
@@ -152,6 +153,7 @@ export function applyIntent(cart: Cart, intent: Intent): Cart {
         variantId: line.variantId,
         sku: line.sku,
         name: line.name,
+        slug: line.slug,
         imageUrl: line.imageUrl,
         attributes: line.attributes,
         quantity: line.quantity,
@@ -172,7 +174,7 @@ export function applyIntent(cart: Cart, intent: Intent): Cart {
         productId: saved.productId,
         variantId: saved.variantId,
         quantity: saved.quantity,
-        preview: { name: saved.name, unitPrice: saved.unitPrice, attributes: saved.attributes as Record<string, string> },
+        preview: { name: saved.name, slug: saved.slug, imageUrl: saved.imageUrl, unitPrice: saved.unitPrice, attributes: saved.attributes as Record<string, string> },
       });
     }
     case "applyCode":

@@ -523,6 +523,11 @@ export interface components {
             sku: string | null;
             /** Name */
             name: string;
+            /**
+             * Slug
+             * @description The product's slug, as the catalog names it (GET /catalog/products/{slug})
+             */
+            slug: string;
             /** Imageurl */
             imageUrl: string | null;
             /** Attributes */
@@ -602,6 +607,11 @@ export interface components {
             sku: string | null;
             /** Name */
             name: string;
+            /**
+             * Slug
+             * @description The product's slug, as the catalog names it (GET /catalog/products/{slug})
+             */
+            slug: string;
             /** Imageurl */
             imageUrl: string | null;
             /** Attributes */
