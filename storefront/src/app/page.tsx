@@ -11,7 +11,7 @@ export default async function CatalogPage() {
     <>
       <h1 className="mb-6 text-2xl font-bold">Shop</h1>
       <ul className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
-        {products.map((product) => {
+        {products.map((product, index) => {
           const prices = product.variants.length ? product.variants.map((v) => v.price) : [product.price];
           const from = Math.min(...prices);
           return (
@@ -21,7 +21,8 @@ export default async function CatalogPage() {
                 prefetch={false}
                 className="flex h-full items-center gap-4 rounded-xl border border-slate-200 p-4 hover:border-indigo-400 hover:shadow-sm focus-visible:outline-2 focus-visible:outline-indigo-600"
               >
-                <ProductImage name={product.name} />
+                {/* the first row is above the fold at every width */}
+                <ProductImage name={product.name} imageUrl={product.imageUrl} loading={index < 3 ? "eager" : "lazy"} />
                 <div className="min-w-0">
                   <h2 className="font-semibold">{product.name}</h2>
                   <p className="text-slate-700">

@@ -7,6 +7,7 @@ import { DeleteItemButton } from "./delete-item-button";
 import { EditItemQuantity } from "./edit-item-quantity";
 import { LineIssues } from "./line-issues";
 import { LinePrice } from "./line-price";
+import { ProductLink } from "./product-link";
 import { SaveForLaterButton } from "./save-for-later-button";
 import { VariantAlternatives } from "./variant-alternatives";
 
@@ -16,11 +17,15 @@ export function CartLine({ item, currency, issue }: { item: CartItem; currency: 
   const attributes = attributeLabel(item.attributes);
   return (
     <li data-testid="cart-line" data-product-id={item.productId} data-variant-id={item.variantId ?? ""} className="flex gap-4 py-4">
-      <ProductImage name={item.name} />
+      <ProductImage name={item.name} imageUrl={item.imageUrl} />
       <div className="flex min-w-0 flex-1 flex-col gap-2">
         <div className="flex flex-wrap items-start justify-between gap-2">
           <div className="min-w-0">
-            <h3 className="font-semibold">{item.name}</h3>
+            <h3 className="font-semibold">
+              <ProductLink slug={item.slug} className="hover:text-indigo-800 hover:underline">
+                {item.name}
+              </ProductLink>
+            </h3>
             {attributes && <p className="text-sm text-slate-700">{attributes}</p>}
             <LinePrice item={item} currency={currency} />
           </div>

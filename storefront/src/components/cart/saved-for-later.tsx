@@ -5,6 +5,7 @@ import { useCartStore } from "@/store/cart.store";
 import { money } from "@/lib/format";
 import type { Cart } from "@/lib/api/types";
 import { ProductImage } from "../ProductImage";
+import { ProductLink } from "./product-link";
 
 type SavedItem = NonNullable<Cart["savedForLater"]>[number];
 
@@ -28,9 +29,13 @@ function SavedItemRow({ item, currency }: { item: SavedItem; currency: string })
   const change = useCartStore((s) => s.change);
   return (
     <li data-testid="saved-item" data-product-id={item.productId} className="flex items-center gap-4 py-3">
-      <ProductImage name={item.name} className="size-14" />
+      <ProductImage name={item.name} imageUrl={item.imageUrl} size={56} className="size-14" />
       <div className="min-w-0 flex-1">
-        <p className="font-medium">{item.name}</p>
+        <p className="font-medium">
+          <ProductLink slug={item.slug} className="hover:underline">
+            {item.name}
+          </ProductLink>
+        </p>
         <p className="text-sm text-slate-700">
           {item.quantity} × {money(item.unitPrice, currency)}
           {item.priceDropped && <span className="ml-2 text-emerald-800">Price dropped</span>}

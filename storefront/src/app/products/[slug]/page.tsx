@@ -18,7 +18,7 @@ export default async function ProductPage({ params }: Props) {
   if (!product) notFound();
   return (
     <div className="grid gap-8 md:grid-cols-2">
-      <ProductImage name={product.name} className="aspect-square w-full max-w-md" />
+      <ProductImage name={product.name} imageUrl={product.imageUrl} size={448} className="aspect-square h-auto w-full max-w-md" loading="hero" />
       <div>
         <h1 className="text-3xl font-bold">{product.name}</h1>
         <AddToCart product={product} />
