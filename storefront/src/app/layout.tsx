@@ -7,6 +7,7 @@ import { getCart } from "@/lib/actions/cart";
 import { EMAIL_COOKIE, isSignedIn } from "@/lib/api/client";
 import { EMPTY_CART } from "@/lib/api/types";
 import { CartBadge } from "@/components/CartBadge";
+import { CartDrawer } from "@/components/cart/cart-drawer";
 import { CartSync } from "@/components/CartSync";
 import { MergeNotice } from "@/components/MergeNotice";
 import { OfflineBanner, Toasts } from "@/components/Toasts";
@@ -55,6 +56,7 @@ export default async function RootLayout({ children }: { children: React.ReactNo
         <main id="main" className="mx-auto max-w-6xl px-4 py-6">
           {children}
         </main>
+        <CartDrawer />
         <Toasts />
         <CartSync cart={cart} signedIn={signedIn} />
       </body>

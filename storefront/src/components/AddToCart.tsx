@@ -3,6 +3,7 @@
 import { useState } from "react";
 import { Minus, Plus, ShoppingCart } from "lucide-react";
 import { useCartStore } from "@/store/cart.store";
+import { useCartDrawer } from "./cart/drawer-store";
 import { money } from "@/lib/format";
 import type { Product } from "@/lib/catalog";
 
@@ -15,6 +16,7 @@ export function AddToCart({ product }: { product: Product }) {
   const [variantId, setVariantId] = useState<string | null>(firstInStock?.id ?? null);
   const [quantity, setQuantity] = useState(1);
   const change = useCartStore((s) => s.change);
+  const openDrawer = useCartDrawer((s) => s.openDrawer);
   const variant = variants.find((v) => v.id === variantId);
   const price = variant?.price ?? product.price;
   const stock = variants.length ? variant?.availableStock ?? 0 : product.availableStock;
@@ -39,6 +41,7 @@ export function AddToCart({ product }: { product: Product }) {
             attributes: (variant?.attributes ?? {}) as Record<string, string>,
           },
         });
+        openDrawer(); // with the optimistic line already in it
       }}
     >
       <p className="text-2xl text-slate-800">{money(price, product.currency)}</p>

@@ -1,12 +1,17 @@
 "use client";
 
+import { createPortal } from "react-dom";
 import { X, WifiOff } from "lucide-react";
 import { useCartStore } from "@/store/cart.store";
+import { useCartDrawer } from "./cart/drawer-store";
 
 export function Toasts() {
   const toasts = useCartStore((s) => s.toasts);
   const dismiss = useCartStore((s) => s.dismissToast);
-  return (
+  // While the cart drawer is open the page behind it is inert (unseen by assistive tech, not clickable):
+  // the toasts render inside the drawer then.
+  const slot = useCartDrawer((s) => (s.open ? s.toastSlot : null));
+  const list = (
     <div aria-live="assertive" className="pointer-events-none fixed inset-x-0 bottom-4 z-50 flex flex-col items-center gap-2 px-4">
       {toasts.map((t) => (
         <div
@@ -25,6 +30,7 @@ export function Toasts() {
       ))}
     </div>
   );
+  return slot ? createPortal(list, slot) : list;
 }
 
 export function OfflineBanner() {

@@ -1,17 +1,18 @@
 import { money } from "@/lib/format";
 import type { Cart } from "@/lib/api/types";
 
-export function CartTotals({ cart }: { cart: Cart }) {
+/** The cart's totals. `testid` names their test ids (`totals-subtotal`, …): the drawer's are `drawer-…`. */
+export function CartTotals({ cart, testid = "totals", className = "space-y-2" }: { cart: Cart; testid?: string; className?: string }) {
   const { totals } = cart;
   return (
-    <dl className="space-y-2 text-sm">
-      <Row label="Subtotal" testid="totals-subtotal" value={money(totals.subtotal, cart.currency)} />
-      <Row label="Discount" testid="totals-discount" value={totals.discount ? `−${money(totals.discount, cart.currency)}` : money(0, cart.currency)} />
-      <Row label="Shipping" testid="totals-shipping" value={totals.shipping ? money(totals.shipping, cart.currency) : "Free"} />
-      <Row label={taxLabel(totals)} testid="totals-tax" value={totals.taxRate ? money(totals.tax, cart.currency) : "Calculated at checkout"} />
+    <dl className={`text-sm ${className}`}>
+      <Row label="Subtotal" testid={`${testid}-subtotal`} value={money(totals.subtotal, cart.currency)} />
+      <Row label="Discount" testid={`${testid}-discount`} value={totals.discount ? `−${money(totals.discount, cart.currency)}` : money(0, cart.currency)} />
+      <Row label="Shipping" testid={`${testid}-shipping`} value={totals.shipping ? money(totals.shipping, cart.currency) : "Free"} />
+      <Row label={taxLabel(totals)} testid={`${testid}-tax`} value={totals.taxRate ? money(totals.tax, cart.currency) : "Calculated at checkout"} />
       <div className="flex justify-between border-t border-slate-300 pt-2 text-base font-semibold">
         <dt>Total</dt>
-        <dd data-testid="totals-total">{money(totals.total, cart.currency)}</dd>
+        <dd data-testid={`${testid}-total`}>{money(totals.total, cart.currency)}</dd>
       </div>
     </dl>
   );
