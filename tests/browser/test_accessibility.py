@@ -1,7 +1,8 @@
-"""Every page at phone, tablet and desktop widths: no serious or critical axe-core violation, no
-horizontal scroll, and the order summary below the lines on a phone and beside them on a desktop.
-Screenshots of /cart at 375 and 1280 px go to storefront/docs/ with UPDATE_SCREENSHOTS=1 (the
-README shows them), else to the test's temporary folder."""
+"""Every page at phone, tablet and desktop widths, and the cart drawer open over a product page: no serious
+or critical axe-core violation, no horizontal scroll, and the order summary below the lines on a phone and
+beside them on a desktop. Screenshots (/cart at 375 and 1280 px, the drawer at 375 and 1280, a product page
+at 1280) go to storefront/docs/ with UPDATE_SCREENSHOTS=1 (docs/storefront.md shows them), else to the
+test's temporary folder."""
 
 from __future__ import annotations
 
@@ -36,6 +37,24 @@ def horizontal_overflow(page: Page) -> int:
     return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
 
+def images_shown(page: Page) -> None:
+    """Every product image on the page scrolled to (lazy ones load only then) and decoded: screenshots show them."""
+    for image in page.locator("img[data-testid=product-image]:visible").all():
+        image.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "[...document.querySelectorAll('img[data-testid=product-image]')]"
+        ".every(i => i.checkVisibility() ? i.complete && i.naturalWidth > 0 : true)"
+    )
+    page.evaluate("window.scrollTo(0, 0)")
+
+
+def screenshot(page: Page, name: str, tmp_path: Path, *, full_page: bool = True) -> None:
+    folder = STOREFRONT / "docs" if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
+    shot = folder / f"{name}.png"
+    page.screenshot(path=str(shot), full_page=full_page)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 @pytest.fixture(scope="module")
 def shopper_state(browser, site, tmp_path_factory) -> Path:
     """A guest with a few lines and a saved item, so /cart shows everything it can."""
@@ -59,7 +78,10 @@ def test_every_page_passes_axe_without_horizontal_scroll(
     browser, site, shopper_state: Path, width: int, tmp_path: Path
 ) -> None:
     context = browser.new_context(
-        base_url=site.storefront_url, viewport={"width": width, "height": 900}, storage_state=str(shopper_state)
+        base_url=site.storefront_url,
+        viewport={"width": width, "height": 900},
+        storage_state=str(shopper_state),
+        reduced_motion="reduce",  # the drawer without its slide: screenshots of where it stops
     )
     try:
         page = context.new_page()
@@ -78,10 +100,26 @@ def test_every_page_passes_axe_without_horizontal_scroll(
         else:
             assert summary["x"] >= lines["x"] + lines["width"] and abs(summary["y"] - lines["y"]) < 80  # beside them
         if width in (375, 1280):
-            folder = STOREFRONT / "docs" if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
-            shot = folder / f"cart-{width}.png"
-            page.screenshot(path=str(shot), full_page=True)
-            assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            images_shown(page)
+            screenshot(page, f"cart-{width}", tmp_path)
+
+        # The drawer, open over a product page: the page behind is inert, the drawer itself must pass
+        page.goto(f"/products/{TSHIRT_SLUG}")
+        images_shown(page)
+        if width == 1280:
+            screenshot(page, "product-1280", tmp_path, full_page=False)
+        page.get_by_test_id("cart-badge").click()
+        drawer = page.get_by_test_id("cart-drawer")
+        expect(drawer).to_be_visible()
+        expect(drawer.get_by_test_id("cart-line")).to_have_count(2)
+        assert axe_violations(page) == [], ("drawer", width)
+        assert horizontal_overflow(page) <= 0, ("drawer", width)
+        assert drawer.evaluate("d => d.scrollWidth - d.clientWidth") <= 0, ("drawer", width)
+        box = drawer.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, ("drawer", width, box)
+        if width in (375, 1280):
+            images_shown(page)
+            screenshot(page, f"drawer-{width}", tmp_path, full_page=False)
     finally:
         context.close()
 
