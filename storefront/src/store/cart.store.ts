@@ -25,7 +25,8 @@ export type Intent =
       productId: string;
       variantId: string | null;
       quantity: number;
-      preview: { name: string; slug: string; imageUrl: string | null; unitPrice: number; attributes: Record<string, string> };
+      // slug and imageUrl: optional, as an intent recorded by an older page may lack them
+      preview: { name: string; slug?: string; imageUrl?: string | null; unitPrice: number; attributes: Record<string, string> };
     }
   | { kind: "update"; itemId: string; quantity: number }
   | { kind: "switch"; itemId: string; variantId: string; attributes: Record<string, unknown>; unitPrice: number }
@@ -110,8 +111,8 @@ export function applyIntent(cart: Cart, intent: Intent): Cart {
               variantId: intent.variantId,
               sku: null,
               name: intent.preview.name,
-              slug: intent.preview.slug,
-              imageUrl: intent.preview.imageUrl,
+              slug: intent.preview.slug ?? "",
+              imageUrl: intent.preview.imageUrl ?? null,
               attributes: intent.preview.attributes,
               quantity: intent.quantity,
               unitPrice: intent.preview.unitPrice,
