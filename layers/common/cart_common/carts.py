@@ -30,9 +30,11 @@ from cart_common.errors import (
     IdempotencyReplay,
     InsufficientStock,
     NotModified,
+    PriceChanged,
     VersionConflict,
 )
 from cart_common.models import (
+    AcceptPrices,
     AddItem,
     ApplyDiscountCode,
     Cart,
@@ -324,6 +326,22 @@ def save_item(session: Session, item_id: UUID) -> Cart:
 def restore_saved_item(session: Session, saved_id: UUID) -> Cart:
     """Back into the cart by the rules of an add (and its problems); refused, it stays saved."""
     return _cart_change(session, store.restore_saved_item, saved_id=saved_id, limits=get_settings().limits)
+
+
+def accept_prices(session: Session, body: AcceptPrices) -> Cart:
+    """``POST /cart/prices/accept``: the shopper takes the current prices of the changed lines (all,
+    or those listed), so checkout no longer stops at them: on the server, so no other device or
+    reload asks again. A change like any other (version +1 even when no price had changed, expiry,
+    If-Match, Idempotency-Key, an open checkout released). Refused because a listed line's price
+    moved again since it was shown, the problem carries the cart at its current prices."""
+    items = None if body.items is None else [line.model_dump(mode="json") for line in body.items]
+    try:
+        return _cart_change(session, store.accept_prices, items=items)
+    except PriceChanged as moved:
+        current = build_cart(get_database().run(partial(store.cart_rows, owner=session.owner)), get_settings())
+        session.cart_version = current.version
+        cart = current.model_dump(mode="json", by_alias=True)
+        raise PriceChanged(moved.detail, **moved.extensions, cart=cart) from None
 
 
 def sync_cart(session: Session, body: SyncCart) -> SyncResult:

@@ -224,6 +224,16 @@ class InvalidIdempotencyKey(Problem):
     title = "Idempotency-Key must be 1 to 255 visible ASCII characters"
 
 
+class PriceChanged(Problem):
+    """``POST /cart/prices/accept`` named the price the shopper was shown, and the line sells at another
+    now: nothing is accepted (the problem carries the cart at its current prices to show instead)."""
+
+    status = 409
+    code = "price_changed"
+    title = "A price changed again since it was shown"
+    detail_template = "{count} line(s) sell at another price than the one shown; see lines"
+
+
 class CheckoutBlocked(Problem):
     status = 409
     code = "checkout_blocked"
@@ -338,11 +348,12 @@ class Forbidden(Problem):
 
 # Recovery links (cart_common/recovery.py, POST /cart/recover). A user's cart whose link a guest
 # opens is 401 authentication_required; one another user opens is cart_not_found, as is a cart that
-# no longer exists: the answer for a cart not yours never says whose it is.
+# no longer exists: the answer for a cart not yours never says whose it is. A change that needs a
+# cart (POST /cart/prices/accept) from a caller who has none is cart_not_found too.
 class CartNotFound(Problem):
     status = 404
     code = "cart_not_found"
-    title = "There is no such cart for you to recover"
+    title = "There is no such cart"
 
 
 class RecoveryLinkInvalid(Problem):

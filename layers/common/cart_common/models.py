@@ -24,6 +24,9 @@ from cart_common.config import MAX_LINE_ATTRIBUTES
 # Bounds that keep a request far from integer overflow; the business limit (per-line maximum,
 # stock) is checked against configuration and the catalog and answered with its own problem code.
 _MAX_REQUEST_QUANTITY = 1_000_000
+# A price fits the cart's arithmetic with room to spare (quantity x price stays a JavaScript-safe
+# integer for any quantity a line may hold).
+_MAX_PRICE = 10**9
 
 # PostgreSQL text cannot hold NUL: such input is refused here, as a 422 naming the field.
 _NO_NUL = r"^[^\x00]*$"
@@ -293,6 +296,31 @@ class CheckoutRequest(RequestModel):
     )
 
 
+# --- accepting changed prices (POST /cart/prices/accept) -------------------------------------------
+
+
+class AcceptedPrice(RequestModel):
+    item_id: UUID
+    unit_price: Annotated[int, Field(strict=True, ge=0, le=_MAX_PRICE)] | None = Field(
+        default=None,
+        description="The price the shopper was shown for the line, minor units: when the line sells at another "
+        "price now, nothing is accepted (409 price_changed, with the cart at its current prices)",
+    )
+
+
+class AcceptPrices(RequestModel):
+    """The lines whose current price the shopper accepts (default: every line whose price changed)."""
+
+    items: Annotated[list[AcceptedPrice], Field(min_length=1, max_length=_MAX_SYNC_LINES)] | None = None
+
+    @field_validator("items")
+    @classmethod
+    def _one_entry_per_line(cls, items: list[AcceptedPrice] | None) -> list[AcceptedPrice] | None:
+        if items is not None and len({line.item_id for line in items}) != len(items):
+            raise ValueError("each itemId may appear once")
+        return items
+
+
 class Alternative(WireModel):
     """An in-stock variant of the same product, offered when the chosen one is not available."""
 
@@ -309,6 +337,9 @@ class ValidationIssue(WireModel):
     message: str
     current_stock: int | None = None
     current_price: int | None = None
+    previous_price: int | None = Field(
+        default=None, description="price_changed: the price the line was added at (or last accepted at)"
+    )
     alternatives: list[Alternative] | None = None
 
 
@@ -383,9 +414,7 @@ class AbandonedCarts(WireModel):
 
 # --- the admin API (docs/admin.md) and the public catalog (GET /catalog/products) -----------------
 
-# A price fits the cart's arithmetic with room to spare (quantity x price stays a JavaScript-safe
-# integer for any quantity a line may hold); stock fits PostgreSQL's integer.
-_MAX_PRICE = 10**9
+# Stock fits PostgreSQL's integer.
 _MAX_STOCK = 2**31 - 1
 _MAX_VARIANTS = 100
 _MAX_VARIANT_ATTRIBUTES = 20

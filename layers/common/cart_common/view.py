@@ -230,6 +230,7 @@ def readiness_issues(rows: Sequence[dict[str, Any]]) -> list[ValidationIssue]:
                     type="price_changed",
                     message=f"The price has {direction} since it was added",
                     current_price=row["unit_price"],
+                    previous_price=row["price_at_add"],
                 )
             )
     return issues

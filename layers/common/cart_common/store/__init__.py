@@ -20,9 +20,9 @@ per-line maximum of what a line holds), ``cart_value``, ``product_quantity``, ``
 
 Modules: ``_compose`` (how a statement is put together), ``cart`` (the views, step 1, and
 ``Change``: the owner, expiry and If-Match version every change of a cart's lines carries),
-``lines``, ``merge``, ``sync``, ``discounts``, ``checkout``, ``idempotency``, ``lifecycle`` (the
-sweep and the admin listing), ``shoppers``, ``limits`` (rate limits' buckets, taken in the
-change's own round trip); long statements live in ``sql/`` beside them.
+``lines`` (and accepting their changed prices), ``merge``, ``sync``, ``discounts``, ``checkout``,
+``idempotency``, ``lifecycle`` (the sweep and the admin listing), ``shoppers``, ``limits`` (rate
+limits' buckets, taken in the change's own round trip); long statements live in ``sql/`` beside them.
 """
 
 from cart_common.store._compose import Row
@@ -43,6 +43,7 @@ from cart_common.store.lifecycle import (
     remove_stale_emails,
 )
 from cart_common.store.lines import (
+    accept_prices,
     add_item,
     clear_cart,
     remove_item,
@@ -59,6 +60,7 @@ __all__ = [
     "CartRows",
     "Change",
     "Row",
+    "accept_prices",
     "add_item",
     "anonymise_abandoned",
     "apply_discount_code",

@@ -1,5 +1,6 @@
 """A cart's lines: add (and restore a saved item, which is an add), set a quantity, switch a
-variant, remove, clear, save for later. Each is one round trip (see the package's docstring)."""
+variant, remove, clear, save for later, accept changed prices. Each is one round trip (see the
+package's docstring)."""
 
 from __future__ import annotations
 
@@ -87,3 +88,9 @@ def clear_cart(conn: psycopg.Connection, change: Change) -> CartRows:
 
 def save_item(conn: psycopg.Connection, change: Change, *, item_id: UUID, limits: Limits) -> CartRows:
     return touched_change(conn, change, "save_item.sql", item_id=item_id, **limits.params())
+
+
+def accept_prices(conn: psycopg.Connection, change: Change, *, items: list[dict[str, Any]] | None) -> CartRows:
+    """Every changed line (or the listed ``items``: ``item_id``, and the ``unit_price`` the shopper
+    was shown or None) re-baselined at its current price."""
+    return touched_change(conn, change, "accept_prices.sql", items=None if items is None else Jsonb(items))
