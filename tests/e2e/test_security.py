@@ -187,6 +187,7 @@ def request_for(method: str, path: str, holdings: Holdings, catalog: Catalog) ->
         ("POST", "/cart/discount-codes"): {"code": holdings.code},
         ("POST", "/cart/sync"): {"items": [{"productId": catalog.products[0], "quantity": 1}]},
         ("POST", "/cart/checkout"): {},
+        ("POST", "/cart/prices/accept"): {"items": [{"itemId": holdings.item_id}]},
         # A link this API signed, for a cart that does not exist: past the link's own check, so the
         # caller's session is read (a bad bearer is 401), and then nobody's cart to recover.
         ("POST", "/cart/recover"): {"token": recovery_token(uuid.uuid4())},
@@ -303,7 +304,10 @@ def test_every_route_of_the_template_has_a_kind() -> None:
 # owner's cart, items, saved items and codes. The admin routes (the administrator's alone), the
 # order service's IAM routes and the public catalog have sweeps of their own below.
 CART_ROUTES = routes_of(CART)
-PARAM_ROUTES = [(m, p) for m, p in CART_ROUTES if "{" in p]
+# The routes that name a line or code of the cart: in the path, or in the body (request_for() aims
+# each at the holdings it is given).
+BODY_ID_ROUTES = [("POST", "/cart/prices/accept")]
+PARAM_ROUTES = [(m, p) for m, p in CART_ROUTES if "{" in p] + [r for r in BODY_ID_ROUTES if r in CART_ROUTES]
 RECOVER_ROUTE = ("POST", "/cart/recover")
 NOT_FOUND_CODES = {"item_not_found", "saved_item_not_found", "discount_code_not_applied"}
 
@@ -328,6 +332,8 @@ def test_another_owners_cart_items_and_codes_are_404_never_403_never_their_data(
                     text = reply.get_data(as_text=True)
                     assert victim.cart_id not in text, label  # nothing of the victim's cart comes back
                     named = {v for k, v in (("{itemId}", victim.item_id), ("{savedId}", victim.saved_id)) if k in path}
+                    if (method, path) in BODY_ID_ROUTES:
+                        named.add(victim.item_id)  # the line the body named, echoed as not found
                     assert not any(other in text for other in victim.ids() - named), label  # only what was asked
                     assert "ETag" not in reply.headers, label
         after = snapshot(sql, [h.cart_id for h in holdings.values()])
@@ -654,6 +660,16 @@ TARGETS = [
         "body checkout acceptPriceChanges",
         ("POST", "/cart/checkout"),
         lambda h, c, p: {"json": {"acceptPriceChanges": p}},
+    ),
+    Target(
+        "body accept itemId",
+        ("POST", "/cart/prices/accept"),
+        lambda h, c, p: {"json": {"items": [{"itemId": p}]}},
+    ),
+    Target(
+        "body accept unitPrice",
+        ("POST", "/cart/prices/accept"),
+        lambda h, c, p: {"json": {"items": [{"itemId": h.item_id, "unitPrice": p}]}},
     ),
     Target("path itemId (PATCH)", PATCH_ITEM, lambda h, c, p: {"path": f"/cart/items/{q(p)}", "json": {"quantity": 1}}),
     Target("path itemId (DELETE)", ("DELETE", "/cart/items/{itemId}"), lambda h, c, p: {"path": f"/cart/items/{q(p)}"}),

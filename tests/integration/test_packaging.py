@@ -48,6 +48,7 @@ CART_FUNCTIONS = {
     "SaveItemFunction": ("save_item", "POST", "/cart/items/{itemId}/save"),
     "RestoreSavedItemFunction": ("restore_saved_item", "POST", "/cart/saved/{savedId}/restore"),
     "SyncCartFunction": ("sync_cart", "POST", "/cart/sync"),
+    "AcceptPricesFunction": ("accept_prices", "POST", "/cart/prices/accept"),
 }
 CART_HANDLER = "app.lambda_handler"
 # Packages the built layer must contain (top-level import names).
@@ -361,6 +362,12 @@ def test_built_function_runs_on_its_package_and_the_layer(
         # A new guest has no cart to apply a code to.
         assert response["statusCode"] == 409, response
         assert body["code"] == "cart_empty"
+        return
+
+    if logical_id == "AcceptPricesFunction":
+        # A new guest has no cart whose prices to accept.
+        assert response["statusCode"] == 404, response
+        assert body["code"] == "cart_not_found"
         return
 
     if logical_id == "RemoveDiscountCodeFunction":

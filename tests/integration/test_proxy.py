@@ -190,6 +190,8 @@ def exercise_the_api(user: Any, admin: Any) -> set[tuple[str, str]]:
     saved = guest.call("POST", "/cart/items/{itemId}/save", path_params={"itemId": shirt}).json
     guest.call("POST", "/cart/saved/{savedId}/restore", path_params={"savedId": saved["savedForLater"][0]["id"]})
     guest.call("POST", "/cart/sync", body={"items": [{"productId": POSTER, "quantity": 1}]})
+    guest.call("POST", "/cart/prices/accept", body={"items": [{"itemId": mug, "unitPrice": 1}]})  # 409 price_changed
+    guest.call("POST", "/cart/prices/accept", body={})
     guest.call("POST", "/cart/validate", body={})
     guest.remove(mug)
     guest.call("POST", "/cart/checkout", body={})  # a guest: 401, answered without the database

@@ -38,6 +38,7 @@ OWNER_STATEMENTS: dict[str, dict[str, Any]] = {
     "reserve_stock.sql": {"minutes": 15, **LIMITS},
     "release_open_checkout.sql": {"expected": 3},
     "accept_current_prices.sql": {},
+    "accept_prices.sql": {"items": Jsonb([{"item_id": str(uuid.uuid4()), "unit_price": 100}])},
 }  # fmt: skip
 
 

@@ -38,6 +38,7 @@ API_FUNCTIONS = [
     "SaveItemFunction", "RestoreSavedItemFunction", "SyncCartFunction", "MergeCartFunction",
     "ListAbandonedCartsFunction", "SignInMergeFunction", "RecoverCartFunction",
 ]  # fmt: skip
+API_FUNCTIONS += ["AcceptPricesFunction"]  # issue 22: changed prices accepted on the server
 API_FUNCTIONS += ["CompleteCheckoutFunction", "ReleaseCheckoutFunction"]  # the order service's IAM routes
 API_FUNCTIONS += ["AdminCatalogFunction", "EraseUserDataFunction", "CatalogFunction"]  # issue 21: admin, public catalog
 # Invoked by EventBridge: the sweep, the order service's events, the outbox relay (each behind a canary).

@@ -20,7 +20,7 @@ PUBLISHERS = {
     "ValidateCartFunction", "CheckoutFunction", "ApplyDiscountCodeFunction", "RemoveDiscountCodeFunction",
     "SaveItemFunction", "RestoreSavedItemFunction", "SyncCartFunction", "MergeCartFunction", "SignInMergeFunction",
     "RecoverCartFunction", "ExpireCartsFunction", "CheckoutEventsFunction", "CompleteCheckoutFunction",
-    "ReleaseCheckoutFunction", "PublishEventsFunction",
+    "ReleaseCheckoutFunction", "PublishEventsFunction", "AcceptPricesFunction",
 }  # fmt: skip
 # The catalog's consumer and import write products only, never an outbox row (docs/catalog.md).
 PUBLISHERS -= {"CatalogEventsFunction", "ImportCatalogFunction"}
