@@ -159,6 +159,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cart/prices/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /cart/prices/accept */
+        post: operations["accept_prices_cart_prices_accept_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cart/sync": {
         parameters: {
             query?: never;
@@ -771,6 +788,11 @@ export interface components {
             currentStock?: number | null;
             /** Currentprice */
             currentPrice?: number | null;
+            /**
+             * Previousprice
+             * @description price_changed: the price the line was added at (or last accepted at)
+             */
+            previousPrice?: number | null;
             /** Alternatives */
             alternatives?: components["schemas"]["Alternative"][] | null;
         };
@@ -801,6 +823,27 @@ export interface components {
         ApplyDiscountCode: {
             /** Code */
             code: string;
+        };
+        /**
+         * AcceptPrices
+         * @description The lines whose current price the shopper accepts (default: every line whose price changed).
+         */
+        AcceptPrices: {
+            /** Items */
+            items?: components["schemas"]["AcceptedPrice"][] | null;
+        };
+        /** AcceptedPrice */
+        AcceptedPrice: {
+            /**
+             * Itemid
+             * Format: uuid
+             */
+            itemId: string;
+            /**
+             * Unitprice
+             * @description The price the shopper was shown for the line, minor units: when the line sells at another price now, nothing is accepted (409 price_changed, with the cart at its current prices)
+             */
+            unitPrice?: number | null;
         };
         /**
          * SyncCart
@@ -2665,6 +2708,126 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Cart"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the cart's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    accept_prices_cart_prices_accept_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AcceptPrices"] | null;
+            };
+        };
         responses: {
             /** @description The cart as it now is */
             200: {
