@@ -420,6 +420,33 @@ def test_a_failed_request_does_not_burn_its_key(shopper: Shopper, make_product, 
     assert shopper.call("POST", "/cart/items", body=body, headers={"Idempotency-Key": key}).status == 200
 
 
+def test_a_refused_keyed_change_leaves_no_transaction_or_row_lock_behind(
+    user: User, make_product, sql, database_url: str
+) -> None:
+    """A keyed change runs in an explicit transaction; refused (in SQL, or after it: a checkout blocked
+    for a price change), it is rolled back before the request ends, not when the execution environment's
+    connection is next used (minutes later, in Lambda): meanwhile the rows it had locked (the cart, the
+    products a checkout locks) would stop every other writer, the admin's price change among them."""
+    product = make_product(price=1000, stock=1)
+    shopper = Shopper(bearer=user.access_token)
+    shopper.add(product["id"])
+    sql.execute("update product set price = 1100 where id = %s", (product["id"],))
+    blocked = shopper.call("POST", "/cart/checkout", body={}, headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert_problem(blocked, 409, "checkout_blocked")
+    refused = shopper.call("POST", "/cart/items", body={"productId": product["id"], "quantity": 5},
+                           headers={"Idempotency-Key": str(uuid.uuid4())})  # fmt: skip
+    assert_problem(refused, 409, "insufficient_stock")
+    with psycopg.connect(database_url, autocommit=True) as other:
+        other.execute("set lock_timeout = '2s'")
+        other.execute("update product set price = 1200 where id = %s", (product["id"],))  # not blocked
+        other.execute("update cart set updated_at = now() where user_id = %s", (user.sub,))
+        open_ = other.execute(
+            "select count(*) from pg_stat_activity where datname = current_database()"
+            " and state like 'idle in transaction%%'"
+        ).fetchone()
+    assert open_ is not None and open_[0] == 0
+
+
 def test_a_key_expires_after_24_hours(shopper: Shopper, sql) -> None:
     key = str(uuid.uuid4())
     add_with_key(shopper, key, 1)

@@ -30,6 +30,7 @@ from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from cart_common import init_done, oplog
 from cart_common.address import address_key, client_address
 from cart_common.config import get_settings
+from cart_common.db import get_database
 from cart_common.errors import (
     PROBLEM_CONTENT_TYPE,
     InternalError,
@@ -302,6 +303,7 @@ class CartResolver(APIGatewayHttpResolver):
         self._session, self._event = None, event
         refusal = self._refusal(event)
         result = _problem_result(refusal) if refusal else self.resolve(event, context)
+        get_database().end_request()
         session, self._session, self._event = self._session, None, None
         failed = result["statusCode"] >= 400
         metrics.add_metric(name="CartProblems" if failed else "CartOperations", unit=MetricUnit.Count, value=1)

@@ -252,6 +252,29 @@ class Database:
             self._conn.close()
             self._conn = None
 
+    def end_request(self) -> None:
+        """Leave no transaction open on this environment's connection when a request ends. A refused
+        keyed change's ROLLBACK is queued to travel with the connection's next statements
+        (``exactly_once``): free when the request reads again at once (a replay's stored response, a
+        conflict's current cart), but otherwise those statements may come minutes later, and until
+        then the transaction holds the row locks it took (the cart's; the catalog rows a checkout
+        locks, which an administrator's price change and other shoppers' checkouts then wait on).
+        So here it goes now: one round trip, on that path only."""
+        with self._lock:
+            conn = self._conn
+            if conn is None or conn.closed:
+                return
+            if conn.info.transaction_status not in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+                return
+            from cart_common import oplog
+
+            discard_queue(conn)
+            oplog.count_round_trip()
+            try:
+                conn.execute("rollback")
+            except psycopg.Error:
+                self.close()  # it cannot end the transaction, so it is closed: the server ends it
+
     def run[T](self, work: Callable[[psycopg.Connection], T]) -> T:
         """Run ``work`` on this environment's connection, once more on a new connection when the
         server had already ended the old one; map database failures to typed problems."""
