@@ -72,6 +72,17 @@ export async function restoreSavedItem(savedId: string, options: ChangeOptions =
   return settle(() => api.POST("/cart/saved/{savedId}/restore", { params: { path: { savedId } }, headers }));
 }
 
+/** The shopper takes the current prices of the lines whose price changed, each at the price they
+ * were shown (`unitPrice`): written on the cart, so no reload or other device asks again. A line
+ * that moved again since is refused (409 `price_changed`, with the cart to show instead). */
+export async function acceptPrices(
+  items: { itemId: string; unitPrice: number }[],
+  options: ChangeOptions = {},
+): Promise<ActionResult<Cart>> {
+  const headers = await changeHeaders(options);
+  return settle(() => api.POST("/cart/prices/accept", { body: { items }, headers }));
+}
+
 export async function validateCart(): Promise<ActionResult<Validation>> {
   const headers = await identityHeaders();
   return settle(() => api.POST("/cart/validate", { headers }));

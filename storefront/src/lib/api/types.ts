@@ -24,6 +24,8 @@ export type Problem = Schemas["Problem"] & {
   reason?: string;
   loginUrl?: string;
   issues?: ValidationIssue[];
+  /** 409 `price_changed`: the lines whose price moved again since the shopper was shown it. */
+  lines?: { itemId: string; shownPrice: number; unitPrice: number }[];
   [key: string]: unknown;
 };
 
