@@ -104,7 +104,7 @@ def test_a_price_change_since_the_add_is_noted_on_the_line(page: Page, site: Sta
     page.goto("/cart")
     lamp_line = line(page, lamp["id"])
     expect(lamp_line).to_contain_text("$18.00 each")
-    expect(lamp_line).to_contain_text("(was $15.00, price changed)")
+    expect(lamp_line.get_by_test_id("line-issue")).to_have_text("Price went up: was $15.00, now $18.00")
     expect(page.get_by_test_id("totals-subtotal")).to_have_text("$18.00")  # totals use the current price
 
 

@@ -8,6 +8,7 @@ import { CartLine } from "./cart/cart-line";
 import { CartSummary } from "./cart/cart-summary";
 import { ClearCartButton } from "./cart/clear-cart-button";
 import { EmptyCart } from "./cart/empty-cart";
+import { PriceChangeNotice } from "./cart/price-change-notice";
 import { SavedForLater } from "./cart/saved-for-later";
 import { SyncConflicts } from "./cart/sync-conflicts";
 
@@ -56,6 +57,7 @@ export function CartView({ initialCart, initialIssues, signedIn }: Props) {
             Items
           </h2>
           {conflicts.length > 0 && <SyncConflicts conflicts={conflicts} cart={cart} />}
+          <PriceChangeNotice cart={cart} />
           <ul className="divide-y divide-slate-200 border-y border-slate-200">
             {cart.items.map((item) => (
               <CartLine key={item.id} item={item} currency={cart.currency} issue={shownIssues.find((i) => i.itemId === item.id)} />

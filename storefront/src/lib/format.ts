@@ -56,6 +56,8 @@ export function problemMessage(problem: {
       if (problem.limit === "maxLinesPerCart") return `Your cart can hold at most ${problem.allowed} different items.`;
       if (problem.limit === "maxCartValue") return "Your cart has reached the most it may be worth.";
       return `You can buy at most ${problem.allowed} of this item.`;
+    case "price_changed":
+      return "A price changed again before you accepted it. Check the new price.";
     case "product_unavailable":
       return "This item is no longer sold; remove it from your cart.";
     case "product_not_found":

@@ -35,7 +35,9 @@ export type Intent =
   | { kind: "save"; itemId: string }
   | { kind: "restore"; savedId: string }
   | { kind: "applyCode"; code: string }
-  | { kind: "removeCode"; code: string };
+  | { kind: "removeCode"; code: string }
+  /** The changed lines' current prices accepted, each at the price the shopper was shown. */
+  | { kind: "acceptPrices"; items: { itemId: string; unitPrice: number }[] };
 
 interface Pending {
   id: number;
@@ -181,6 +183,15 @@ export function applyIntent(cart: Cart, intent: Intent): Cart {
     case "applyCode":
     case "removeCode":
       return cart; // totals depend on the code's rules: shown when the API answers
+    case "acceptPrices": {
+      const accepted = new Map(intent.items.map((i) => [i.itemId, i.unitPrice]));
+      return {
+        ...cart,
+        items: cart.items.map((i) =>
+          accepted.get(i.id) === i.unitPrice ? { ...i, priceAtAdd: i.unitPrice, priceChanged: false, priceDrop: false } : i,
+        ),
+      };
+    }
   }
 }
 
@@ -210,6 +221,8 @@ function send(intent: Intent, ifMatch: number, idempotencyKey: string): Promise<
       return actions.applyDiscountCode(intent.code, options);
     case "removeCode":
       return actions.removeDiscountCode(intent.code, options);
+    case "acceptPrices":
+      return actions.acceptPrices(intent.items, options);
   }
 }
 
@@ -241,6 +254,11 @@ function reapply(intent: Intent, cart: Cart): Intent | null {
     return cart.items.some((i) => i.id === intent.itemId) ? intent : null;
   }
   if (intent.kind === "restore") return (cart.savedForLater ?? []).some((s) => s.id === intent.savedId) ? intent : null;
+  if (intent.kind === "acceptPrices") {
+    // Only what the shopper was shown: a line whose price moved meanwhile is shown again, not accepted.
+    const items = intent.items.filter((a) => cart.items.some((i) => i.id === a.itemId && i.priceChanged && i.unitPrice === a.unitPrice));
+    return items.length ? { ...intent, items } : null;
+  }
   return intent;
 }
 
@@ -359,6 +377,7 @@ export const useCartStore = create<CartState>()((set, get) => {
         queue(sending);
         return true;
       }
+      if (problem.code === "price_changed" && problem.cart) confirm(problem.cart); // the prices as they are now
       finish(id);
       if (sending.kind === "applyCode") {
         set({ discountError: discountMessage(problem as Parameters<typeof discountMessage>[0], get().confirmed.currency) });

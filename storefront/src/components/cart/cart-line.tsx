@@ -38,7 +38,7 @@ export function CartLine({ item, currency, issue }: { item: CartItem; currency: 
           <SaveForLaterButton item={item} pending={pending} />
           <DeleteItemButton item={item} pending={pending} />
         </div>
-        <LineIssues item={item} issue={issue} />
+        <LineIssues item={item} issue={issue} currency={currency} />
         <VariantAlternatives item={item} issue={issue} pending={pending} />
       </div>
     </li>
