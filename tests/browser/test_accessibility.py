@@ -1,7 +1,8 @@
 """Every page at phone, tablet and desktop widths, and the cart drawer open over a product page: no serious
 or critical axe-core violation, no horizontal scroll, and the order summary below the lines on a phone and
 beside them on a desktop. Screenshots (/cart at 375 and 1280 px, the drawer at 375 and 1280, a product page
-at 1280) go to storefront/docs/ with UPDATE_SCREENSHOTS=1 (docs/storefront.md shows them), else to the
+at 1280, /cart with changed prices at 1280) go to storefront/docs/ with UPDATE_SCREENSHOTS=1
+(docs/storefront.md shows them), else to the
 test's temporary folder."""
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.conftest import STOREFRONT
-from tests.browser.test_storefront import MUG_SLUG, POSTER_SLUG, TSHIRT_SLUG, add_from_product_page, settled
+from tests.browser.conftest import STOREFRONT, Stack
+from tests.browser.test_price_changes import reprice
+from tests.browser.test_storefront import MUG_SLUG, POSTER_SLUG, TSHIRT_SLUG, add_from_product_page, line, settled
 from tests.conftest import TSHIRT_M_RED
 
 AXE = STOREFRONT / "node_modules" / "axe-core" / "axe.min.js"
@@ -122,6 +125,34 @@ def test_every_page_passes_axe_without_horizontal_scroll(
             screenshot(page, f"drawer-{width}", tmp_path, full_page=False)
     finally:
         context.close()
+
+
+def test_the_price_change_state_passes_axe_without_horizontal_scroll_and_accepts_by_keyboard(
+    new_context: Callable[..., BrowserContext], site: Stack, own_product: Callable[..., Any], tmp_path: Path
+) -> None:
+    """The cart page while one line's price went up and another's down (issue 22's screenshot)."""
+    lamp, shade = own_product(price=1500), own_product(price=700, name="Lamp shade")
+    first = new_context().new_page()
+    add_from_product_page(first, lamp["slug"])
+    add_from_product_page(first, shade["slug"], quantity=2)
+    reprice(site, lamp, 1800)
+    reprice(site, shade, 550)
+    state = tmp_path / "prices.json"
+    first.context.storage_state(path=str(state))
+    for width in WIDTHS:
+        page = new_context(width=width, storage_state=str(state)).new_page()
+        page.goto("/cart")
+        expect(page.get_by_test_id("price-change-notice")).to_contain_text("2 prices have changed")
+        expect(line(page, shade["id"]).get_by_test_id("line-issue")).to_have_attribute("data-direction", "down")
+        assert axe_violations(page) == [], width
+        assert horizontal_overflow(page) <= 0, width
+        if width == 1280:
+            images_shown(page)
+            screenshot(page, "cart-price-change-1280", tmp_path)
+    page.get_by_test_id("price-accept").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("price-change-notice")).to_have_count(0)
+    expect(page.get_by_test_id("line-issue")).to_have_count(0)
 
 
 def test_every_control_is_keyboard_operable(new_context: Callable[..., BrowserContext]) -> None:
