@@ -8,7 +8,7 @@
  * or clamp to the stock left.
  */
 import { cookies } from "next/headers";
-import { api, changeHeaders, GUEST_COOKIE, identityHeaders, settle, type ChangeOptions } from "@/lib/api/client";
+import { api, changeHeaders, GUEST_COOKIE, identityHeaders, NOT_MODIFIED, settle, type ChangeOptions } from "@/lib/api/client";
 import type {
   ActionResult,
   Cart,
@@ -19,9 +19,13 @@ import type {
   Validation,
 } from "@/lib/api/types";
 
-export async function getCart(): Promise<ActionResult<Cart>> {
+/** The cart; with `ifNoneMatch` (the version the page shows, sent as the API's ETag) an unchanged
+ * cart is the API's bodiless 304, answered as `{ ok: false, status: 304 }` (see `isUnchanged`). */
+export async function getCart(options: { ifNoneMatch?: number } = {}): Promise<ActionResult<Cart>> {
   const headers = await identityHeaders();
-  return settle(() => api.GET("/cart", { headers }));
+  if (options.ifNoneMatch !== undefined) headers["If-None-Match"] = `"${options.ifNoneMatch}"`;
+  const result = await settle(() => api.GET("/cart", { headers }));
+  return !result.ok && result.status === 304 ? { ...result, problem: NOT_MODIFIED, retryable: false } : result;
 }
 
 export async function addCartItem(

@@ -125,6 +125,15 @@ const UNREACHABLE: Problem = {
   code: "api_unreachable",
 };
 
+/** `GET /cart` with If-None-Match naming the current version: the API's 304 as an ActionResult. */
+export const NOT_MODIFIED: Problem = {
+  type: "/problems/not_modified",
+  title: "Not modified",
+  status: 304,
+  detail: "The cart has not changed.",
+  code: "not_modified",
+};
+
 /** One API call as an ActionResult: 503s and network failures are marked retryable, so the
  * client's retry loop (100/200/400 ms, one Idempotency-Key) can run them again. */
 export async function settle<T>(

@@ -46,3 +46,6 @@ export const EMPTY_CART: Cart = {
   discountCodes: [],
   savedForLater: [],
 };
+
+/** `getCart({ ifNoneMatch })` answered 304: the cart is still the version the page shows. */
+export const isUnchanged = (result: ActionResult<unknown>): boolean => !result.ok && result.status === 304;
