@@ -5,6 +5,8 @@ import { Store } from "lucide-react";
 import "./globals.css";
 import { getCart } from "@/lib/actions/cart";
 import { EMAIL_COOKIE, isSignedIn } from "@/lib/api/client";
+import { cartOwner } from "@/lib/cart/owner";
+import { pollIntervalFrom } from "@/lib/cart/polling";
 import { EMPTY_CART } from "@/lib/api/types";
 import { CartBadge } from "@/components/CartBadge";
 import { CartDrawer } from "@/components/cart/cart-drawer";
@@ -21,7 +23,7 @@ export const metadata: Metadata = {
 export const viewport: Viewport = { width: "device-width", initialScale: 1 };
 
 export default async function RootLayout({ children }: { children: React.ReactNode }) {
-  const [result, signedIn, jar] = await Promise.all([getCart(), isSignedIn(), cookies()]);
+  const [result, signedIn, jar, owner] = await Promise.all([getCart(), isSignedIn(), cookies(), cartOwner()]);
   const cart = result.ok ? result.data : EMPTY_CART;
   const email = jar.get(EMAIL_COOKIE)?.value;
   return (
@@ -58,7 +60,7 @@ export default async function RootLayout({ children }: { children: React.ReactNo
         </main>
         <CartDrawer />
         <Toasts />
-        <CartSync cart={cart} signedIn={signedIn} />
+        <CartSync cart={cart} signedIn={signedIn} owner={owner} pollIntervalMs={pollIntervalFrom(process.env.CART_POLL_INTERVAL_MS)} />
       </body>
     </html>
   );

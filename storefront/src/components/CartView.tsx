@@ -7,6 +7,7 @@ import type { Cart, ValidationIssue } from "@/lib/api/types";
 import { CartLine } from "./cart/cart-line";
 import { CartSummary } from "./cart/cart-summary";
 import { ClearCartButton } from "./cart/clear-cart-button";
+import { ConflictChoices } from "./cart/conflict-choices";
 import { EmptyCart } from "./cart/empty-cart";
 import { PriceChangeNotice } from "./cart/price-change-notice";
 import { SavedForLater } from "./cart/saved-for-later";
@@ -39,6 +40,7 @@ export function CartView({ initialCart, initialIssues, signedIn }: Props) {
     return (
       <>
         <h1 className="mb-6 text-2xl font-bold">Your cart</h1>
+        <ConflictChoices />
         <EmptyCart />
         <SavedForLater saved={saved} currency={cart.currency} />
       </>
@@ -57,6 +59,7 @@ export function CartView({ initialCart, initialIssues, signedIn }: Props) {
             Items
           </h2>
           {conflicts.length > 0 && <SyncConflicts conflicts={conflicts} cart={cart} />}
+          <ConflictChoices />
           <PriceChangeNotice cart={cart} />
           <ul className="divide-y divide-slate-200 border-y border-slate-200">
             {cart.items.map((item) => (

@@ -5,7 +5,7 @@ import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { CloseButton, Dialog, DialogBackdrop, DialogPanel, DialogTitle } from "@headlessui/react";
 import { ShoppingBag, X } from "lucide-react";
-import { useCartStore } from "@/store/cart.store";
+import { useCartPolling, useCartStore } from "@/store/cart.store";
 import { CartLine } from "./cart-line";
 import { CartTotals } from "./cart-totals";
 import { useCartDrawer } from "./drawer-store";
@@ -19,6 +19,7 @@ export function CartDrawer() {
   const setToastSlot = useCartDrawer((s) => s.setToastSlot);
   const pathname = usePathname();
   useEffect(() => close(), [pathname, close]);
+  useCartPolling(open && pathname !== "/cart"); // other devices' changes while it is open
   // /cart shows all of this itself (the badge there is a plain link): never two of each line.
   if (pathname === "/cart") return null;
   return (

@@ -63,8 +63,8 @@ export function keepMine(conflict: LineConflict, cart: Cart): Intent | null {
   const server = findLine(cart, conflict.line);
   if (conflict.mine === (server?.quantity ?? 0)) return null;
   if (!server) {
-    const { productId, variantId, name, unitPrice, attributes } = conflict.line;
-    return { kind: "add", productId, variantId, quantity: conflict.mine, preview: { name, unitPrice, attributes } };
+    const { productId, variantId, name, slug, imageUrl, unitPrice, attributes } = conflict.line;
+    return { kind: "add", productId, variantId, quantity: conflict.mine, preview: { name, slug, imageUrl, unitPrice, attributes } };
   }
   return conflict.mine === 0 ? { kind: "remove", itemId: server.id } : { kind: "update", itemId: server.id, quantity: conflict.mine };
 }

@@ -12,7 +12,8 @@ export type Intent =
       productId: string;
       variantId: string | null;
       quantity: number;
-      preview: { name: string; unitPrice: number; attributes: Record<string, string> };
+      // slug and imageUrl: optional, as an intent recorded by an older page may lack them
+      preview: { name: string; slug?: string; imageUrl?: string | null; unitPrice: number; attributes: Record<string, string> };
     }
   | { kind: "update"; itemId: string; quantity: number }
   | { kind: "switch"; itemId: string; variantId: string; attributes: Record<string, unknown>; unitPrice: number }
@@ -21,7 +22,9 @@ export type Intent =
   | { kind: "save"; itemId: string }
   | { kind: "restore"; savedId: string }
   | { kind: "applyCode"; code: string }
-  | { kind: "removeCode"; code: string };
+  | { kind: "removeCode"; code: string }
+  /** The changed lines' current prices accepted, each at the price the shopper was shown. */
+  | { kind: "acceptPrices"; items: { itemId: string; unitPrice: number }[] };
 
 /** A cart line as the engine remembers it across reloads: which product (line ids can be a
  * placeholder until the API answers) and enough to name it or add it again. */
@@ -29,6 +32,8 @@ export interface LineRef {
   productId: string;
   variantId: string | null;
   name: string;
+  slug?: string;
+  imageUrl?: string | null;
   unitPrice: number;
   attributes: Record<string, string>;
 }
@@ -43,6 +48,8 @@ export const refOf = (item: CartItem): LineRef => ({
   productId: item.productId,
   variantId: item.variantId ?? null,
   name: item.name,
+  slug: item.slug,
+  imageUrl: item.imageUrl,
   unitPrice: item.unitPrice,
   attributes: item.attributes as Record<string, string>,
 });
@@ -69,7 +76,8 @@ export function applyIntent(cart: Cart, intent: Intent): Cart {
               variantId: intent.variantId,
               sku: null,
               name: intent.preview.name,
-              imageUrl: null,
+              slug: intent.preview.slug ?? "",
+              imageUrl: intent.preview.imageUrl ?? null,
               attributes: intent.preview.attributes,
               quantity: intent.quantity,
               unitPrice: intent.preview.unitPrice,
@@ -111,6 +119,7 @@ export function applyIntent(cart: Cart, intent: Intent): Cart {
         variantId: line.variantId,
         sku: line.sku,
         name: line.name,
+        slug: line.slug,
         imageUrl: line.imageUrl,
         attributes: line.attributes,
         quantity: line.quantity,
@@ -131,12 +140,21 @@ export function applyIntent(cart: Cart, intent: Intent): Cart {
         productId: saved.productId,
         variantId: saved.variantId,
         quantity: saved.quantity,
-        preview: { name: saved.name, unitPrice: saved.unitPrice, attributes: saved.attributes as Record<string, string> },
+        preview: { name: saved.name, slug: saved.slug, imageUrl: saved.imageUrl, unitPrice: saved.unitPrice, attributes: saved.attributes as Record<string, string> },
       });
     }
     case "applyCode":
     case "removeCode":
       return cart; // totals depend on the code's rules: shown when the API answers
+    case "acceptPrices": {
+      const accepted = new Map(intent.items.map((i) => [i.itemId, i.unitPrice]));
+      return {
+        ...cart,
+        items: cart.items.map((i) =>
+          accepted.get(i.id) === i.unitPrice ? { ...i, priceAtAdd: i.unitPrice, priceChanged: false, priceDrop: false } : i,
+        ),
+      };
+    }
   }
 }
 

@@ -12,6 +12,11 @@ export function reapply(intent: Intent, cart: Cart): Intent | null {
     return cart.items.some((i) => i.id === intent.itemId) ? intent : null;
   }
   if (intent.kind === "restore") return (cart.savedForLater ?? []).some((s) => s.id === intent.savedId) ? intent : null;
+  if (intent.kind === "acceptPrices") {
+    // Only what the shopper was shown: a line whose price moved meanwhile is shown again, not accepted.
+    const items = intent.items.filter((a) => cart.items.some((i) => i.id === a.itemId && i.priceChanged && i.unitPrice === a.unitPrice));
+    return items.length ? { ...intent, items } : null;
+  }
   return intent;
 }
 

@@ -27,5 +27,7 @@ export function send(intent: Intent, ifMatch: number | null, idempotencyKey: str
       return actions.applyDiscountCode(intent.code, options);
     case "removeCode":
       return actions.removeDiscountCode(intent.code, options);
+    case "acceptPrices":
+      return actions.acceptPrices(intent.items, options);
   }
 }
