@@ -60,21 +60,30 @@ class Fault:
     path: str
     remaining: int
     status: int = 503
+    delay_s: float = 0.0  # > 0: the request is served, and its answer held back this long
 
 
 @dataclass
 class ApiFaults:
     """WSGI middleware in front of the local stack: records every request's method, path and
     Idempotency-Key, and answers the next ``times`` matching requests with a 503 problem, as API
-    Gateway passes on a function's ``database_unavailable``."""
+    Gateway passes on a function's ``database_unavailable`` (``fail``), or serves them and holds
+    their answers back (``slow``: a change the API has made while its answer is still on the way)."""
 
     app: Callable[..., Any]
     faults: list[Fault] = field(default_factory=list)
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
+    conditional: list[tuple[str, str, str | None]] = field(default_factory=list)  # If-None-Match of each
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fail(self, method: str, path: str, times: int) -> Fault:
         fault = Fault(method, path, times)
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def slow(self, method: str, path: str, times: int, seconds: float) -> Fault:
+        fault = Fault(method, path, times, delay_s=seconds)
         with self.lock:
             self.faults.append(fault)
         return fault
@@ -87,12 +96,17 @@ class ApiFaults:
         request = Request(environ)
         with self.lock:
             self.requests.append((request.method, request.path, request.headers.get("Idempotency-Key")))
+            self.conditional.append((request.method, request.path, request.headers.get("If-None-Match")))
             fault = next(
                 (f for f in self.faults if f.remaining > 0 and f.method == request.method and f.path == request.path),
                 None,
             )
             if fault:
                 fault.remaining -= 1
+        if fault and fault.delay_s:
+            answer = Response.from_app(self.app, environ, buffered=True)  # served now, answered later
+            time.sleep(fault.delay_s)
+            return answer(environ, start_response)
         if fault:
             body = {
                 "type": "/problems/database_unavailable",

@@ -219,7 +219,8 @@ def test_offline_edits_queue_and_sync_on_reconnect(page: Page, site: Stack) -> N
     add_from_product_page(page, POSTER_SLUG)
     page.goto("/cart")
     expect(page.get_by_test_id("cart-line")).to_have_count(2)
-    syncs = len(site.faults.seen("POST", "/cart/sync"))
+    mug_path = f"/cart/items/{api_item_id(site, page, MUG)}"
+    syncs, patches = len(site.faults.seen("POST", "/cart/sync")), len(site.faults.seen("PATCH", mug_path))
 
     page.context.set_offline(True)
     expect(page.get_by_test_id("offline-banner")).to_be_visible()
@@ -228,20 +229,28 @@ def test_offline_edits_queue_and_sync_on_reconnect(page: Page, site: Stack) -> N
     expect(mug.get_by_test_id("line-quantity")).to_have_value("2")
     mug.get_by_test_id("line-increment").click()
     expect(mug.get_by_test_id("line-quantity")).to_have_value("3")
-    expect(page.get_by_test_id("offline-banner")).to_contain_text("2 waiting")
-    assert page.evaluate("JSON.parse(localStorage.getItem('cart.offlineQueue')).length") == 2
+    # One line's quantity changes fold into one change: "set to 3", kept in the journal.
+    expect(page.get_by_test_id("offline-banner")).to_contain_text("1 waiting")
+    journal = page.evaluate(
+        "Object.keys(localStorage).filter((k) => k.startsWith('cart.journal.'))"
+        ".map((k) => JSON.parse(localStorage.getItem(k)).intent)"
+    )
+    assert [(i["kind"], i["quantity"]) for i in journal] == [("update", 3)], journal
     assert quantities(api_cart(site, page.context)) == {MUG: 1, POSTER: 1}  # nothing reached the API
 
     page.context.set_offline(False)
     expect(page.get_by_test_id("offline-banner")).to_have_count(0)
     expect(page.get_by_test_id("cart-badge")).to_have_text("4")
-    page.wait_for_function("localStorage.getItem('cart.offlineQueue') === null")
+    settled(page)
+    page.wait_for_function("Object.keys(localStorage).every((k) => !k.startsWith('cart.journal.'))")
     shown = {
         el.get_attribute("data-product-id"): int(el.get_by_test_id("line-quantity").input_value())
         for el in page.get_by_test_id("cart-line").all()
     }
     assert quantities(api_cart(site, page.context)) == shown == {MUG: 3, POSTER: 1}
-    assert len(site.faults.seen("POST", "/cart/sync")) == syncs + 1  # the queue, in one request
+    # Sent as what the shopper did (one PATCH), never merged as quantities through POST /cart/sync.
+    assert len(site.faults.seen("PATCH", mug_path)) == patches + 1
+    assert len(site.faults.seen("POST", "/cart/sync")) == syncs
 
 
 def test_an_offline_change_the_stock_cannot_hold_is_shown_as_a_conflict_after_the_sync(page: Page, site: Stack) -> None:
@@ -260,6 +269,7 @@ def test_an_offline_change_the_stock_cannot_hold_is_shown_as_a_conflict_after_th
     )
     expect(quantity).to_have_value("3")
     expect(page.get_by_test_id("cart-badge")).to_have_text("3")
+    settled(page)  # the clamped quantity is shown before the API has confirmed it
     assert quantities(api_cart(site, page.context)) == {POSTER: 3}
 
 
