@@ -8,7 +8,10 @@ What it times (results to bench/STOREFRONT.md, with the machine and date):
    20 times, p50/p95.
 2. **/cart server render**: time to the full HTML of ``/cart`` for a cart of 3 lines (``next start``
    calling ``POST /cart/validate`` on the local stack), 20 requests, p50/p95.
-3. **First-load JS of /cart**: the scripts the page loads, summed as they cross the wire (gzip, as
+3. **Requests per quick-click burst**: on /cart, five quick clicks on a line's + (then five on -,
+   three rounds: the line ends where it began), counting the server actions each burst makes
+   (each is one API request) until the badge says the API answered.
+4. **First-load JS of /cart**: the scripts the page loads, summed as they cross the wire (gzip, as
    ``next start`` serves them) and uncompressed. (Next.js 16's ``next build`` no longer prints
    per-route sizes, so this is read off the page.)
 
@@ -40,6 +43,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--no-first-run", "--disable-sync",
 ]  # fmt: skip
 RUNS = 20
+BURST_CLICKS, BURST_ROUNDS = 5, 3
 
 
 def free_port() -> int:
@@ -147,6 +151,21 @@ def main() -> None:
             renders = renders[1:]
             assert html.count('data-testid="cart-line"') == 3, "the cart should hold 3 lines"
 
+            page.goto("/cart")
+            page.wait_for_selector('[data-testid="cart-badge"][data-state="saved"]')
+            calls: list[str] = []
+            # A server action is a POST to the page carrying a Next-Action header: one API request each.
+            page.on("request", lambda r: calls.append(r.url) if "next-action" in r.headers else None)
+            mug = page.locator('[data-testid="cart-line"][data-product-id="00000000-0000-4000-8000-000000000003"]')
+            bursts: list[int] = []
+            for _ in range(BURST_ROUNDS):
+                for step in ("line-increment", "line-decrement"):
+                    before = len(calls)
+                    for _ in range(BURST_CLICKS):
+                        mug.get_by_test_id(step).click()
+                    page.wait_for_selector('[data-testid="cart-badge"][data-state="saved"]')
+                    bursts.append(len(calls) - before)
+
             scripts: dict[str, int] = {}
             fresh = browser.new_context(base_url=storefront, storage_state=context.storage_state())
             cart_page = fresh.new_page()
@@ -183,6 +202,10 @@ def main() -> None:
         row("click Add to cart → badge shows the new count (optimistic)", shown),
         row("click Add to cart → badge confirmed by the API (`data-state=saved`)", saved),
         row("`/cart` server render, 3 lines (full HTML over HTTP)", renders),
+        "",
+        f"Requests per burst of {BURST_CLICKS} quick clicks on a line's stepper (n={len(bursts)}): "
+        f"{min(bursts)} to {max(bursts)}, {sum(bursts) / len(bursts):.1f} on average"
+        " (each a server action and one API request).",
         "",
         f"First-load JS of `/cart`: {js}.",
         "",
