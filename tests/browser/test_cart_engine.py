@@ -103,9 +103,11 @@ def test_the_same_journal_replayed_by_two_pages_applies_once(page: Page, site: S
     other.reload()
     settled(other)
     journal_empty(other)
-    # Then the API applied it once
-    assert site.faults.seen("POST", "/cart/items").count(key) == 2
+    # Then the API applied it once (both pages may send it: localStorage reaches the first page's
+    # copy of the journal a moment later, so it can replay the second seed too; same key, no effect)
+    assert site.faults.seen("POST", "/cart/items").count(key) >= 2
     assert quantities(api_cart(site, page.context)) == {MUG: 1, POSTER: 1}
+    expect(quantity_of(page, POSTER)).to_have_value("1")
 
 
 def test_an_offline_decrease_and_removal_are_kept_after_reconnecting(page: Page, site: Stack) -> None:

@@ -11,10 +11,15 @@
  *
  * Which tab replays what: each page holds a Web Lock named after itself for its whole life
  * (released by the browser when the page goes away). Another page waits for that lock to adopt the
- * entries left behind, so a live tab's changes in flight are never sent twice by another tab, and
- * two pages loading at once adopt a dead page's entries once (the lock serialises them). Browsers
- * without Web Locks adopt whatever they find; the keys still make a double replay harmless except
- * where a refusal changes the request (a stock clamp), which then carries a new key.
+ * entries left behind, so a live tab's changes in flight are not sent again by another tab, and
+ * pages loading together take turns adopting a closed page's entries. That is an economy, not the
+ * guarantee: localStorage is not transactional across tabs (a write reaches another tab's copy a
+ * moment later, and browsers without Web Locks adopt whatever they find), so two pages can still
+ * both replay one entry. The key makes that harmless: same key, same request, applied once. The one
+ * refusal that changes a request, a stock clamp, takes a key derived from the entry's, so both
+ * pages send the same clamped request under the same key too. (A page kept in a back-forward
+ * cache still holds its lock; Chromium does not cache pages holding locks, and elsewhere its
+ * entries wait until the page is shown again, where it sends them itself, or evicted.)
  *
  * Entries are only replayed for the shopper who made them (`owner`, a one-way tag of the guest
  * token or the signed-in user computed on the server) and at most 23 hours later: the API keeps a

@@ -182,7 +182,9 @@ export function createPipeline({ get, set, put, confirm, toast }: Host) {
           const key = lineKey(confirmed, intent);
           if (key) set((s) => ({ lineNotes: { ...s.lineNotes, [key]: note } }));
           if (entry.offline && smaller.intent.kind === "update") stockNotice(entry, goal(intent) ?? 0, smaller.intent.quantity);
-          save({ ...entry, intent: smaller.intent, key: newKey() }); // another request: another key
+          // Another request, so another key; derived from the first, so a second page replaying the
+          // same entry (`journal.ts`) sends this same request with this same key.
+          save({ ...entry, intent: smaller.intent, key: `${entry.key}.clamped` });
           toast(`${note}: we set the quantity to what's in stock.`, "info");
           continue;
         }
