@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import Stack
+from tests.browser.test_accessibility import axe_violations, horizontal_overflow
 from tests.browser.test_cart_page import api_cart, api_item_id, quantities
 from tests.browser.test_conflicts import add_elsewhere
 from tests.browser.test_storefront import MUG_SLUG, POSTER_SLUG, add_from_product_page, line, settled
@@ -166,6 +167,8 @@ def test_a_line_changed_on_another_device_while_offline_is_a_conflict_the_shoppe
     expect(conflict).to_contain_text("Coffee mug: you set 1, the other device now has 5.")
     expect(quantity_of(page, MUG)).to_have_value("5")  # nothing sent yet
     assert quantities(api_cart(site, page.context)) == {MUG: 5}
+    page.set_viewport_size({"width": 375, "height": 800})
+    assert axe_violations(page) == [] and horizontal_overflow(page) == 0
     # And each choice does what it says
     conflict.get_by_test_id(f"conflict-keep-{choice}").click()
     expect(conflict).to_have_count(0)

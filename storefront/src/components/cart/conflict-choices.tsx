@@ -6,6 +6,10 @@ import type { LineConflict } from "@/lib/cart/offline";
 
 const said = (quantity: number) => (quantity === 0 ? "removed it" : `set ${quantity}`);
 const holds = (quantity: number) => (quantity === 0 ? "has removed it" : `now has ${quantity}`);
+const BUTTON = {
+  mine: "rounded-lg bg-slate-900 px-3 py-1.5 font-medium text-white hover:bg-slate-700",
+  theirs: "rounded-lg border border-slate-400 bg-white px-3 py-1.5 font-medium hover:bg-slate-50",
+};
 
 /** Lines changed on another device while this one's change waited (offline, or left behind by a
  * closed page): the shopper keeps either side, nothing is undone silently. */
@@ -28,22 +32,17 @@ export function ConflictChoices() {
                 {name}: you {said(c.mine)}, the other device {holds(c.theirs)}.
               </p>
               <div className="flex gap-2">
-                <button
-                  type="button"
-                  data-testid="conflict-keep-mine"
-                  onClick={() => resolve(c.id, "mine")}
-                  className="rounded-lg bg-slate-900 px-3 py-1.5 font-medium text-white hover:bg-slate-700"
-                >
-                  Keep mine ({c.mine})
-                </button>
-                <button
-                  type="button"
-                  data-testid="conflict-keep-theirs"
-                  onClick={() => resolve(c.id, "theirs")}
-                  className="rounded-lg border border-slate-400 bg-white px-3 py-1.5 font-medium hover:bg-slate-50"
-                >
-                  Keep theirs ({c.theirs})
-                </button>
+                {(["mine", "theirs"] as const).map((side) => (
+                  <button
+                    key={side}
+                    type="button"
+                    data-testid={`conflict-keep-${side}`}
+                    onClick={() => resolve(c.id, side)}
+                    className={BUTTON[side]}
+                  >
+                    Keep {side} ({side === "mine" ? c.mine : c.theirs})
+                  </button>
+                ))}
               </div>
             </li>
           );
