@@ -239,3 +239,14 @@ def test_a_change_on_another_device_shows_without_a_reload_within_the_polling_in
     add_elsewhere(site, page, POSTER)
     expect(quantity_of(page, POSTER)).to_have_value("2", timeout=15_000)
     assert ("GET", "/cart", f'"{version + 1}"') in site.faults.conditional
+
+
+def test_the_open_drawer_shows_another_devices_change_within_the_polling_interval(page: Page, site: Stack) -> None:
+    # Given the drawer open on a product page (it opens on an add)
+    add_from_product_page(page, MUG_SLUG)
+    drawer = page.get_by_test_id("cart-drawer")
+    expect(drawer).to_be_visible()
+    # When another device adds a poster
+    add_elsewhere(site, page, POSTER)
+    # Then the drawer shows it without a reload
+    expect(drawer.locator(f'[data-testid="cart-line"][data-product-id="{POSTER}"]')).to_have_count(1, timeout=15_000)
