@@ -42,16 +42,16 @@ def get_lists() -> Lists:
 
 @app.post("/lists", responses=responses() | created(ShoppingList))
 def create_list(body: NewList) -> Response[ShoppingList]:
-    return answer_created(lists.create_list(app.session, body))
+    return lists.create_list(app.session, body)
 
 
 @app.get("/lists/<listId>", responses=responses(404))
-def get_list(list_id: ListId) -> ShoppingList:
+def get_list(list_id: ListId) -> Response[ShoppingList]:
     return lists.get_list(app.session, list_id)
 
 
 @app.patch("/lists/<listId>", responses=responses(404, 409))
-def rename_list(list_id: ListId, body: ListChanges) -> ShoppingList:
+def rename_list(list_id: ListId, body: ListChanges) -> Response[ShoppingList]:
     return lists.rename_list(app.session, list_id, body)
 
 
@@ -61,12 +61,12 @@ def delete_list(list_id: ListId) -> Lists:
 
 
 @app.post("/lists/<listId>/items", responses=responses(404, 409))
-def add_list_item(list_id: ListId, body: AddItem) -> ShoppingList:
+def add_list_item(list_id: ListId, body: AddItem) -> Response[ShoppingList]:
     return lists.add_list_item(app.session, list_id, body)
 
 
 @app.delete("/lists/<listId>/items/<listItemId>", responses=responses(404, 409))
-def remove_list_item(list_id: ListId, list_item_id: ListItemId) -> ShoppingList:
+def remove_list_item(list_id: ListId, list_item_id: ListItemId) -> Response[ShoppingList]:
     return lists.remove_list_item(app.session, list_id, list_item_id)
 
 
@@ -87,7 +87,7 @@ def move_to_list(item_id: ItemId, body: MoveToList) -> ListMove:
 
 @app.post("/cart/save-as-list", responses=responses(409) | created(ShoppingList))
 def save_cart_as_list(body: NewList) -> Response[ShoppingList]:
-    return answer_created(lists.create_list(app.session, body, from_cart=True))
+    return lists.create_list(app.session, body, from_cart=True)
 
 
 @app.post("/cart/share", responses=responses(409) | created(ShareLink))

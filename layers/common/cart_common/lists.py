@@ -5,7 +5,9 @@ carrying a guest session has its cart and lists merged first), Idempotency-Key (
 stored response in one transaction), the rate limits' statements in the change's own round trip.
 
 Versions: a list route's If-Match is the list's version and its ETag the version of what it answers
-(a list's; a cart answer's, the cart's); a ``/cart`` route's If-Match is the cart's, as everywhere.
+(a list's; a cart answer's, the cart's); a ``/cart`` route's If-Match is the cart's, as everywhere. A
+list's ETag is set on the answer itself (``answered``), not through the session, which is the cart's:
+the operations log's versions stay the cart's.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from functools import partial
 from uuid import UUID, uuid4
 
 import psycopg
+from aws_lambda_powertools.event_handler import Response
 from pydantic import BaseModel
 
 from cart_common import oplog, store
@@ -116,12 +119,13 @@ def owned_change[R: BaseModel](
     op: Callable[[psycopg.Connection], R],
     model: type[R],
     *,
-    version: Callable[[R], int | None],
+    version: Callable[[R], int | None] = lambda _: None,
     creates_cart: bool = False,
 ) -> R:
     """One change of the caller's lists (and maybe cart), rate-limited like a cart change (a change that
     may create a guest's cart also counts against its client address), exactly once with an
-    Idempotency-Key (a retry answers the stored response). ``version`` picks the ETag's version."""
+    Idempotency-Key (a retry answers the stored response). ``version`` picks the ETag's version for an
+    answer that holds the cart (a list's answer carries its own: ``answered``)."""
     settings, database = get_settings(), get_database()
     scope = f"{session.owner.kind}:{session.owner.key}"
     limits = _rate_limits(session, creates=creates_cart)
@@ -153,8 +157,7 @@ def owned_change[R: BaseModel](
         if stored is None or stored["request_hash"] != session.request_hash:
             raise IdempotencyKeyReused() from None
         response = model.model_validate(stored["response"])
-        if (record := oplog.current()) is not None:
-            record.replay = True
+        _logged(session, response, [], settings, replay=True)
         session.cart_version = version(response)
         return response
     except VersionConflict:
@@ -183,10 +186,15 @@ def owned_read[R: BaseModel](session: Session, op: Callable[[psycopg.Connection]
     return response
 
 
-def _logged(session: Session, response: BaseModel, merged: list[Row], settings: Settings) -> None:
+def _logged(
+    session: Session, response: BaseModel, merged: list[Row], settings: Settings, *, replay: bool = False
+) -> None:
+    """The operations log's cart fields, when the answer holds the cart (a move, a restore, a copy)."""
     cart = getattr(response, "cart", None)
     if isinstance(cart, Cart):
-        oplog.cart(cart, changes=True, merge=merged[0]["outcome"] if merged else None)
+        oplog.cart(cart, changes=True, merge=merged[0]["outcome"] if merged else None, replay=replay)
+    elif replay and (record := oplog.current()) is not None:
+        record.replay = True
     if merged and session.guest is not None:
         report = merge_report(merged[0], settings.merge_strategy)
         cart_id = merged[0]["cart_id"]
@@ -221,8 +229,11 @@ def _found(rows: list[Row], list_id: UUID | None) -> ShoppingList:
     return build_list(rows)
 
 
-def _list_version(answer: ShoppingList) -> int:
-    return answer.version
+def answered(answer: ShoppingList, status: int = 200) -> Response[ShoppingList]:
+    """A list as an answer, with its version as ETag."""
+    return Response(
+        status_code=status, content_type="application/json", body=answer, headers={"ETag": f'"{answer.version}"'}
+    )
 
 
 def get_lists(session: Session) -> Lists:
@@ -232,15 +243,15 @@ def get_lists(session: Session) -> Lists:
     return owned_read(session, lambda conn: build_lists(lists_store.lists(conn, session.owner), settings))
 
 
-def get_list(session: Session, list_id: UUID) -> ShoppingList:
+def get_list(session: Session, list_id: UUID) -> Response[ShoppingList]:
     if session.is_new:
         raise ListNotFound(listId=str(list_id))
-    answer = owned_read(session, lambda conn: _found(lists_store.list_rows(conn, session.owner, list_id), list_id))
-    session.cart_version = answer.version
-    return answer
+    return answered(
+        owned_read(session, lambda conn: _found(lists_store.list_rows(conn, session.owner, list_id), list_id))
+    )
 
 
-def create_list(session: Session, body: NewList, *, from_cart: bool = False) -> ShoppingList:
+def create_list(session: Session, body: NewList, *, from_cart: bool = False) -> Response[ShoppingList]:
     """POST /lists (an empty list) and POST /cart/save-as-list (``from_cart``: the cart's lines, the
     cart kept as it is; the cart's If-Match: "the cart as I saw it")."""
     settings = get_settings()
@@ -253,26 +264,24 @@ def create_list(session: Session, body: NewList, *, from_cart: bool = False) -> 
         )  # fmt: skip
         return build_list(rows)
 
-    return owned_change(session, op, ShoppingList, version=_list_version)
+    return answered(owned_change(session, op, ShoppingList), 201)
 
 
-def rename_list(session: Session, list_id: UUID, body: ListChanges) -> ShoppingList:
+def rename_list(session: Session, list_id: UUID, body: ListChanges) -> Response[ShoppingList]:
     change = _change(session, list_id)
-    return owned_change(
-        session, lambda conn: build_list(lists_store.rename_list(conn, change, name=body.name)), ShoppingList,
-        version=_list_version,
-    )  # fmt: skip
+
+    def op(conn: psycopg.Connection) -> ShoppingList:
+        return build_list(lists_store.rename_list(conn, change, name=body.name))
+
+    return answered(owned_change(session, op, ShoppingList))
 
 
 def delete_list(session: Session, list_id: UUID) -> Lists:
     settings, change = get_settings(), _change(session, list_id)
-    return owned_change(
-        session, lambda conn: build_lists(lists_store.delete_list(conn, change), settings), Lists,
-        version=lambda _: None,
-    )  # fmt: skip
+    return owned_change(session, lambda conn: build_lists(lists_store.delete_list(conn, change), settings), Lists)
 
 
-def add_list_item(session: Session, list_id: UUID, body: AddItem) -> ShoppingList:
+def add_list_item(session: Session, list_id: UUID, body: AddItem) -> Response[ShoppingList]:
     settings, change = get_settings(), _change(session, list_id)
 
     def op(conn: psycopg.Connection) -> ShoppingList:
@@ -282,15 +291,16 @@ def add_list_item(session: Session, list_id: UUID, body: AddItem) -> ShoppingLis
         )  # fmt: skip
         return build_list(rows)
 
-    return owned_change(session, op, ShoppingList, version=_list_version)
+    return answered(owned_change(session, op, ShoppingList))
 
 
-def remove_list_item(session: Session, list_id: UUID, list_item_id: UUID) -> ShoppingList:
+def remove_list_item(session: Session, list_id: UUID, list_item_id: UUID) -> Response[ShoppingList]:
     change = _change(session, list_id)
-    return owned_change(
-        session, lambda conn: build_list(lists_store.remove_list_item(conn, change, list_item_id=list_item_id)),
-        ShoppingList, version=_list_version,
-    )  # fmt: skip
+
+    def op(conn: psycopg.Connection) -> ShoppingList:
+        return build_list(lists_store.remove_list_item(conn, change, list_item_id=list_item_id))
+
+    return answered(owned_change(session, op, ShoppingList))
 
 
 def move_to_list(session: Session, item_id: UUID, body: MoveToList) -> ListMove:

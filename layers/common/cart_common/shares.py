@@ -128,7 +128,7 @@ def create_share(session: Session, body: NewShareLink, list_id: UUID | None = No
         )  # fmt: skip
         return next(_link(row, settings) for row in rows if row["id"] == share_id)
 
-    return lists.owned_change(session, op, ShareLink, version=lambda _: None)
+    return lists.owned_change(session, op, ShareLink)
 
 
 def get_shares(session: Session) -> ShareLinks:
@@ -144,9 +144,8 @@ def revoke_share(session: Session, share_id: UUID) -> ShareLinks:
     if session.is_new:
         raise ShareNotFound(shareId=str(share_id))
     return lists.owned_change(
-        session, lambda conn: _links(store.revoke_share(conn, session.owner, share_id=share_id), settings),
-        ShareLinks, version=lambda _: None,
-    )  # fmt: skip
+        session, lambda conn: _links(store.revoke_share(conn, session.owner, share_id=share_id), settings), ShareLinks
+    )
 
 
 # --- whoever holds the link -------------------------------------------------------------------------
