@@ -196,3 +196,48 @@ def test_the_list_pages_and_the_cart_controls_pass_axe_without_horizontal_scroll
     page.goto(page.get_by_test_id("share-link-url").input_value())
     expect(page.get_by_test_id("shared-cart-line")).to_have_count(1)
     accessible(page)
+
+
+def test_a_list_changed_in_another_tab_is_refreshed_instead_of_changed_blindly(
+    new_context: Callable[..., BrowserContext], own_product: ProductMaker
+) -> None:
+    lamp, clock = own_product(name="Desk lamp"), own_product(name="Wall clock")
+    context = new_context()
+    first = context.new_page()
+    add_from_product_page(first, lamp["slug"])
+    add_from_product_page(first, clock["slug"])
+    first.goto("/cart")
+    first.get_by_test_id("save-cart-as").click()
+    first.get_by_test_id("save-cart-as-name").fill("Two tabs")
+    first.get_by_test_id("save-cart-as-submit").click()
+    first.get_by_test_id("save-cart-as-done").get_by_role("link").click()
+    expect(first.get_by_test_id("list-item")).to_have_count(2)
+
+    second = context.new_page()  # the same shopper, another tab: removes the lamp
+    second.goto(first.url)
+    list_item(second, lamp["id"]).get_by_test_id("list-item-remove").click()
+    expect(second.get_by_test_id("list-item")).to_have_count(1)
+
+    # the first tab still shows two: its change names the version it saw, and is refused
+    list_item(first, clock["id"]).get_by_test_id("list-item-to-cart").click()
+    expect(first.get_by_test_id("list-error")).to_have_text(re.compile("changed in another window"))
+    expect(first.get_by_test_id("list-item")).to_have_count(1)  # refreshed: the lamp is gone
+    expect(list_item(first, clock["id"])).to_have_count(1)
+    expect(first.get_by_test_id("cart-badge")).to_have_text("2")  # nothing moved
+
+
+def test_a_guests_wishlist_is_the_shoppers_after_sign_in(page: Page, site: Stack, own_product: ProductMaker) -> None:
+    lamp = own_product(name="Desk lamp")
+    add_from_product_page(page, lamp["slug"], quantity=3)
+    page.goto("/cart")
+    line(page, lamp["id"]).get_by_test_id("wishlist-add").click()
+    expect(page.get_by_test_id("cart-badge")).to_have_text("0")
+    email = f"sf-{uuid.uuid4().hex[:10]}@example.com"
+    site.cognito.sign_up(email, PASSWORD)
+    page.goto("/auth?next=/lists")
+    sign_in(page, email)
+    expect(page).to_have_url(re.compile(r"/lists$"))
+    expect(page.get_by_test_id("list-summary")).to_contain_text("Wishlist")
+    page.get_by_test_id("list-link").click()
+    expect(list_item(page, lamp["id"]).get_by_test_id("list-item-quantity")).to_have_text("3")
+    assert "sf_cart_session" not in {c["name"] for c in page.context.cookies()}  # the guest session is spent

@@ -3,7 +3,7 @@
 import { useState } from "react";
 import Link from "next/link";
 import { ShoppingCart, Trash2 } from "lucide-react";
-import { moveToCart, removeListItem, restoreList, shareList } from "@/lib/actions/lists";
+import { getList, moveToCart, removeListItem, restoreList, shareList } from "@/lib/actions/lists";
 import { attributeLabel, money } from "@/lib/format";
 import { useCartStore, withRetries } from "@/store/cart.store";
 import type { ActionResult, AddedLine, ListItem, ShareLink, ShoppingList } from "@/lib/api/types";
@@ -40,8 +40,12 @@ export function ListView({ initialList }: { initialList: ShoppingList }) {
     setError(null);
     const result = await withRetries(run);
     setBusy(false);
-    if (result.ok) then(result.data);
-    else setError(listMessage(result.problem));
+    if (result.ok) return then(result.data);
+    setError(listMessage(result.problem));
+    if (result.problem.code === "list_changed" || result.problem.code === "list_item_not_found") {
+      const fresh = await getList(list.id); // changed in another window: show it as it is now
+      if (fresh.ok) setList(fresh.data);
+    }
   };
 
   const toCart = (item: ListItem) =>
