@@ -758,6 +758,7 @@ class SharedItem(WireModel):
     variant_id: UUID | None
     sku: str | None
     name: str
+    slug: str = Field(description="The product's page (GET /catalog/products/{slug})")
     image_url: str | None
     attributes: dict[str, Any] = Field(description="The variant's (the owner's own attributes are not shared)")
     quantity: int

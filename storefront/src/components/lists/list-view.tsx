@@ -8,6 +8,7 @@ import { attributeLabel, money } from "@/lib/format";
 import { useCartStore, withRetries } from "@/store/cart.store";
 import type { ActionResult, AddedLine, ListItem, ShareLink, ShoppingList } from "@/lib/api/types";
 import { ProductImage } from "../ProductImage";
+import { ProductLink } from "../cart/product-link";
 import { AddedReport } from "./added-report";
 import { listMessage } from "./messages";
 import { ShareLinkBox } from "./share-link-box";
@@ -103,9 +104,13 @@ export function ListView({ initialList }: { initialList: ShoppingList }) {
                 data-variant-id={item.variantId ?? ""}
                 className="flex flex-wrap items-center gap-4 py-4"
               >
-                <ProductImage name={item.name} className="size-16" />
+                <ProductImage name={item.name} imageUrl={item.imageUrl} size={64} className="size-16" />
                 <div className="min-w-0 flex-1">
-                  <h2 className="font-semibold">{item.name}</h2>
+                  <h2 className="font-semibold">
+                    <ProductLink slug={item.slug} className="hover:text-indigo-800 hover:underline">
+                      {item.name}
+                    </ProductLink>
+                  </h2>
                   {attributes && <p className="text-sm text-slate-700">{attributes}</p>}
                   <p className="text-sm">
                     <span data-testid="list-item-quantity">{item.quantity}</span> × {money(item.unitPrice, item.currency)}

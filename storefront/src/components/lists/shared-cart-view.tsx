@@ -8,6 +8,7 @@ import { attributeLabel, money } from "@/lib/format";
 import { useCartStore, withRetries } from "@/store/cart.store";
 import type { AddedLine, Problem, SharedCart } from "@/lib/api/types";
 import { ProductImage } from "../ProductImage";
+import { ProductLink } from "../cart/product-link";
 import { AddedReport } from "./added-report";
 import { listMessage } from "./messages";
 
@@ -69,9 +70,13 @@ export function SharedCartView({ token, shared, problem }: { token: string; shar
                 data-variant-id={item.variantId ?? ""}
                 className="flex items-center gap-4 py-3"
               >
-                <ProductImage name={item.name} className="size-14" />
+                <ProductImage name={item.name} imageUrl={item.imageUrl} size={56} className="size-14" />
                 <div className="min-w-0 flex-1">
-                  <h2 className="font-semibold">{item.name}</h2>
+                  <h2 className="font-semibold">
+                    <ProductLink slug={item.slug} className="hover:text-indigo-800 hover:underline">
+                      {item.name}
+                    </ProductLink>
+                  </h2>
                   {attributes && <p className="text-sm text-slate-700">{attributes}</p>}
                   <p className="text-sm">
                     {item.quantity} × {money(item.unitPrice, item.currency)}

@@ -1836,6 +1836,11 @@ export interface components {
             sku: string | null;
             /** Name */
             name: string;
+            /**
+             * Slug
+             * @description The product's slug, as the catalog names it (GET /catalog/products/{slug})
+             */
+            slug: string;
             /** Imageurl */
             imageUrl: string | null;
             /** Attributes */
@@ -2112,6 +2117,11 @@ export interface components {
             sku: string | null;
             /** Name */
             name: string;
+            /**
+             * Slug
+             * @description The product's page (GET /catalog/products/{slug})
+             */
+            slug: string;
             /** Imageurl */
             imageUrl: string | null;
             /**

@@ -3,7 +3,7 @@
 -- one definition, as the owner's cart would have it) beside what it had when saved. ``list_id`` null:
 -- the owner's default list.
 select l.id as list_id, l.name as list_name, l.is_default, l.version, l.created_at, l.updated_at,
-       i.id as item_id, i.product_id, i.variant_id, s.sku, s.name, s.image_url, s.currency,
+       i.id as item_id, i.product_id, i.variant_id, s.sku, s.name, s.slug, s.image_url, s.currency,
        i.selected_attributes || coalesce(s.attributes, jsonb_build_object()) as attributes,
        i.quantity, i.price_at_save, s.price as unit_price, i.stock_at_save,
        available_stock((select c.id from cart c where c.{owner_col} = %(owner)s and c.status = 'active'),

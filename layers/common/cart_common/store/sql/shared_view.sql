@@ -17,7 +17,7 @@ lines_ as (
     from link join list_item i on i.list_id = link.list_id
 )
 select link.list_id is not null as is_list, link.list_name, link.expires_at,
-       x.product_id, x.variant_id, s.sku, s.name, s.image_url, s.currency,
+       x.product_id, x.variant_id, s.sku, s.name, s.slug, s.image_url, s.currency,
        coalesce(s.attributes, jsonb_build_object()) as attributes, x.quantity, s.price as unit_price,
        available_stock(null, x.product_id, x.variant_id) as available_stock, s.active
 from link
