@@ -79,8 +79,8 @@ def document_contract(document: dict[str, Any]) -> dict[str, Any]:
     document["security"] = [{}, {"cognito": []}, {"guestSessionHeader": []}, {"guestSessionCookie": []}]
     for path, operations in document.get("paths", {}).items():
         # The order service's routes (IAM-signed, idempotent per order, not rate limited) and the
-        # public catalog (no credentials, cacheable) are neither cart nor admin routes.
-        service, public = path.startswith("/checkouts/"), path.startswith("/catalog/")
+        # public catalog and shared carts (no credentials, cacheable) are neither cart nor admin routes.
+        service, public = path.startswith("/checkouts/"), path.startswith(("/catalog/", "/shared/"))
         for method, operation in operations.items():
             if path.startswith("/admin/"):
                 operation["security"] = ADMIN_SECURITY

@@ -2,7 +2,8 @@
 (the route's API Gateway authorizer, then its path), for the e2e sweeps over every route
 (test_security.py, test_fuzz.py): each kind holds a different property, so a sweep must know it.
 
-- ``cart``: ``/cart...``; a guest session or a Cognito token names the caller's own cart.
+- ``cart``: ``/cart...``, ``/lists...``, ``/shares...``; a guest session or a Cognito token names the
+  caller's own cart, lists and share links.
 - ``admin``: ``/admin/...``; the Cognito group ``admin`` only (guests 401, users 403), checked before
   anything else (``make_app(guard=require_admin)``).
 - ``service``: ``Auth: {Authorizer: AWS_IAM}``; the order service, SigV4-signed. In AWS, API Gateway
@@ -10,7 +11,8 @@
   tests/integration/test_template_events.py
   ``test_the_completion_routes_are_signed_with_iam_and_the_cart_routes_are_not``); the function
   itself reads no Bearer token and no guest session, and locally nothing signs or checks requests.
-- ``public``: ``GET /catalog/...``; no auth, cacheable, never a session.
+- ``public``: ``GET /catalog/...`` and ``GET /shared/{token}`` (what a share link shows); no auth,
+  cacheable, never a session.
 
 A route that fits none of them is not silently left out of a sweep: ``route_class`` fails, naming it.
 """
@@ -30,11 +32,11 @@ def _classify(method: str, path: str, authorizer: str | None) -> str | None:
         return SERVICE
     if authorizer is not None:
         return None  # another API Gateway authorizer: a kind of route these sweeps do not know
-    if path == "/cart" or path.startswith("/cart/"):
+    if any(path == root or path.startswith(f"{root}/") for root in ("/cart", "/lists", "/shares")):
         return CART
     if path.startswith("/admin/"):
         return ADMIN
-    if path.startswith("/catalog/") and method == "GET":
+    if path.startswith(("/catalog/", "/shared/")) and method == "GET":
         return PUBLIC
     return None
 

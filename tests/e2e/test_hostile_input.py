@@ -74,6 +74,11 @@ class Owner:
     item_id: str
     saved_id: str
     code: str
+    # issue 23: a list with an item, and a share link of the cart
+    list_id: str = ""
+    list_item_id: str = ""
+    share_id: str = ""
+    share_token: str = ""
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +104,12 @@ def owner(stocked: tuple[list[str], str]) -> Owner:
     assert shopper.call("POST", "/cart/items/{itemId}/save", path_params={"itemId": saved_line}).status == 200
     cart = shopper.call("POST", "/cart/discount-codes", body={"code": code}).json
     assert shopper.token
-    return Owner(shopper.token, cart["id"], cart["items"][0]["id"], cart["savedForLater"][0]["id"], code)
+    listed = shopper.call("POST", "/lists", body={"name": "Hostile"}).json
+    item = shopper.call("POST", "/lists/{listId}/items", path_params={"listId": listed["id"]},
+                        body={"productId": products[0]}).json["items"][0]["id"]  # fmt: skip
+    link = shopper.call("POST", "/cart/share", body={}).json
+    return Owner(shopper.token, cart["id"], cart["items"][0]["id"], cart["savedForLater"][0]["id"], code,
+                 listed["id"], item, link["shareId"], link["token"])  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +131,8 @@ def snapshot(database_url: str) -> Iterator[Any]:
 
 def valid_request(method: str, path: str, owner: Owner) -> tuple[dict[str, str], Any]:
     """Path parameters and a valid body for the route, aimed at ``owner``'s cart."""
-    params = {"itemId": owner.item_id, "savedId": owner.saved_id, "code": owner.code}
+    params = {"itemId": owner.item_id, "savedId": owner.saved_id, "code": owner.code, "listId": owner.list_id,
+              "listItemId": owner.list_item_id, "shareId": owner.share_id, "token": owner.share_token}  # fmt: skip
     path_params = {name: params[name] for name in params if "{" + name + "}" in path}
     bodies: dict[tuple[str, str], Any] = {
         ("POST", "/cart/items"): {"productId": TSHIRT, "variantId": TSHIRT_M_RED, "quantity": 1},
@@ -129,6 +140,14 @@ def valid_request(method: str, path: str, owner: Owner) -> tuple[dict[str, str],
         ("POST", "/cart/discount-codes"): {"code": owner.code},
         ("POST", "/cart/sync"): {"items": [{"productId": TSHIRT, "variantId": TSHIRT_M_RED, "quantity": 1}]},
         ("POST", "/cart/checkout"): {},
+        ("POST", "/lists"): {"name": "Another"},
+        ("PATCH", "/lists/{listId}"): {"name": "Renamed"},
+        ("POST", "/lists/{listId}/items"): {"productId": TSHIRT, "variantId": TSHIRT_M_RED, "quantity": 1},
+        ("POST", "/cart/items/{itemId}/move-to-list"): {"listId": owner.list_id},
+        ("POST", "/cart/save-as-list"): {"name": "Saved"},
+        ("POST", "/cart/share"): {},
+        ("POST", "/lists/{listId}/share"): {},
+        ("POST", "/cart/copy-shared"): {"token": owner.share_token},
     }
     return path_params, bodies.get((method, path))
 

@@ -5,7 +5,8 @@ Each sweep holds the property of the kind of route it sweeps (tests/e2e/route_cl
 admin, service, public, decided from the template; a route of no known kind fails the sweeps):
 
 - an access matrix of guest A, guest B, user C, user D and an administrator: another owner's cart,
-  items, saved items and discount codes are 404 (never 403, never their data); every admin route is
+  items, saved items, discount codes, lists, list items and share links are 404 (never 403, never
+  their data); every admin route is
   the administrator's alone (403 for users, 401 for guests, before anything else);
 - forged, tampered, expired, wrong-issuer and wrong-client tokens are 401 ``invalid_token`` on
   every cart and admin route, never a fall back to a guest; the public catalog ignores the
@@ -115,15 +116,21 @@ class Actor:
 
 @dataclass
 class Holdings:
-    """What an actor's cart holds: the ids another owner will try."""
+    """What an actor's cart holds (and their lists, a list item and a share link of their cart: issue
+    23): the ids another owner will try."""
 
     cart_id: str
     item_id: str
     saved_id: str | None
     code: str
+    list_id: str | None = None
+    list_item_id: str | None = None
+    share_id: str | None = None
+    share_token: str | None = None
 
     def ids(self) -> set[str]:
-        return {self.cart_id, self.item_id, *([self.saved_id] if self.saved_id else [])}
+        owned = (self.saved_id, self.list_id, self.list_item_id, self.share_id)
+        return {self.cart_id, self.item_id, *(i for i in owned if i)}
 
 
 def stock(actor: Actor, catalog: Catalog, code: str) -> Holdings:
@@ -156,7 +163,32 @@ def stock(actor: Actor, catalog: Catalog, code: str) -> Holdings:
            lambda: actor.call("POST", "/cart/discount-codes", {"code": code}))  # fmt: skip
     item_id = line(first)
     assert item_id is not None, cart
-    return Holdings(cart["id"], item_id, saved(third) if saving else None, code)
+    holdings = Holdings(cart["id"], item_id, saved(third) if saving else None, code)
+    if ("GET", "/lists") in ROUTES:
+        stock_lists(actor, catalog, holdings)
+    return holdings
+
+
+LIST_NAME = "Sec list"
+
+
+def stock_lists(actor: Actor, catalog: Catalog, holdings: Holdings) -> None:
+    """A list named LIST_NAME holding an item, and a live share link of the cart (issue 23), whatever
+    the actor has now."""
+
+    def ok(reply: TestResponse) -> Any:
+        assert reply.status_code in (200, 201), reply.get_data(as_text=True)
+        return json_of(reply)
+
+    listed = next((x for x in ok(actor.call("GET", "/lists"))["lists"] if x["name"] == LIST_NAME), None)
+    list_id = listed["id"] if listed else ok(actor.call("POST", "/lists", {"name": LIST_NAME}))["id"]
+    items = ok(actor.call("GET", f"/lists/{list_id}"))["items"]
+    if not items:
+        items = ok(actor.call("POST", f"/lists/{list_id}/items", {"productId": catalog.products[2]}))["items"]
+    links = ok(actor.call("GET", "/shares"))["links"]
+    link = links[0] if links else ok(actor.call("POST", "/cart/share", {}))
+    holdings.list_id, holdings.list_item_id = list_id, items[0]["id"]
+    holdings.share_id, holdings.share_token = link["shareId"], link["token"]
 
 
 def request_for(method: str, path: str, holdings: Holdings, catalog: Catalog) -> tuple[str, Any]:
@@ -173,6 +205,10 @@ def request_for(method: str, path: str, holdings: Holdings, catalog: Catalog) ->
         "slug": catalog.slug,
         "userId": catalog.erasable_user,
         "checkoutId": str(uuid.uuid4()),  # no such checkout: 404 checkout_not_found, as documented
+        "listId": holdings.list_id,
+        "listItemId": holdings.list_item_id,
+        "shareId": holdings.share_id,
+        "token": holdings.share_token,  # GET /shared/{token}: the holder's cart, as anyone may read it
     }
 
     def fill(match: re.Match[str]) -> str:
@@ -201,6 +237,15 @@ def request_for(method: str, path: str, holdings: Holdings, catalog: Catalog) ->
         ("POST", "/admin/discount-codes"): {"code": f"SECNEW{fresh}", "kind": "percent", "value": 5},
         ("POST", "/checkouts/{checkoutId}/complete"): {"orderId": f"sec-order-{fresh}"},
         ("POST", "/checkouts/{checkoutId}/release"): {"reason": "cancelled"},
+        # issue 23: lists and share links (a rename keeps the name stock() finds the list by)
+        ("POST", "/lists"): {"name": f"Sec {fresh}"},
+        ("PATCH", "/lists/{listId}"): {"name": LIST_NAME},
+        ("POST", "/lists/{listId}/items"): {"productId": catalog.products[0], "quantity": 1},
+        ("POST", "/cart/items/{itemId}/move-to-list"): {"listId": holdings.list_id},
+        ("POST", "/cart/save-as-list"): {"name": f"Sec saved {fresh}"},
+        ("POST", "/cart/share"): {},
+        ("POST", "/lists/{listId}/share"): {},
+        ("POST", "/cart/copy-shared"): {"token": holdings.share_token},
     }  # fmt: skip
     return re.sub(r"\{(\w+)\}", fill, path), bodies.get((method, path))
 
@@ -283,7 +328,14 @@ def snapshot(sql: psycopg.Connection, cart_ids: list[str]) -> list[tuple]:
         "           from cart_item i where i.cart_id = c.id), '[]'),"
         " coalesce((select jsonb_agg(d.code order by d.code) from cart_discount d where d.cart_id = c.id), '[]'),"
         " coalesce((select jsonb_agg(jsonb_build_array(s.id, s.product_id, s.quantity) order by s.id)"
-        "           from saved_item s where s.cart_id = c.id), '[]')"
+        "           from saved_item s where s.cart_id = c.id), '[]'),"
+        # the owner's lists, their items and share links (issue 23)
+        " coalesce((select jsonb_agg(jsonb_build_array(l.id, l.version, l.name,"
+        "           (select jsonb_agg(jsonb_build_array(li.id, li.quantity) order by li.id) from list_item li"
+        "            where li.list_id = l.id)) order by l.id)"
+        "           from shopping_list l where l.user_id = c.user_id or l.session_id = c.session_id), '[]'),"
+        " coalesce((select jsonb_agg(k.id order by k.id) from share_link k"
+        "           where k.user_id = c.user_id or k.session_id = c.session_id), '[]')"
         " from cart c where c.id = any(%s::uuid[]) order by c.id",
         (cart_ids,),
     ).fetchall()
@@ -309,7 +361,14 @@ CART_ROUTES = routes_of(CART)
 BODY_ID_ROUTES = [("POST", "/cart/prices/accept")]
 PARAM_ROUTES = [(m, p) for m, p in CART_ROUTES if "{" in p] + [r for r in BODY_ID_ROUTES if r in CART_ROUTES]
 RECOVER_ROUTE = ("POST", "/cart/recover")
-NOT_FOUND_CODES = {"item_not_found", "saved_item_not_found", "discount_code_not_applied"}
+NOT_FOUND_CODES = {
+    "item_not_found",
+    "saved_item_not_found",
+    "discount_code_not_applied",
+    "list_not_found",
+    "list_item_not_found",
+    "share_not_found",
+}
 
 
 def test_another_owners_cart_items_and_codes_are_404_never_403_never_their_data(
@@ -331,7 +390,9 @@ def test_another_owners_cart_items_and_codes_are_404_never_403_never_their_data(
                     assert problem["code"] in NOT_FOUND_CODES, (label, problem)
                     text = reply.get_data(as_text=True)
                     assert victim.cart_id not in text, label  # nothing of the victim's cart comes back
-                    named = {v for k, v in (("{itemId}", victim.item_id), ("{savedId}", victim.saved_id)) if k in path}
+                    named = {v for k, v in (("{itemId}", victim.item_id), ("{savedId}", victim.saved_id),
+                                            ("{listId}", victim.list_id), ("{listItemId}", victim.list_item_id),
+                                            ("{shareId}", victim.share_id)) if k in path}  # fmt: skip
                     if (method, path) in BODY_ID_ROUTES:
                         named.add(victim.item_id)  # the line the body named, echoed as not found
                     assert not any(other in text for other in victim.ids() - named), label  # only what was asked

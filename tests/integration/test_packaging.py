@@ -533,6 +533,9 @@ SAMPLE_EVENTS = {
     "release_checkout": "ReleaseCheckoutFunction",
     "publish_events": "PublishEventsFunction",
     "recover_cart": "RecoverCartFunction",  # a recovery link (issue 20); the sample's token is no real one
+    # lists and share links (issue 23): a first visit's lists; a link whose sample token is no real one (404)
+    "get_lists": "ListsFunction",
+    "get_shared_cart": "SharedCartFunction",
 }
 
 

@@ -193,6 +193,7 @@ def exercise_the_api(user: Any, admin: Any) -> set[tuple[str, str]]:
     guest.call("POST", "/cart/prices/accept", body={"items": [{"itemId": mug, "unitPrice": 1}]})  # 409 price_changed
     guest.call("POST", "/cart/prices/accept", body={})
     guest.call("POST", "/cart/validate", body={})
+    exercise_the_lists(guest, Recording())  # the guest's lists come along at the sign-in below
     guest.remove(mug)
     guest.call("POST", "/cart/checkout", body={})  # a guest: 401, answered without the database
     token = guest.session_token
@@ -245,6 +246,32 @@ def exercise_the_api(user: Any, admin: Any) -> set[tuple[str, str]]:
     events.relay(grace_s=0)
     exercise_the_catalog_sync()
     return called
+
+
+def exercise_the_lists(shopper: Any, stranger: Any) -> None:
+    """Every list and share-link route (issue 23), as a shopper whose cart holds a poster, and a
+    stranger who opens the shopper's link and copies it."""
+    listed = shopper.call("POST", "/lists", body={"name": "Proxy"}).json
+    by_list = {"listId": listed["id"]}
+    shopper.call("GET", "/lists")
+    shopper.call("PATCH", "/lists/{listId}", path_params=by_list, body={"name": "Proxy list"})
+    added = shopper.call("POST", "/lists/{listId}/items", path_params=by_list, body={"productId": MUG}).json
+    shopper.call("GET", "/lists/{listId}", path_params=by_list)
+    shopper.call("POST", "/lists/{listId}/restore", path_params=by_list)
+    item = {**by_list, "listItemId": added["items"][0]["id"]}
+    shopper.call("POST", "/lists/{listId}/items/{listItemId}/move-to-cart", path_params=item)
+    poster = next(i["id"] for i in shopper.get().json["items"] if i["productId"] == POSTER)
+    moved = shopper.call("POST", "/cart/items/{itemId}/move-to-list", path_params={"itemId": poster}, body=by_list).json
+    listed_item = {**by_list, "listItemId": moved["list"]["items"][0]["id"]}
+    shopper.call("DELETE", "/lists/{listId}/items/{listItemId}", path_params=listed_item)
+    saved = shopper.call("POST", "/cart/save-as-list", body={"name": "Proxy saved"}).json
+    link = shopper.call("POST", "/cart/share", body={}).json
+    shopper.call("POST", "/lists/{listId}/share", path_params={"listId": saved["id"]}, body={})
+    assert stranger.call("GET", "/shared/{token}", path_params={"token": link["token"]}).status == 200
+    assert stranger.call("POST", "/cart/copy-shared", body={"token": link["token"]}).status == 200
+    shopper.call("GET", "/shares")
+    shopper.call("DELETE", "/shares/{shareId}", path_params={"shareId": link["shareId"]})
+    shopper.call("DELETE", "/lists/{listId}", path_params=by_list)
 
 
 def exercise_the_catalog_sync() -> None:

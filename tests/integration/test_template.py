@@ -41,6 +41,7 @@ API_FUNCTIONS = [
 API_FUNCTIONS += ["AcceptPricesFunction"]  # issue 22: changed prices accepted on the server
 API_FUNCTIONS += ["CompleteCheckoutFunction", "ReleaseCheckoutFunction"]  # the order service's IAM routes
 API_FUNCTIONS += ["AdminCatalogFunction", "EraseUserDataFunction", "CatalogFunction"]  # issue 21: admin, public catalog
+API_FUNCTIONS += ["ListsFunction", "SharedCartFunction"]  # issue 23: lists, share links
 # Invoked by EventBridge: the sweep, the order service's events, the outbox relay (each behind a canary).
 BACKGROUND_FUNCTIONS = ["ExpireCartsFunction", "CheckoutEventsFunction", "PublishEventsFunction"]
 BACKGROUND_FUNCTIONS += ["CatalogEventsFunction", "ImportCatalogFunction"]  # the shop's catalog (issue 21)
@@ -362,7 +363,7 @@ def test_outputs_a_storefront_needs(translated: dict[str, Any]) -> None:
 
 # The functions whose change can create a guest cart (carts.py's ``creates=True``): only they count
 # new guest carts per client address, so only they read the trusted forwarder key.
-GUEST_CART_CREATORS = {"AddItemFunction", "SyncCartFunction"}
+GUEST_CART_CREATORS = {"AddItemFunction", "SyncCartFunction", "ListsFunction", "SharedCartFunction"}
 
 
 def test_the_forwarder_key_is_generated_and_read_only_by_the_functions_that_create_guest_carts(

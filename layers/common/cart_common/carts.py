@@ -64,6 +64,7 @@ def _merge_on(conn: psycopg.Connection, user: Owner, guest: Owner, settings: Set
         strategy=settings.merge_strategy,
         limits=settings.limits,
         user_ttl_days=settings.user_cart_ttl_days,
+        max_list_items=settings.max_list_items,
     )
 
 
@@ -421,6 +422,7 @@ def recover_cart(session: Session, body: RecoverCart) -> Cart:
         done, _, view = recover_statement(
             conn, session.owner, cart_id=claim.cart_id, abandoned_at=claim.abandoned_at, guest_session=guest,
             limits=settings.limits, ttl_days=settings.cart_ttl_days(session.owner.kind),
+            max_list_items=settings.max_list_items,
         )  # fmt: skip
         outcome[:] = [done]
         return build_cart(view, settings)

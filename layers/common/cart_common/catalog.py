@@ -126,10 +126,11 @@ def retire_discount_code(code: str) -> AdminDiscountCode:
 # --- the public read ----------------------------------------------------------------------------------
 
 
-def _cached(payload: str, headers: dict[str, str]) -> Response[str | None]:
-    """``payload`` with its ETag and Cache-Control, or 304 when If-None-Match names that ETag."""
+def _cached(payload: str, headers: dict[str, str], cache_control: str = CACHE_CONTROL) -> Response[str | None]:
+    """``payload`` with its ETag and Cache-Control, or 304 when If-None-Match names that ETag (the
+    shared-cart read, cart_common/shares.py, too)."""
     etag = f'"{hashlib.sha256(payload.encode()).hexdigest()[:32]}"'
-    cache = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    cache = {"ETag": etag, "Cache-Control": cache_control}
     sent = next((v for k, v in headers.items() if k.lower() == "if-none-match"), None)
     if sent is not None and (
         sent.strip() == "*" or etag in {tag.strip().removeprefix("W/") for tag in sent.split(",")}

@@ -171,6 +171,14 @@ class Settings(BaseModel):
     # long after the cart was marked abandoned. Unset STOREFRONT_URL: no links (recoveryUrl null).
     storefront_url: str | None = None
     recovery_token_ttl_days: Days = 7
+    # Lists and share links (issue 23, docs/lists.md): lists per owner (a default "Wishlist" included),
+    # items per list, live share links per owner; a link lives share_link_ttl_days unless the owner
+    # asks for another time, at most share_link_max_ttl_days.
+    max_lists: Annotated[int, Field(ge=1, le=1000)] = 20
+    max_list_items: Annotated[int, Field(ge=1, le=1000)] = 100
+    max_share_links: Annotated[int, Field(ge=1, le=1000)] = 20
+    share_link_ttl_days: Days = 7
+    share_link_max_ttl_days: Days = 30
     # Rows per sweep statement: each batch is one short transaction holding only its own rows' locks.
     sweep_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 1000
     # No batch starts with less than this left before the Lambda timeout (capped at half the time

@@ -422,3 +422,59 @@ class DiscountCodeNotFound(Problem):
     code = "discount_code_not_found"
     title = "There is no such discount code"
     detail_template = "There is no discount code {discountCode}"
+
+
+# Lists and share links (cart_common/lists.py, cart_common/shares.py, docs/lists.md). Another owner's
+# list, item or link is not found, exactly as one that does not exist: the answer never says whose it is.
+class ListNotFound(Problem):
+    status = 404
+    code = "list_not_found"
+    title = "List not found"
+    detail_template = "You have no list {listId}"
+
+
+class ListItemNotFound(Problem):
+    status = 404
+    code = "list_item_not_found"
+    title = "List item not found"
+    detail_template = "There is no item {listItemId} in this list"
+
+
+class ListChanged(Problem):
+    status = 409
+    code = "list_changed"
+    title = "The list has changed since you read it"
+    detail_template = "If-Match named an old version; the list is at version {currentVersion}"
+
+
+class ListLimitExceeded(Problem):
+    status = 422
+    code = "list_limit_exceeded"
+    title = "A list limit would be exceeded"
+    detail_template = "{limit} allows at most {allowed}"
+
+
+class ShareNotFound(Problem):
+    status = 404
+    code = "share_not_found"
+    title = "Share link not found"
+    detail_template = "You have no live share link {shareId}"
+
+
+class ShareLinkInvalid(Problem):
+    status = 404
+    code = "share_link_invalid"
+    title = "There is nothing shared at this link: it may have been cut short when it was copied"
+
+
+class ShareLinkExpired(Problem):
+    status = 410
+    code = "share_link_expired"
+    title = "This share link has expired; ask for a new one"
+    detail_template = "The link stopped working at {expiredAt}"
+
+
+class ShareLinkRevoked(Problem):
+    status = 410
+    code = "share_link_revoked"
+    title = "This share link no longer works: it was revoked, or what it shared was deleted"

@@ -26,7 +26,9 @@ ExpireCartsFunction) does, in this order:
      not captured, within the last ``ABANDONED_RETENTION_DAYS``. The email exists only for
      win-back, and sign-in captures it again.
 
-4. **Events.** Saved-for-later items back in stock or cheaper are announced (SavedItemBackInStock,
+4. **Lists** (issue 23, docs/lists.md). Guest lists past ``expires_at`` (``GUEST_CART_TTL_DAYS`` after
+   their last change; a user's never expire) go with their items, and expired share links go.
+5. **Events.** Saved-for-later items back in stock or cheaper are announced (SavedItemBackInStock,
    SavedItemPriceDropped, once per item and change), and published events older than
    ``EVENT_RETENTION_DAYS`` (7) are deleted. Step 2 writes a CartAbandoned event for each mark (docs/events.md).
 
@@ -58,7 +60,7 @@ from cart_common.config import Settings, get_settings
 from cart_common.db import Database, get_database
 from cart_common.models import AbandonedCart, AbandonedCarts
 from cart_common.store.events import purge_published
-from cart_common.store.lifecycle import notify_saved_items
+from cart_common.store.lifecycle import notify_saved_items, purge_lists
 
 Batch = Callable[[psycopg.Connection], store.Row]  # one statement of a step, on a connection
 _FIRST_ID = "00000000-0000-0000-0000-000000000000"  # below every uuid: a walk by id starts here
@@ -80,6 +82,8 @@ class SweepReport:
     saved_back_in_stock: int = 0  # SavedItemBackInStock events written (issue 20)
     saved_price_dropped: int = 0  # SavedItemPriceDropped events written
     events_purged: int = 0  # published outbox events older than EVENT_RETENTION_DAYS
+    lists_expired: int = 0  # guest lists past their expiry (issue 23)
+    share_links_expired: int = 0
     batches: int = 0
     complete: bool = False  # False: the time ran out, the next run carries on
     duration_ms: int = 0
@@ -183,6 +187,11 @@ def sweep(
         saved_after[0] = row["last_id"] or saved_after[0]
         return bool(row["selected"] < batch)
 
+    def lists_purged(row: store.Row) -> bool:
+        report.lists_expired += row["lists"]
+        report.share_links_expired += row["links"]
+        return bool(row["lists"] < batch and row["links"] < batch)
+
     def events_purged(row: store.Row) -> bool:
         report.events_purged += row["purged"]
         return bool(row["purged"] < batch)
@@ -209,6 +218,7 @@ def sweep(
                 lambda: partial(store.remove_stale_emails, batch=batch, days=days, after=emails_after[0]),
                 emails,
             )
+            and drain("purge_lists", lambda: partial(purge_lists, batch=batch), lists_purged)
             and drain(
                 "saved_items",
                 lambda: partial(notify_saved_items, batch=batch, after=saved_after[0]),

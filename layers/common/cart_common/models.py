@@ -611,6 +611,9 @@ class ErasedRows(WireModel):
     idempotency_keys: int
     rate_buckets: int
     events: int = Field(description="Outbox events (published or not) naming the user or their carts")
+    lists: int = Field(default=0, description="Their lists (docs/lists.md)")
+    list_items: int = Field(default=0)
+    share_links: int = Field(default=0, description="Their share links, live or expired")
 
 
 class ErasureReport(WireModel):
@@ -642,3 +645,137 @@ class CatalogProduct(WireModel):
 class CatalogPage(WireModel):
     products: list[CatalogProduct]
     next_cursor: str | None = Field(description="Pass as cursor for the next page; null: this is the last")
+
+
+# --- lists and share links (issue 23, docs/lists.md) ------------------------------------------------
+
+ListName = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True, pattern=_NO_NUL)]
+# Why a shopper's line did not all go into the cart (the reasons of POST /cart/sync's conflicts).
+AddRefusal = Literal[
+    "product_not_found", "variant_required", "unavailable", "requires_auth", "currency_mismatch", "incompatible",
+    "out_of_stock", "insufficient_stock", "max_quantity_per_line", "max_per_customer", "max_lines_per_cart",
+    "max_cart_value",
+]  # fmt: skip
+
+
+class NewList(RequestModel):
+    name: ListName
+
+
+class ListChanges(RequestModel):
+    """``PATCH /lists/{listId}``: rename."""
+
+    name: ListName
+
+
+class MoveToList(RequestModel):
+    list_id: UUID | None = Field(default=None, description="The list; absent or null: the default Wishlist")
+
+
+class NewShareLink(RequestModel):
+    expires_in_days: Annotated[int, Field(strict=True, ge=1, le=365)] | None = Field(
+        default=None, description="How long the link works (default 7 days; at most the API's maximum, 30 by default)"
+    )
+
+
+class CopySharedCart(RequestModel):
+    token: str = Field(min_length=1, max_length=512, description="The share link's token (the last part of its path)")
+
+
+class ListSummary(WireModel):
+    id: UUID
+    name: str
+    is_default: bool = Field(description="The Wishlist: where a cart line moved to a list goes by default")
+    version: int = Field(description="Raised by every change of the list (sent as ETag; If-Match takes it)")
+    item_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class Lists(WireModel):
+    lists: list[ListSummary]
+    max_lists: int = Field(description="Lists an owner may keep")
+    max_list_items: int = Field(description="Items a list may hold")
+
+
+class ListItem(ProductLine):
+    currency: str = Field(description="The product's currency (a list may hold products in several)")
+    price_at_save: int = Field(description="Price when saved (or last added to), minor units")
+    price_change: int = Field(description="unitPrice - priceAtSave, minor units (negative: cheaper now)")
+    stock_at_save: int = Field(description="Available stock when saved")
+    available_stock: int = Field(description="Available stock now: stock less what open checkouts hold")
+    available: bool = Field(description="Sold and in stock now")
+    back_in_stock: bool = Field(description="Was out of stock when saved, in stock now")
+    saved_at: datetime
+
+
+class ShoppingList(ListSummary):
+    items: list[ListItem]
+
+
+class ListMove(WireModel):
+    """A line moved between the cart and a list: both as they now are."""
+
+    cart: Cart
+    list: ShoppingList
+
+
+class AddedLine(WireModel):
+    product_id: UUID
+    variant_id: UUID | None
+    requested: int = Field(description="What the list (or the shared cart) holds")
+    added: int = Field(description="What went into the cart (0: nothing)")
+    quantity: int = Field(description="What the cart's line holds now")
+    reason: AddRefusal | None = Field(default=None, description="Why added is less than requested")
+
+
+class AddedToCart(WireModel):
+    """Lines added to the caller's cart as adds (a list restored, a shared cart copied): the cart, and
+    every line with what went in and, when not all of it did, why."""
+
+    cart: Cart
+    lines: list[AddedLine]
+
+
+class ShareLink(WireModel):
+    share_id: UUID
+    kind: Literal["cart", "list"]
+    list_id: UUID | None = Field(description="The shared list (null: the cart as it was when shared)")
+    name: str | None = Field(description="The shared list's name")
+    token: str = Field(description="Opens GET /shared/{token}; whoever holds it can read what it shares")
+    path: str = Field(description="The storefront's page for it: /shared/<token>")
+    url: str | None = Field(description="STOREFRONT_URL + path; null without STOREFRONT_URL")
+    created_at: datetime
+    expires_at: datetime
+
+
+class ShareLinks(WireModel):
+    links: list[ShareLink] = Field(description="The caller's live (unexpired, unrevoked) links")
+
+
+class SharedItem(WireModel):
+    product_id: UUID
+    variant_id: UUID | None
+    sku: str | None
+    name: str
+    slug: str = Field(description="The product's page (GET /catalog/products/{slug})")
+    image_url: str | None
+    attributes: dict[str, Any] = Field(description="The variant's (the owner's own attributes are not shared)")
+    quantity: int
+    currency: str
+    unit_price: int = Field(description="Current price, minor units")
+    line_total: int
+    available_stock: int
+    available: bool = Field(description="Sold and in stock for this quantity now")
+
+
+class SharedCart(WireModel):
+    """What a share link shows: never the owner, their cart or list ids, or their session."""
+
+    kind: Literal["cart", "list"]
+    name: str | None = Field(description="A shared list's name")
+    items: list[SharedItem]
+    item_count: int
+    currency: str | None = Field(description="The items' currency; null when they are in several")
+    subtotal: int | None = Field(description="At current prices, minor units; null when in several currencies")
+    expires_at: datetime

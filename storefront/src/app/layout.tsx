@@ -1,7 +1,7 @@
 import type { Metadata, Viewport } from "next";
 import Link from "next/link";
 import { cookies } from "next/headers";
-import { Store } from "lucide-react";
+import { Heart, Store } from "lucide-react";
 import "./globals.css";
 import { getCart } from "@/lib/actions/cart";
 import { EMAIL_COOKIE, isSignedIn } from "@/lib/api/client";
@@ -49,6 +49,10 @@ export default async function RootLayout({ children }: { children: React.ReactNo
                   Sign in
                 </Link>
               )}
+              <Link href="/lists" data-testid="nav-lists" className="inline-flex items-center gap-2 rounded-md px-3 py-2 text-sm font-medium text-slate-800 hover:bg-slate-100">
+                <Heart aria-hidden="true" className="size-5" />
+                <span className="sr-only sm:not-sr-only">Lists</span>
+              </Link>
               <CartBadge initialCount={cart.itemCount} />
             </div>
           </nav>

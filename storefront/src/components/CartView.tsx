@@ -11,6 +11,8 @@ import { ConflictChoices } from "./cart/conflict-choices";
 import { EmptyCart } from "./cart/empty-cart";
 import { PriceChangeNotice } from "./cart/price-change-notice";
 import { SavedForLater } from "./cart/saved-for-later";
+import { SaveCartAs } from "./cart/save-cart-as";
+import { ShareCart } from "./cart/share-cart";
 import { SyncConflicts } from "./cart/sync-conflicts";
 
 interface Props {
@@ -66,6 +68,10 @@ export function CartView({ initialCart, initialIssues, signedIn }: Props) {
               <CartLine key={item.id} item={item} currency={cart.currency} issue={shownIssues.find((i) => i.itemId === item.id)} />
             ))}
           </ul>
+          <div className="mt-4 flex flex-wrap gap-4">
+            <SaveCartAs />
+            <ShareCart />
+          </div>
           <SavedForLater saved={saved} currency={cart.currency} />
         </section>
         <CartSummary cart={cart} onCheckout={() => router.push(signedIn ? "/checkout" : "/auth?next=/checkout")} />

@@ -35,6 +35,11 @@ def purge_checkouts(conn: psycopg.Connection, *, batch: int) -> Row:
     return _one(conn, "purge_checkouts.sql", batch=batch)
 
 
+def purge_lists(conn: psycopg.Connection, *, batch: int) -> Row:
+    """Expired guest lists and expired share links (issue 23)."""
+    return _one(conn, "purge_lists.sql", batch=batch)
+
+
 def purge_idempotency_keys(conn: psycopg.Connection, *, batch: int) -> Row:
     return _one(conn, "purge_idempotency_keys.sql", batch=batch)
 

@@ -30,7 +30,7 @@ def add_item(
     add = owned(
         "add_item.sql", owner,
         product_id=product_id, variant_id=variant_id, quantity=quantity, attributes=Jsonb(attributes), saved_id=None,
-        is_guest=owner.kind == "guest", **limits.params(),
+        list_id=None, list_item_id=None, is_guest=owner.kind == "guest", **limits.params(),
     )  # fmt: skip
     return run_change(
         conn, owner, ensure_cart(change, product_id, default_currency=default_currency), add, creates=True
@@ -41,8 +41,8 @@ def restore_saved_item(conn: psycopg.Connection, change: Change, *, saved_id: UU
     """The saved item added back by every rule of an add (refused, it stays saved)."""
     return touched_change(
         conn, change, "add_item.sql",
-        saved_id=saved_id, product_id=None, variant_id=None, quantity=None, attributes=None,
-        is_guest=change.owner.kind == "guest", **limits.params(),
+        saved_id=saved_id, product_id=None, variant_id=None, quantity=None, attributes=None, list_id=None,
+        list_item_id=None, is_guest=change.owner.kind == "guest", **limits.params(),
     )  # fmt: skip
 
 

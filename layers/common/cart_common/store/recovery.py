@@ -16,6 +16,7 @@ from cart_common.db import pipeline
 from cart_common.session import Owner
 from cart_common.store._compose import Row, plain
 from cart_common.store.cart import CartRows, lock_owner, views
+from cart_common.store.lists import lock_lists
 
 # The recovered cart and the caller's active carts, locked in one fixed order (by id), as a merge
 # locks both of its carts: two recoveries, or a recovery and a writer of either cart, queue up.
@@ -36,6 +37,7 @@ def recover_cart(
     guest_session: str | None,
     limits: Limits,
     ttl_days: float,
+    max_list_items: int = 100,
 ) -> tuple[str, Row | None, CartRows]:
     """The check's outcome ('recover' or 'replay'; a problem stops it), the recovered cart's id and
     ``recovered_at`` ('recover' only) and the caller's cart. ``guest_session``: a signed-in caller's
@@ -48,15 +50,23 @@ def recover_cart(
         "ttl_days": ttl_days,
         **limits.params(),
     }
-    _, _, (check,), _, taken, *rest = pipeline(
+    # A signed-in caller's guest session is over once its cart is folded in: its lists and share links
+    # become the user's as a sign-in merge would carry them (merge_lists.sql, lists locks first).
+    carried = owner.kind == "user" and guest_session is not None
+    lists_first = [lock_lists(owner), lock_lists(Owner("guest", guest_session or ""))] if carried else []
+    lists_after = [plain("merge_lists.sql", user=owner.key, guest=guest_session, max_items=max_list_items)]
+    results = pipeline(
         conn,
         [
+            *lists_first,
             lock_owner(owner),
             plain(_LOCK, **params),
             plain("recover_check.sql", **params),
             plain("recover_fold.sql", **params),
             plain("recover_take.sql", **params),
+            *(lists_after if carried else []),
             *views(owner),
         ],
     )
-    return check["outcome"], (taken[0] if taken else None), CartRows(*rest)
+    (check,), _, taken = results[len(lists_first) + 2 : len(lists_first) + 5]
+    return check["outcome"], (taken[0] if taken else None), CartRows(*results[-3:])

@@ -28,7 +28,8 @@ def sync_cart(
     ensure = ensure_cart(change, None, default_currency=default_currency)
     sync = owned(
         "sync_cart.sql", owner,
-        items=Jsonb(items), strategy=strategy, is_guest=owner.kind == "guest", **limits.params(),
+        items=Jsonb(items), list_id=None, share_id=None, strategy=strategy, is_guest=owner.kind == "guest",
+        **limits.params(),
     )  # fmt: skip
     _, _, (row,), *cart = pipeline(conn, [lock_owner(owner), ensure, sync, *views(owner)])
     return row["conflicts"], CartRows(*cart)

@@ -7,6 +7,7 @@ import { DeleteItemButton } from "./delete-item-button";
 import { EditItemQuantity } from "./edit-item-quantity";
 import { LineIssues } from "./line-issues";
 import { LinePrice } from "./line-price";
+import { MoveToWishlistButton } from "./move-to-wishlist-button";
 import { ProductLink } from "./product-link";
 import { SaveForLaterButton } from "./save-for-later-button";
 import { VariantAlternatives } from "./variant-alternatives";
@@ -36,6 +37,7 @@ export function CartLine({ item, currency, issue }: { item: CartItem; currency: 
         <div className="flex flex-wrap items-center gap-3">
           <EditItemQuantity item={item} pending={pending} />
           <SaveForLaterButton item={item} pending={pending} />
+          <MoveToWishlistButton item={item} pending={pending} />
           <DeleteItemButton item={item} pending={pending} />
         </div>
         <LineIssues item={item} issue={issue} currency={currency} />

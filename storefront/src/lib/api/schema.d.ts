@@ -431,6 +431,247 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/lists/{listId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /lists/{listId} */
+        get: operations["get_list_lists__listId__get"];
+        put?: never;
+        post?: never;
+        /** DELETE /lists/{listId} */
+        delete: operations["delete_list_lists__listId__delete"];
+        options?: never;
+        head?: never;
+        /** PATCH /lists/{listId} */
+        patch: operations["rename_list_lists__listId__patch"];
+        trace?: never;
+    };
+    "/lists/{listId}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /lists/{listId}/items */
+        post: operations["add_list_item_lists__listId__items_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lists/{listId}/items/{listItemId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** DELETE /lists/{listId}/items/{listItemId} */
+        delete: operations["remove_list_item_lists__listId__items__listItemId__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lists/{listId}/items/{listItemId}/move-to-cart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /lists/{listId}/items/{listItemId}/move-to-cart */
+        post: operations["move_to_cart_lists__listId__items__listItemId__move_to_cart_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lists/{listId}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /lists/{listId}/restore */
+        post: operations["restore_list_lists__listId__restore_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cart/items/{itemId}/move-to-list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /cart/items/{itemId}/move-to-list */
+        post: operations["move_to_list_cart_items__itemId__move_to_list_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lists/{listId}/share": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /lists/{listId}/share */
+        post: operations["share_list_lists__listId__share_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/shares/{shareId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** DELETE /shares/{shareId} */
+        delete: operations["revoke_share_shares__shareId__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /lists */
+        get: operations["get_lists_lists_get"];
+        put?: never;
+        /** POST /lists */
+        post: operations["create_list_lists_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cart/save-as-list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /cart/save-as-list */
+        post: operations["save_cart_as_list_cart_save_as_list_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cart/share": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /cart/share */
+        post: operations["share_cart_cart_share_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/shares": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /shares */
+        get: operations["get_shares_shares_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/shared/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /shared/{token} */
+        get: operations["get_shared_cart_shared__token__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cart/copy-shared": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /cart/copy-shared */
+        post: operations["copy_shared_cart_cart_copy_shared_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/checkouts/{checkoutId}/complete": {
         parameters: {
             query?: never;
@@ -1436,6 +1677,23 @@ export interface components {
              * @description Outbox events (published or not) naming the user or their carts
              */
             events: number;
+            /**
+             * Lists
+             * @description Their lists (docs/lists.md)
+             * @default 0
+             */
+            lists: number;
+            /**
+             * Listitems
+             * @default 0
+             */
+            listItems: number;
+            /**
+             * Sharelinks
+             * @description Their share links, live or expired
+             * @default 0
+             */
+            shareLinks: number;
         };
         /** ErasureReport */
         ErasureReport: {
@@ -1511,6 +1769,386 @@ export interface components {
              * @description Stock less what open checkouts hold
              */
             availableStock: number;
+        };
+        /** AddedLine */
+        AddedLine: {
+            /**
+             * Productid
+             * Format: uuid
+             */
+            productId: string;
+            /** Variantid */
+            variantId: string | null;
+            /**
+             * Requested
+             * @description What the list (or the shared cart) holds
+             */
+            requested: number;
+            /**
+             * Added
+             * @description What went into the cart (0: nothing)
+             */
+            added: number;
+            /**
+             * Quantity
+             * @description What the cart's line holds now
+             */
+            quantity: number;
+            /**
+             * Reason
+             * @description Why added is less than requested
+             */
+            reason?: ("product_not_found" | "variant_required" | "unavailable" | "requires_auth" | "currency_mismatch" | "incompatible" | "out_of_stock" | "insufficient_stock" | "max_quantity_per_line" | "max_per_customer" | "max_lines_per_cart" | "max_cart_value") | null;
+        };
+        /**
+         * AddedToCart
+         * @description Lines added to the caller's cart as adds (a list restored, a shared cart copied): the cart, and
+         *     every line with what went in and, when not all of it did, why.
+         */
+        AddedToCart: {
+            cart: components["schemas"]["Cart"];
+            /** Lines */
+            lines: components["schemas"]["AddedLine"][];
+        };
+        /**
+         * ListChanges
+         * @description ``PATCH /lists/{listId}``: rename.
+         */
+        ListChanges: {
+            /** Name */
+            name: string;
+        };
+        /** ListItem */
+        ListItem: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Productid
+             * Format: uuid
+             */
+            productId: string;
+            /** Variantid */
+            variantId: string | null;
+            /** Sku */
+            sku: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Slug
+             * @description The product's slug, as the catalog names it (GET /catalog/products/{slug})
+             */
+            slug: string;
+            /** Imageurl */
+            imageUrl: string | null;
+            /** Attributes */
+            attributes: {
+                [key: string]: unknown;
+            };
+            /** Quantity */
+            quantity: number;
+            /**
+             * Unitprice
+             * @description Current price, minor units
+             */
+            unitPrice: number;
+            /**
+             * Currency
+             * @description The product's currency (a list may hold products in several)
+             */
+            currency: string;
+            /**
+             * Priceatsave
+             * @description Price when saved (or last added to), minor units
+             */
+            priceAtSave: number;
+            /**
+             * Pricechange
+             * @description unitPrice - priceAtSave, minor units (negative: cheaper now)
+             */
+            priceChange: number;
+            /**
+             * Stockatsave
+             * @description Available stock when saved
+             */
+            stockAtSave: number;
+            /**
+             * Availablestock
+             * @description Available stock now: stock less what open checkouts hold
+             */
+            availableStock: number;
+            /**
+             * Available
+             * @description Sold and in stock now
+             */
+            available: boolean;
+            /**
+             * Backinstock
+             * @description Was out of stock when saved, in stock now
+             */
+            backInStock: boolean;
+            /**
+             * Savedat
+             * Format: date-time
+             */
+            savedAt: string;
+        };
+        /**
+         * ListMove
+         * @description A line moved between the cart and a list: both as they now are.
+         */
+        ListMove: {
+            cart: components["schemas"]["Cart"];
+            list: components["schemas"]["ShoppingList"];
+        };
+        /** ListSummary */
+        ListSummary: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Isdefault
+             * @description The Wishlist: where a cart line moved to a list goes by default
+             */
+            isDefault: boolean;
+            /**
+             * Version
+             * @description Raised by every change of the list (sent as ETag; If-Match takes it)
+             */
+            version: number;
+            /** Itemcount */
+            itemCount: number;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+        };
+        /** Lists */
+        Lists: {
+            /** Lists */
+            lists: components["schemas"]["ListSummary"][];
+            /**
+             * Maxlists
+             * @description Lists an owner may keep
+             */
+            maxLists: number;
+            /**
+             * Maxlistitems
+             * @description Items a list may hold
+             */
+            maxListItems: number;
+        };
+        /** MoveToList */
+        MoveToList: {
+            /**
+             * Listid
+             * @description The list; absent or null: the default Wishlist
+             */
+            listId?: string | null;
+        };
+        /** NewList */
+        NewList: {
+            /** Name */
+            name: string;
+        };
+        /** NewShareLink */
+        NewShareLink: {
+            /**
+             * Expiresindays
+             * @description How long the link works (default 7 days; at most the API's maximum, 30 by default)
+             */
+            expiresInDays?: number | null;
+        };
+        /** ShareLink */
+        ShareLink: {
+            /**
+             * Shareid
+             * Format: uuid
+             */
+            shareId: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "cart" | "list";
+            /**
+             * Listid
+             * @description The shared list (null: the cart as it was when shared)
+             */
+            listId: string | null;
+            /**
+             * Name
+             * @description The shared list's name
+             */
+            name: string | null;
+            /**
+             * Token
+             * @description Opens GET /shared/{token}; whoever holds it can read what it shares
+             */
+            token: string;
+            /**
+             * Path
+             * @description The storefront's page for it: /shared/<token>
+             */
+            path: string;
+            /**
+             * Url
+             * @description STOREFRONT_URL + path; null without STOREFRONT_URL
+             */
+            url: string | null;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Expiresat
+             * Format: date-time
+             */
+            expiresAt: string;
+        };
+        /** ShareLinks */
+        ShareLinks: {
+            /**
+             * Links
+             * @description The caller's live (unexpired, unrevoked) links
+             */
+            links: components["schemas"]["ShareLink"][];
+        };
+        /** ShoppingList */
+        ShoppingList: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Isdefault
+             * @description The Wishlist: where a cart line moved to a list goes by default
+             */
+            isDefault: boolean;
+            /**
+             * Version
+             * @description Raised by every change of the list (sent as ETag; If-Match takes it)
+             */
+            version: number;
+            /** Itemcount */
+            itemCount: number;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+            /** Items */
+            items: components["schemas"]["ListItem"][];
+        };
+        /** CopySharedCart */
+        CopySharedCart: {
+            /**
+             * Token
+             * @description The share link's token (the last part of its path)
+             */
+            token: string;
+        };
+        /**
+         * SharedCart
+         * @description What a share link shows: never the owner, their cart or list ids, or their session.
+         */
+        SharedCart: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "cart" | "list";
+            /**
+             * Name
+             * @description A shared list's name
+             */
+            name: string | null;
+            /** Items */
+            items: components["schemas"]["SharedItem"][];
+            /** Itemcount */
+            itemCount: number;
+            /**
+             * Currency
+             * @description The items' currency; null when they are in several
+             */
+            currency: string | null;
+            /**
+             * Subtotal
+             * @description At current prices, minor units; null when in several currencies
+             */
+            subtotal: number | null;
+            /**
+             * Expiresat
+             * Format: date-time
+             */
+            expiresAt: string;
+        };
+        /** SharedItem */
+        SharedItem: {
+            /**
+             * Productid
+             * Format: uuid
+             */
+            productId: string;
+            /** Variantid */
+            variantId: string | null;
+            /** Sku */
+            sku: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Slug
+             * @description The product's page (GET /catalog/products/{slug})
+             */
+            slug: string;
+            /** Imageurl */
+            imageUrl: string | null;
+            /**
+             * Attributes
+             * @description The variant's (the owner's own attributes are not shared)
+             */
+            attributes: {
+                [key: string]: unknown;
+            };
+            /** Quantity */
+            quantity: number;
+            /** Currency */
+            currency: string;
+            /**
+             * Unitprice
+             * @description Current price, minor units
+             */
+            unitPrice: number;
+            /** Linetotal */
+            lineTotal: number;
+            /** Availablestock */
+            availableStock: number;
+            /**
+             * Available
+             * @description Sold and in stock for this quantity now
+             */
+            available: boolean;
         };
         /**
          * CompleteCheckout
@@ -4496,6 +5134,1896 @@ export interface operations {
             /** @description The request breaks a rule */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_list_lists__listId__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                listId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShoppingList"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_list_lists__listId__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                listId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lists"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the cart's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rename_list_lists__listId__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                listId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListChanges"];
+            };
+        };
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShoppingList"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the cart's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    add_list_item_lists__listId__items_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                listId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddItem"];
+            };
+        };
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShoppingList"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the cart's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    remove_list_item_lists__listId__items__listItemId__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                listId: string;
+                listItemId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShoppingList"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the cart's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    move_to_cart_lists__listId__items__listItemId__move_to_cart_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                listId: string;
+                listItemId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListMove"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the cart's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    restore_list_lists__listId__restore_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                listId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AddedToCart"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the cart's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    move_to_list_cart_items__itemId__move_to_list_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                itemId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MoveToList"];
+            };
+        };
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListMove"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the cart's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    share_list_lists__listId__share_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                listId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewShareLink"];
+            };
+        };
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareLink"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareLink"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_share_shares__shareId__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                shareId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareLinks"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_lists_lists_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lists"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_list_lists_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewList"];
+            };
+        };
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShoppingList"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShoppingList"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    save_cart_as_list_cart_save_as_list_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewList"];
+            };
+        };
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShoppingList"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShoppingList"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the cart's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    share_cart_cart_share_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewShareLink"];
+            };
+        };
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareLink"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareLink"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the cart's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_shares_shares_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareLinks"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_shared_cart_shared__token__get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag of this answer the client holds: 304 when current */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /** @description The share link's token */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cacheable (ETag, Cache-Control) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SharedCart"];
+                };
+            };
+            /** @description The catalog is as the client holds it (If-None-Match): no body, the ETag again */
+            304: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the link no longer works */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    copy_shared_cart_cart_copy_shared_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The cart version the client last saw, as its ETag ("3", W/"3", or "0": only if there is no cart yet); a stale one is 409 version_conflict */
+                "If-Match"?: string;
+                /** @description Retrying with the same key (within 24 h) replays the first response instead of changing the cart again; the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CopySharedCart"];
+            };
+        };
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AddedToCart"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the cart's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the link no longer works */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: a rate limit's bucket is empty (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    /** @description Seconds until the bucket holds a token again */
+                    "Retry-After"?: number;
+                    /** @description Each bucket the change took from: "changes";q=60;w=60 (q per w seconds) */
+                    "RateLimit-Policy"?: string;
+                    /** @description What each bucket has left: "changes";r=59;t=1 (r left; full again in t seconds) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {

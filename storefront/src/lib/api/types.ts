@@ -14,6 +14,17 @@ export type MergeResult = Schemas["MergeResult"];
 export type SyncConflict = Schemas["SyncConflict"];
 export type SyncResult = Schemas["SyncResult"];
 export type SyncLine = Schemas["SyncLine"];
+export type Lists = Schemas["Lists"];
+export type ListSummary = Schemas["ListSummary"];
+export type ShoppingList = Schemas["ShoppingList"];
+export type ListItem = Schemas["ListItem"];
+export type ListMove = Schemas["ListMove"];
+export type AddedLine = Schemas["AddedLine"];
+export type AddedToCart = Schemas["AddedToCart"];
+export type ShareLink = Schemas["ShareLink"];
+export type ShareLinks = Schemas["ShareLinks"];
+export type SharedCart = Schemas["SharedCart"];
+export type SharedItem = Schemas["SharedItem"];
 
 /** RFC 9457 problem details as the API sends them: a stable `code` plus the problem's own fields. */
 export type Problem = Schemas["Problem"] & {

@@ -1,15 +1,21 @@
 -- Step 2 of an add, and of a restore (which adds a saved item back: saved_id names it and the
 -- add's own parameters are null; the saved item goes once its line is written, and a refused
--- restore leaves it saved). Every rule of an add is checked here; the first one broken, in the
+-- restore leaves it saved), and of a list item moved to the cart (list_item_id in list_id, likewise).
+-- Every rule of an add is checked here; the first one broken, in the
 -- order a shopper should hear about them, stops the whole change with its problem.
 with request_ as (
     select %(product_id)s::uuid as product_id, %(variant_id)s::uuid as variant_id,
-           %(quantity)s::int as quantity, %(attributes)s::jsonb as attributes, null::uuid as saved_id
-    where %(saved_id)s::uuid is null
+           %(quantity)s::int as quantity, %(attributes)s::jsonb as attributes, null::uuid as saved_id,
+           null::uuid as list_item_id
+    where %(saved_id)s::uuid is null and %(list_item_id)s::uuid is null
     union all
-    select s.product_id, s.variant_id, s.quantity, s.selected_attributes, s.id
+    select s.product_id, s.variant_id, s.quantity, s.selected_attributes, s.id, null
     from cart c join saved_item s on s.cart_id = c.id and s.id = %(saved_id)s::uuid
     where c.{owner_col} = %(owner)s and c.status = 'active'
+    union all
+    select i.product_id, i.variant_id, i.quantity, i.selected_attributes, null, i.id
+    from shopping_list l join list_item i on i.list_id = l.id and i.id = %(list_item_id)s::uuid
+    where l.id = %(list_id)s::uuid and l.{owner_col} = %(owner)s
 ),
 -- an empty cart takes the currency of the product being added (it was created in, or kept, the
 -- currency of products it no longer holds)
@@ -84,10 +90,15 @@ line as (
 ),
 restored as (
     delete from saved_item s using request_ r where s.id = r.saved_id and exists (select 1 from line)
+),
+moved_from_list as (
+    delete from list_item i using request_ r where i.id = r.list_item_id and exists (select 1 from line)
 )
 select case
     when %(saved_id)s::uuid is not null and not exists (select 1 from request_) then
         raise_problem('saved_item_not_found', jsonb_build_object('savedId', %(saved_id)s::text))
+    when %(list_item_id)s::uuid is not null and not exists (select 1 from request_) then
+        raise_problem('list_item_not_found', jsonb_build_object('listItemId', %(list_item_id)s::text))
     when not exists (select 1 from product_) then
         raise_problem('product_not_found', (select jsonb_strip_nulls(jsonb_build_object(
             'productId', product_id, 'variantId', variant_id)) from request_))

@@ -11,20 +11,19 @@
 with recursive cart_ as (
     select c.id, c.currency from cart c where c.{owner_col} = %(owner)s and c.status = 'active'
 ),
+-- the client's lines, or a list's or a share link's (issue 23: a restore, a copy), with their attributes
 client as (
-    select x.product_id, x.variant_id, x.quantity, x.ord
-    from rows from (jsonb_to_recordset(%(items)s::jsonb) as (product_id uuid, variant_id uuid, quantity int))
-         with ordinality as x(product_id, variant_id, quantity, ord)
+    {sync_items}
 ),
 keys as (
     select i.id as item_id, i.product_id, i.variant_id, i.quantity as server_qty,
            coalesce(k.quantity, 0) as client_qty, false as new_line,
-           row_number() over (order by i.created_at, i.id) as ord
+           row_number() over (order by i.created_at, i.id) as ord, k.attributes
     from cart_
     join cart_item i on i.cart_id = cart_.id
     left join client k on k.product_id = i.product_id and k.variant_id is not distinct from i.variant_id
     union all
-    select null, k.product_id, k.variant_id, 0, k.quantity, true, k.ord
+    select null, k.product_id, k.variant_id, 0, k.quantity, true, k.ord, k.attributes
     from client k
     where not exists (select 1 from cart_ join cart_item i on i.cart_id = cart_.id
                       where i.product_id = k.product_id and i.variant_id is not distinct from k.variant_id)
@@ -126,13 +125,20 @@ removed as (
     delete from cart_item i using resolved r where i.id = r.item_id and r.resolved = 0
 ),
 changed as (
-    update cart_item i set quantity = r.resolved, updated_at = now()
+    update cart_item i
+    set quantity = r.resolved, updated_at = now(),
+        selected_attributes = joined_attributes(i.selected_attributes, coalesce(r.attributes, jsonb_build_object()),
+                                                %(max_attributes)s::int, %(max_attribute_bytes)s::int)
     from resolved r
     where i.id = r.item_id and r.resolved > 0 and r.resolved <> r.server_qty
 ),
 added as (
-    insert into cart_item (cart_id, product_id, variant_id, quantity, price_at_add)
-    select cart_.id, r.product_id, r.variant_id, r.resolved, r.price
+    -- new lines keep the order they came in (the cart shows lines by created_at)
+    insert into cart_item (cart_id, product_id, variant_id, quantity, price_at_add, selected_attributes, created_at)
+    select cart_.id, r.product_id, r.variant_id, r.resolved, r.price,
+           joined_attributes(jsonb_build_object(), coalesce(r.attributes, jsonb_build_object()),
+                             %(max_attributes)s::int, %(max_attribute_bytes)s::int),
+           now() + r.n * interval '1 microsecond'
     from resolved r, cart_
     where r.item_id is null and r.resolved > 0
 ),
