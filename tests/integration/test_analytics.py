@@ -556,3 +556,23 @@ def test_todays_figures_follow_what_shoppers_the_sweep_and_orders_do(sql, make_p
     assert (abandoned["times"], abandoned["units"]) == (1, 3)
     # today is not final: every run writes it again
     assert one(sql.execute("select final from analytics_day where day = %s", (today(),)))["final"] is False
+
+
+def test_the_sweep_rolls_up_today_after_expiry(sql) -> None:
+    from cart_common.lifecycle import sweep
+
+    before = sql.execute("select computed_at from analytics_day where day = %s", (today(),)).fetchone()
+    database = Database()
+    try:
+        report = sweep(database, lambda: 600_000)
+    finally:
+        database.close()
+    assert report.complete and report.analytics_days >= 1  # today, and any earlier day not final yet
+    row = one(sql.execute("select * from analytics_day where day = %s", (today(),)))
+    assert row["final"] is False and row["active"] is not None
+    assert before is None or row["computed_at"] > before["computed_at"]
+    assert one(sql.execute("select count(*) as n from analytics_day where not final and day < %s", (today(),)))[
+        "n"
+    ] == 0 or (
+        datetime.now(UTC) - datetime.combine(today(), datetime.min.time(), UTC) < timedelta(minutes=16)
+    )  # yesterday is final unless the day began less than the grace period ago

@@ -101,8 +101,9 @@ group by v.kind, v.currency
 order by v.currency, v.kind
 """
 
+# The names are looked up for the ranked few only (by primary key), not joined to every product counted.
 _PRODUCTS = """
-select t.kind, t.product_id, t.times, t.units, p.name
+select t.kind, t.product_id, t.times, t.units, (select p.name from product p where p.id = t.product_id) as name
 from (
     select d.kind, d.product_id, sum(d.times)::bigint as times, sum(d.units)::bigint as units,
            row_number() over (partition by d.kind order by sum(d.times) desc, sum(d.units) desc, d.product_id) as rank
@@ -110,7 +111,6 @@ from (
     where d.kind = any(array['abandoned', 'removed']) and d.day between %(start)s::date and %(end)s::date
     group by d.kind, d.product_id
 ) t
-left join product p on p.id = t.product_id
 where t.rank <= %(top)s::int
 order by t.kind, t.rank
 """

@@ -17,6 +17,6 @@ select greatest(date_trunc(%(bucket)s, days.day)::date, %(start)s::date) as star
        coalesce(sum(a.refused_rules), 0)::bigint as refused_rules,
        count(*) filter (where a.day is null) as no_data
 from days
-left join analytics_day a on a.day = days.day
+left join analytics_day a on a.day = days.day and a.day between %(start)s::date and %(end)s::date
 group by 1
 order by 1
