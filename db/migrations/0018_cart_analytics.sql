@@ -62,6 +62,17 @@ create table analytics_day_product (
     primary key (kind, day, product_id)
 );
 
+-- The same per calendar month, summed from the month's days each time one of them is rolled up: a
+-- long range reads its whole months here and only the days at its ends from the table above.
+create table analytics_month_product (
+    kind       text not null check (kind in ('abandoned', 'removed')),
+    month      date not null check (extract(day from month) = 1),
+    product_id uuid not null,
+    times      bigint not null,
+    units      bigint not null,
+    primary key (kind, month, product_id)
+);
+
 -- Refusals. A refused change rolls back everything it wrote, so no row can count it; a sequence can:
 -- nextval is never rolled back (PostgreSQL manual, "Sequence Manipulation Functions"). raise_problem
 -- (the one way every statement refuses) takes one number from the counter of the refusal's reason and

@@ -32,7 +32,7 @@ from tests.integration.test_cart_api import assert_problem
 
 ROUTE = "/admin/analytics/carts"
 MONDAY = date(2003, 3, 3)  # the constructed data's first day (a Monday: weeks start there)
-DAYS = 40  # the constructed data spans MONDAY .. MONDAY + 39: six ISO weeks, two months
+DAYS = 70  # the constructed data spans MONDAY .. MONDAY + 69: ten ISO weeks, April 2003 whole
 
 
 def analytics_as(bearer: str | None, **query: Any) -> Reply:
@@ -162,7 +162,7 @@ def _instant(rng: random.Random, day: date) -> datetime:
 
 @pytest.fixture
 def history(sql: psycopg.Connection[DictRow], make_product) -> Iterator[History]:
-    """Forty days of carts, marks, recoveries, orders and removals at random instants (seeded), in two
+    """Seventy days of carts, marks, recoveries, orders and removals at random instants (seeded), in two
     currencies, over fifteen products (one deleted since), inserted as the API and the sweep write
     them; all of it, and the rollup's rows for those days, removed afterwards."""
     rng = random.Random(23)
@@ -222,6 +222,7 @@ def history(sql: psycopg.Connection[DictRow], make_product) -> Iterator[History]
         sql.execute("delete from cart_line_removal where removed_at >= %s and removed_at < %s", (utc(first), utc(last)))
         for table in ("analytics_day", "analytics_day_value", "analytics_day_product"):
             sql.execute(f"delete from {table} where day between %s and %s", (first, last))
+        sql.execute("delete from analytics_month_product where month between %s and %s", (first.replace(day=1), last))
 
 
 def figures(body: dict[str, Any]) -> dict[str, Any]:
@@ -230,7 +231,7 @@ def figures(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_every_figure_of_a_constructed_history_is_what_its_rows_say(history: History, report) -> None:
-    # Given forty days of history, rolled up (each day as the sweep computes it)
+    # Given seventy days of history, rolled up (each day as the sweep computes it)
     days = [MONDAY + timedelta(days=i) for i in range(DAYS)]
     written = roll_up(days)
     assert all(row is not None and row["final"] for row in written)  # past days: final at once
@@ -251,23 +252,29 @@ def test_every_figure_of_a_constructed_history_is_what_its_rows_say(history: His
     assert body["asOf"] is not None
 
 
-def test_a_range_includes_its_first_and_last_day_whole_and_nothing_beside_them(history: History, report) -> None:
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [
+        (date(2003, 3, 8), date(2003, 3, 14)),  # a week within a month
+        (date(2003, 3, 15), date(2003, 4, 10)),  # across a month's end: no whole month
+        (date(2003, 4, 1), date(2003, 4, 30)),  # one whole month (its products from the monthly sums)
+        (date(2003, 3, 31), date(2003, 5, 1)),  # a whole month and a day either side
+        (date(2003, 3, 20), date(2003, 3, 20)),  # one day: from = to
+    ],
+)
+def test_a_range_includes_its_first_and_last_day_whole_and_nothing_beside_them(
+    history: History, report, first: date, last: date
+) -> None:
     roll_up([MONDAY + timedelta(days=i) for i in range(DAYS)])
     # the facts on the first and last microsecond of a day belong to that day (the data has some)
-    start, end = MONDAY + timedelta(days=5), MONDAY + timedelta(days=11)
-    edges = [
-        at for _, at in history.carts if at.time() in (datetime.min.time(), utc(MONDAY, 23, 59, 59, 999_999).time())
-    ]
-    assert edges, "the constructed data has facts on a day's edges"
-    body = report(**{"from": start, "to": end})
-    assert figures(body["totals"]) == history.counts(start, end)
-    assert body["averageCartValue"] == history.values(start, end)
-    assert body["mostAbandoned"] == history.most_abandoned(start, end)
-    assert body["mostRemoved"] == history.most_removed(start, end)
-    # one day: from = to
-    one_day = report(**{"from": start, "to": start})
-    assert figures(one_day["totals"]) == history.counts(start, start)
-    assert len(one_day["series"]) == 1
+    edges = {at.time() for _, at in history.carts} & {datetime.min.time(), utc(MONDAY, 23, 59, 59, 999_999).time()}
+    assert len(edges) == 2, "the constructed data has facts on both edges of a day"
+    body = report(**{"from": first, "to": last})
+    assert figures(body["totals"]) == history.counts(first, last)
+    assert body["averageCartValue"] == history.values(first, last)
+    assert body["mostAbandoned"] == history.most_abandoned(first, last)
+    assert body["mostRemoved"] == history.most_removed(first, last)
+    assert len(body["series"]) == (last - first).days + 1
 
 
 @pytest.mark.parametrize("bucket", ["week", "month"])
@@ -300,17 +307,17 @@ def test_days_no_rollup_computed_count_as_nothing_and_say_so(history: History, r
 
 
 def _rollup_rows(sql: psycopg.Connection[DictRow], start: date, end: date) -> dict[str, list[dict[str, Any]]]:
-    return {
+    rows = {
         table: sql.execute(
             f"select * from {table} where day between %s and %s order by 1, 2, 3",
             (start, end),
         ).fetchall()
         for table in ("analytics_day", "analytics_day_value", "analytics_day_product")
     }
-
-
-def _without_times(rows: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    return {table: [{k: v for k, v in r.items() if k != "computed_at"} for r in each] for table, each in rows.items()}
+    rows["analytics_month_product"] = sql.execute(
+        "select * from analytics_month_product where month = %s order by 1, 2, 3", (start.replace(day=1),)
+    ).fetchall()
+    return rows
 
 
 def test_rolling_a_day_up_again_writes_the_same_rows(history: History, sql) -> None:

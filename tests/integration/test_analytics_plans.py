@@ -24,7 +24,7 @@ from cart_common.store._compose import composed
 from tests.conftest import _server_url, _with_dbname, one
 
 BIG_TABLES = {"cart", "cart_item", "cart_event", "cart_line_removal"}
-ROLLUP_TABLES = {"analytics_day", "analytics_day_value", "analytics_day_product"}
+ROLLUP_TABLES = {"analytics_day", "analytics_day_value", "analytics_day_product", "analytics_month_product"}
 CARTS, EVENTS, REMOVALS, HISTORY_DAYS = 200_000, 60_000, 60_000, 400
 
 
@@ -146,7 +146,7 @@ def test_the_guard_sees_a_sequential_scan(conn: Any) -> None:
 @pytest.mark.parametrize(
     "source",
     ["analytics_day.sql", "analytics_day_values.sql", "analytics_day_products.sql",
-     store._DELETE_VALUES, store._DELETE_PRODUCTS],
+     store._DELETE_VALUES, store._DELETE_PRODUCTS, store._DELETE_MONTH, store._SUM_MONTH],
 )  # fmt: skip
 def test_a_days_rollup_reads_the_big_tables_only_by_index(conn: Any, source: str, live: bool) -> None:
     today = datetime.now(UTC).date()

@@ -38,6 +38,16 @@ from today_
 _GATE = "exists (select 1 from analytics_day a where a.day = %(day)s::date and a.computed_at = now())"
 _DELETE_VALUES = f"delete from analytics_day_value v where v.day = %(day)s::date and {_GATE}"
 _DELETE_PRODUCTS = f"delete from analytics_day_product p where p.day = %(day)s::date and {_GATE}"
+_MONTH = "date_trunc('month', %(day)s::date)::date"
+_DELETE_MONTH = f"delete from analytics_month_product m where m.month = {_MONTH} and {_GATE}"
+_SUM_MONTH = f"""
+insert into analytics_month_product (kind, month, product_id, times, units)
+select d.kind, {_MONTH}, d.product_id, sum(d.times), sum(d.units)
+from analytics_day_product d
+where d.kind = any(array['abandoned', 'removed'])
+  and d.day >= {_MONTH} and d.day < ({_MONTH} + interval '1 month')::date and {_GATE}
+group by d.kind, d.product_id
+"""
 _READY_SLOTS = "select analytics_ready_refusal_slots(%(day)s::date) as readied"
 
 
@@ -70,6 +80,8 @@ def roll_up_day(
         plain("analytics_day_values.sql", **params),
         plain(_DELETE_PRODUCTS, **params),
         plain("analytics_day_products.sql", **params),
+        plain(_DELETE_MONTH, **params),
+        plain(_SUM_MONTH, **params),
         *([plain(_READY_SLOTS, **params)] if live else []),
     ]
     written = pipeline(conn, statements)[1]
@@ -101,15 +113,35 @@ group by v.kind, v.currency
 order by v.currency, v.kind
 """
 
-# The names are looked up for the ranked few only (by primary key), not joined to every product counted.
+# The range's whole months from the monthly sums, the days before the first and after the last whole
+# month from the daily rows; the names looked up for the ranked few only (by primary key).
 _PRODUCTS = """
+with bounds as (
+    select case when extract(day from %(start)s::date) = 1 then %(start)s::date
+                else (date_trunc('month', %(start)s::date) + interval '1 month')::date end as whole_from,
+           date_trunc('month', %(end)s::date + 1)::date as whole_until
+),
+counted as (
+    select m.kind, m.product_id, m.times, m.units
+    from bounds b join analytics_month_product m
+      on m.kind = any(array['abandoned', 'removed']) and m.month >= b.whole_from and m.month < b.whole_until
+    union all
+    select d.kind, d.product_id, d.times, d.units
+    from bounds b join analytics_day_product d
+      on d.kind = any(array['abandoned', 'removed']) and d.day >= %(start)s::date
+     and d.day < least(b.whole_from, %(end)s::date + 1)
+    union all
+    select d.kind, d.product_id, d.times, d.units
+    from bounds b join analytics_day_product d
+      on d.kind = any(array['abandoned', 'removed']) and d.day >= greatest(b.whole_until, b.whole_from)
+     and d.day <= %(end)s::date
+)
 select t.kind, t.product_id, t.times, t.units, (select p.name from product p where p.id = t.product_id) as name
 from (
-    select d.kind, d.product_id, sum(d.times)::bigint as times, sum(d.units)::bigint as units,
-           row_number() over (partition by d.kind order by sum(d.times) desc, sum(d.units) desc, d.product_id) as rank
-    from analytics_day_product d
-    where d.kind = any(array['abandoned', 'removed']) and d.day between %(start)s::date and %(end)s::date
-    group by d.kind, d.product_id
+    select c.kind, c.product_id, sum(c.times)::bigint as times, sum(c.units)::bigint as units,
+           row_number() over (partition by c.kind order by sum(c.times) desc, sum(c.units) desc, c.product_id) as rank
+    from counted c
+    group by c.kind, c.product_id
 ) t
 where t.rank <= %(top)s::int
 order by t.kind, t.rank
