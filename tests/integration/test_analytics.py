@@ -80,6 +80,7 @@ class History:
 
     products: list[str]
     names: dict[str, str]
+    days: list[date]
     carts: list[tuple[str, datetime]] = field(default_factory=list)  # id, created_at
     abandoned: list[tuple[datetime, str, int, list[tuple[str, int]]]] = field(default_factory=list)
     recovered: list[datetime] = field(default_factory=list)
@@ -160,17 +161,13 @@ def _instant(rng: random.Random, day: date) -> datetime:
     return utc(day, rng.randrange(24), rng.randrange(60), rng.randrange(60), rng.randrange(1_000_000))
 
 
-@pytest.fixture
-def history(sql: psycopg.Connection[DictRow], make_product) -> Iterator[History]:
-    """Seventy days of carts, marks, recoveries, orders and removals at random instants (seeded), in two
-    currencies, over fifteen products (one deleted since), inserted as the API and the sweep write
-    them; all of it, and the rollup's rows for those days, removed afterwards."""
-    rng = random.Random(23)
-    products = [make_product(price=100 + i)["id"] for i in range(14)] + [str(uuid.uuid4())]  # the last: gone
+def insert_history(sql: psycopg.Connection[DictRow], products: list[str], days: list[date], seed: int = 23) -> History:
+    """Carts, marks, recoveries, orders and removals on ``days`` at random instants (seeded), in two
+    currencies, over ``products``, inserted as the API and the sweep write them (test-side SQL)."""
+    rng = random.Random(seed)
     names = {row["id"]: row["name"] for row in sql.execute(
         "select id::text, name from product where id = any(%s::uuid[])", (products,))}  # fmt: skip
-    made = History(products=products, names=names)
-    days = [MONDAY + timedelta(days=i) for i in range(DAYS)]
+    made = History(products=products, names=names, days=days)
     for day in days:
         for _ in range(rng.randrange(0, 6)):
             made.carts.append((str(uuid.uuid4()), _instant(rng, day)))
@@ -206,23 +203,37 @@ def history(sql: psycopg.Connection[DictRow], make_product) -> Iterator[History]
         for at, currency, subtotal in made.converted:
             event("CheckoutCompleted", at, {"cartId": str(uuid.uuid4()), "currency": currency, "subtotal": subtotal})
         # other events on those days count as nothing
-        event("CheckoutStarted", utc(days[3]), {"cartId": str(uuid.uuid4()), "currency": "USD", "lines": []})
-        event("GuestCartMerged", utc(days[4]), {"cartId": str(uuid.uuid4())})
+        event("CheckoutStarted", utc(days[0]), {"cartId": str(uuid.uuid4()), "currency": "USD", "lines": []})
+        event("GuestCartMerged", utc(days[-1]), {"cartId": str(uuid.uuid4())})
         for at, product, quantity in made.removed:
             sql.execute(
                 "insert into cart_line_removal (removed_at, product_id, quantity) values (%s, %s, %s)",
                 (at, product, quantity),
             )
+    return made
+
+
+def remove_history(sql: psycopg.Connection[DictRow], made: History) -> None:
+    """What ``insert_history`` inserted, and the rollup's rows of its days."""
+    first, last = made.days[0], made.days[-1]
+    sql.execute("delete from cart where id = any(%s::uuid[])", ([c for c, _ in made.carts],))
+    sql.execute("delete from cart_event where id = any(%s::uuid[])", (made.event_ids,))
+    sql.execute("delete from cart_line_removal where product_id = any(%s::uuid[])", (made.products,))
+    for table in ("analytics_day", "analytics_day_value", "analytics_day_product"):
+        sql.execute(f"delete from {table} where day between %s and %s", (first, last))
+    sql.execute("delete from analytics_month_product where month between %s and %s", (first.replace(day=1), last))
+
+
+@pytest.fixture
+def history(sql: psycopg.Connection[DictRow], make_product) -> Iterator[History]:
+    """Seventy days of history (``insert_history``) over fifteen products (one deleted since), removed
+    afterwards."""
+    products = [make_product(price=100 + i)["id"] for i in range(14)] + [str(uuid.uuid4())]  # the last: gone
+    made = insert_history(sql, products, [MONDAY + timedelta(days=i) for i in range(DAYS)])
     try:
         yield made
     finally:
-        first, last = days[0] - timedelta(days=1), days[-1] + timedelta(days=1)
-        sql.execute("delete from cart where id = any(%s::uuid[])", ([c for c, _ in made.carts],))
-        sql.execute("delete from cart_event where id = any(%s::uuid[])", (made.event_ids,))
-        sql.execute("delete from cart_line_removal where removed_at >= %s and removed_at < %s", (utc(first), utc(last)))
-        for table in ("analytics_day", "analytics_day_value", "analytics_day_product"):
-            sql.execute(f"delete from {table} where day between %s and %s", (first, last))
-        sql.execute("delete from analytics_month_product where month between %s and %s", (first.replace(day=1), last))
+        remove_history(sql, made)
 
 
 def figures(body: dict[str, Any]) -> dict[str, Any]:
