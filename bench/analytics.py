@@ -27,7 +27,6 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -43,7 +42,7 @@ from bench.environment import (
     make_products,
     scalar,
 )
-from bench.measure import interleaved, percentile, round_trips_of
+from bench.measure import Op, interleaved, percentile, round_trips_of
 from bench.report import ANALYTICS
 
 HEADING = "## Cart analytics"
@@ -135,7 +134,7 @@ def measure(url: str, token: str, iterations: int) -> list[dict[str, Any]]:
     handler = stack.load_function(route)
     today = datetime.now(UTC).date()
     with psycopg.connect(url, autocommit=True, prepare_threshold=None, row_factory=psycopg.rows.dict_row) as conn:
-        ways: dict[str, Callable[[], None]] = {}
+        ways: dict[str, Op] = {}
         floors = {}
         for days, bucket in RANGES:
             start = today - timedelta(days=days - 1)
