@@ -18,7 +18,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)-python$(RUNTIME_VERSION)
 
-.PHONY: venv install chromium pgbouncer bench-storefront dev test test-fast lint lint-types migrate build invoke bench bench-compare bench-sweep import bench-import clean
+.PHONY: venv install chromium pgbouncer bench-storefront dev test test-fast lint lint-types migrate build invoke bench bench-compare bench-sweep bench-analytics import bench-import clean
 
 $(INSTALLED): requirements-dev.txt layers/common/requirements.txt pyproject.toml
 	@test -n "$(RUNTIME_VERSION)" || { echo "template.yaml's Globals name no Runtime: pythonX.Y" >&2; exit 1; }
@@ -120,6 +120,9 @@ bench-compare: $(INSTALLED)  ## writes bench/COMPARE.md; a p50 over 5% slower th
 
 bench-sweep: $(INSTALLED)  ## the lifecycle sweep over 100,000 expired carts; writes bench/SWEEP.md (and its RESULTS.md section)
 	$(BIN)/python -m bench.sweep
+
+bench-analytics: $(INSTALLED)  ## GET /admin/analytics/carts on 1,000,000 carts with a year of history; writes bench/ANALYTICS.md
+	$(BIN)/python -m bench.analytics
 
 import: $(INSTALLED)  ## import a catalog file (FILE=path, .jsonl or .csv) into the local database; report in reports/ beside it
 	@test -n "$(FILE)" || { echo "usage: make import FILE=path/to/catalog.jsonl (or .csv)"; exit 2; }

@@ -84,3 +84,22 @@ def cart_id(url: str, token: str) -> str:
         return str(
             scalar(conn, "select id from cart where session_id = %s and status = 'active'", (guest_owner(token).key,))
         )
+
+
+def fill_carts(conn: psycopg.Connection[Any], count: int, *, spread_days: int = 0) -> int:
+    """The scaling database: dummy active guest carts (no lines, random 64-hex session keys, as real
+    ones are) added with one ``insert ... select ... from generate_series`` until ``conn``'s database
+    holds ``count``, then ``analyze``; created (and last changed) at random over the last
+    ``spread_days`` days (0: now). Returns how many it added."""
+    # The owner may carry the API's statement timeout in this database (the MigrateFunction's cold
+    # start sets it when no application role is named): a million rows take longer.
+    conn.execute("select set_config('statement_timeout', '0', false)")
+    missing = max(0, count - scalar(conn, "select count(*) from cart"))
+    conn.execute(
+        "insert into cart (session_id, currency, expires_at, created_at, updated_at, last_activity_at)"
+        " select md5(random()::text || g) || md5(random()::text || g), 'USD', now() + interval '30 days', t, t, t"
+        " from (select g, now() - random() * %s * interval '1 day' as t from generate_series(1, %s) g) x",
+        (spread_days, missing),
+    )
+    conn.execute("analyze cart")
+    return missing

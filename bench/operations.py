@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 
 from bench.clients import Client, FloorClient, GuestCarts, HandlerClient, HttpClient, Users
-from bench.environment import cart_id, guest_owner, make_products, scalar
+from bench.environment import cart_id, fill_carts, guest_owner, make_products, scalar
 from bench.measure import clocked, in_turn, interleaved, round_trips_of, timed
 
 # --- 1. latency per operation --------------------------------------------------------------------
@@ -203,18 +203,8 @@ def scaling_carts(url: str, counts: tuple[int, ...], products: list[str], iterat
     results = []
     with psycopg.connect(url, autocommit=True) as conn:
         for count in counts:
-            have = scalar(conn, "select count(*) from cart")
             start = time.perf_counter()
-            # The owner may carry the API's statement timeout in this database (the MigrateFunction's
-            # cold start sets it when no application role is named): a million rows take longer.
-            conn.execute("select set_config('statement_timeout', '0', false)")
-            conn.execute(
-                "insert into cart (session_id, currency, expires_at)"
-                " select md5(random()::text || g) || md5(random()::text || g), 'USD', now() + interval '30 days'"
-                " from generate_series(1, %s) g",
-                (max(0, count - have),),
-            )
-            conn.execute("analyze cart")
+            fill_carts(conn, count)
             insert_s = time.perf_counter() - start
             total = scalar(conn, "select count(*) from cart")
             results.append(

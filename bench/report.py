@@ -23,6 +23,7 @@ RUNTIME = f"{sys.version_info[0]}.{sys.version_info[1]}"  # the venv's, which is
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SWEEP = ROOT / "bench" / "SWEEP.md"
+ANALYTICS = ROOT / "bench" / "ANALYTICS.md"
 TIMES = "\u00d7"  # the ratio sign in the tables
 
 

@@ -18,8 +18,9 @@ Sections (each a function in the modules below; its docstring says exactly what 
 6. **Cold init** of every function in template.yaml that has a sample event (a fresh process importing
    it with the layer), peak memory, against the 150 ms budget; and where one function's init goes.
 
-Results go to bench/RESULTS.md (with the machine and date), followed by bench/SWEEP.md, which
-``make bench-sweep`` writes (not re-run here). ``--quick`` is a smoke run.
+Results go to bench/RESULTS.md (with the machine and date), followed by bench/SWEEP.md and
+bench/ANALYTICS.md, which ``make bench-sweep`` and ``make bench-analytics`` write (not re-run
+here). ``--quick`` is a smoke run.
 
 This file is the entry point: the options, the run's environment (a scratch database, LocalCognito,
 the functions' settings) and the order of the sections. The rest is in the modules beside it:
@@ -66,7 +67,7 @@ from bench.operations import (
     three_ways,
     validate_fifty_lines,
 )
-from bench.report import RESULTS, SWEEP, render
+from bench.report import ANALYTICS, RESULTS, SWEEP, render
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -219,7 +220,8 @@ def main() -> None:
         "server_kind": server_kind,
     }
     text = render(report)
-    args.output.write_text(text + (SWEEP.read_text() if SWEEP.exists() else ""))
+    appended = (SWEEP, ANALYTICS)  # written by their own commands (make bench-sweep, make bench-analytics)
+    args.output.write_text(text + "".join("\n" + part.read_text() for part in appended if part.exists()))
     print(text)
     print(f"Wrote {args.output} in {report['elapsed_s']:.0f} s", file=sys.stderr)
 

@@ -210,6 +210,7 @@ def exercise_the_api(user: Any, admin: Any) -> set[tuple[str, str]]:
     signed_in.clear()
 
     Recording(bearer=admin.access_token).call("GET", "/admin/carts/abandoned")
+    Recording(bearer=admin.access_token).call("GET", "/admin/analytics/carts")
     exercise_the_admin_api_and_the_catalog(Recording(bearer=admin.access_token), Recording(), user.sub)
 
     # a recovery link: the cart marked abandoned (test-side SQL on the API's own connection), then

@@ -42,6 +42,7 @@ API_FUNCTIONS += ["AcceptPricesFunction"]  # issue 22: changed prices accepted o
 API_FUNCTIONS += ["CompleteCheckoutFunction", "ReleaseCheckoutFunction"]  # the order service's IAM routes
 API_FUNCTIONS += ["AdminCatalogFunction", "EraseUserDataFunction", "CatalogFunction"]  # issue 21: admin, public catalog
 API_FUNCTIONS += ["ListsFunction", "SharedCartFunction"]  # issue 23: lists, share links
+API_FUNCTIONS += ["CartAnalyticsFunction"]  # issue 23: the merchant's cart analytics
 # Invoked by EventBridge: the sweep, the order service's events, the outbox relay (each behind a canary).
 BACKGROUND_FUNCTIONS = ["ExpireCartsFunction", "CheckoutEventsFunction", "PublishEventsFunction"]
 BACKGROUND_FUNCTIONS += ["CatalogEventsFunction", "ImportCatalogFunction"]  # the shop's catalog (issue 21)

@@ -346,6 +346,21 @@ class Forbidden(Problem):
     title = "You are not allowed to do this"
 
 
+# The cart analytics report's range (GET /admin/analytics/carts).
+class RangeReversed(Problem):
+    status = 422
+    code = "range_reversed"
+    title = "The range ends before it starts"
+    detail_template = "from ({from}) is after to ({to})"
+
+
+class RangeTooLong(Problem):
+    status = 422
+    code = "range_too_long"
+    title = "The range is longer than the report allows"
+    detail_template = "A range may span at most {maxDays} days; this one spans {days}"
+
+
 # Recovery links (cart_common/recovery.py, POST /cart/recover). A user's cart whose link a guest
 # opens is 401 authentication_required; one another user opens is cart_not_found, as is a cart that
 # no longer exists: the answer for a cart not yours never says whose it is. A change that needs a

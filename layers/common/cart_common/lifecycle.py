@@ -5,11 +5,17 @@ ExpireCartsFunction) does, in this order:
    their last change), user carts (``USER_CART_TTL_DAYS``), and merged or converted carts past
    theirs. Every change slides ``expires_at`` forward, and the delete re-checks it on the locked
    row, so a cart touched after the sweep looked at it is kept (sliding expiry).
-2. **Abandonment.** Marks active carts with lines and no activity for ``ABANDONED_AFTER_HOURS``:
+2. **Analytics.** Rolls up the merchant's cart analytics (``cart_common/analytics.py``): each day
+   from the day after the last final one (at most ``EVENT_RETENTION_DAYS`` back) to today is
+   recomputed from its sources and replaced, a day at a time; a day is final (never written again)
+   once a run starts a quarter of an hour after its end. The marks of step 3 are counted by the next
+   run (they are today's, and today is never final); the outbox's published events and the removed
+   lines it reads are deleted only in step 6, after it, so a day is final long before its sources go.
+3. **Abandonment.** Marks active carts with lines and no activity for ``ABANDONED_AFTER_HOURS``:
    ``abandoned_at``, ``abandoned_value`` (current price times quantity, minor units) and
    ``abandoned_items`` (the lines as they were). Any later change clears ``abandoned_at`` and keeps
    the snapshot, so a cart converted later is recognised as recovered (``mark_recovered``).
-3. **Retention** (the GDPR note: email and user id removed from abandoned-cart records). An
+4. **Retention** (the GDPR note: email and user id removed from abandoned-cart records). An
    abandoned-cart record is a cart's abandonment snapshot plus what links it to a person: the
    cart's ``user_id`` and, through it, the email in ``shopper``. When a cart is still marked
    abandoned ``ABANDONED_RETENTION_DAYS`` after the mark (the shopper never came back):
@@ -26,11 +32,12 @@ ExpireCartsFunction) does, in this order:
      not captured, within the last ``ABANDONED_RETENTION_DAYS``. The email exists only for
      win-back, and sign-in captures it again.
 
-4. **Lists** (issue 23, docs/lists.md). Guest lists past ``expires_at`` (``GUEST_CART_TTL_DAYS`` after
+5. **Lists** (issue 23, docs/lists.md). Guest lists past ``expires_at`` (``GUEST_CART_TTL_DAYS`` after
    their last change; a user's never expire) go with their items, and expired share links go.
-5. **Events.** Saved-for-later items back in stock or cheaper are announced (SavedItemBackInStock,
+6. **Events.** Saved-for-later items back in stock or cheaper are announced (SavedItemBackInStock,
    SavedItemPriceDropped, once per item and change), and published events older than
-   ``EVENT_RETENTION_DAYS`` (7) are deleted. Step 2 writes a CartAbandoned event for each mark (docs/events.md).
+   ``EVENT_RETENTION_DAYS`` (7) are deleted, with the removed lines' rows as old. Step 3 writes a
+   CartAbandoned event for each mark (docs/events.md).
 
 Every step works in batches of ``SWEEP_BATCH_SIZE`` (one short transaction each, rows taken with
 ``FOR UPDATE SKIP LOCKED``), so the sweep never waits for a shopper and two overlapping runs split
@@ -54,11 +61,12 @@ from uuid import UUID
 import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 
-from cart_common import recovery, store
+from cart_common import analytics, recovery, store
 from cart_common.api import logger, metrics
 from cart_common.config import Settings, get_settings
 from cart_common.db import Database, get_database
 from cart_common.models import AbandonedCart, AbandonedCarts
+from cart_common.store.analytics import purge_removals
 from cart_common.store.events import purge_published
 from cart_common.store.lifecycle import notify_saved_items, purge_lists
 
@@ -84,6 +92,9 @@ class SweepReport:
     events_purged: int = 0  # published outbox events older than EVENT_RETENTION_DAYS
     lists_expired: int = 0  # guest lists past their expiry (issue 23)
     share_links_expired: int = 0
+    analytics_days: int = 0  # days of the cart analytics rollup written (issue 23)
+    analytics_days_final: int = 0  # of which made final
+    removals_purged: int = 0  # removed-line rows older than EVENT_RETENTION_DAYS
     batches: int = 0
     complete: bool = False  # False: the time ran out, the next run carries on
     duration_ms: int = 0
@@ -196,7 +207,17 @@ def sweep(
         report.events_purged += row["purged"]
         return bool(row["purged"] < batch)
 
+    def removals_purged(row: store.Row) -> bool:
+        report.removals_purged += row["purged"]
+        return bool(row["purged"] < batch)
+
     event_days = float(os.environ.get("EVENT_RETENTION_DAYS", "7"))
+    rollup = analytics.Rollup(horizon=int(event_days), active_hours=settings.abandoned_after_hours)
+
+    def rolled_up(row: store.Row) -> bool:
+        report.analytics_days += int(row["written"])
+        report.analytics_days_final += int(row["final"])
+        return bool(row["left"] == 0)
 
     checkout_rate = settings.rate_limit_checkouts / settings.rate_limit_checkouts_window_s
 
@@ -204,6 +225,7 @@ def sweep(
     try:
         report.complete = (
             drain("expire", lambda: partial(store.expire_carts, batch=batch), expired)
+            and drain("analytics", lambda: rollup.batch, rolled_up)
             and drain("purge_checkouts", lambda: partial(store.purge_checkouts, batch=batch), checkouts)
             and drain("purge_idempotency_keys", lambda: partial(store.purge_idempotency_keys, batch=batch), keys)
             and drain(
@@ -225,6 +247,7 @@ def sweep(
                 saved,
             )
             and drain("purge_events", lambda: partial(purge_published, batch=batch, days=event_days), events_purged)
+            and drain("purge_removals", lambda: partial(purge_removals, batch=batch, days=event_days), removals_purged)
         )
         return report
     finally:

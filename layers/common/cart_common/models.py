@@ -3,7 +3,7 @@ integer minor units beside an ISO 4217 currency code."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
@@ -410,6 +410,71 @@ class AbandonedCart(WireModel):
 class AbandonedCarts(WireModel):
     carts: list[AbandonedCart]
     total: int = Field(description="How many carts match the filters (all pages)")
+
+
+# --- cart analytics (GET /admin/analytics/carts, docs/admin.md#cart-analytics) --------------------
+
+AnalyticsBucketSize = Literal["day", "week", "month"]
+Rate = Annotated[float | None, Field(description="A ratio (0.25 = 25 %), 4 decimals; null when nothing to divide by")]
+
+
+class RefusalCounts(WireModel):
+    """Changes refused (422/409 answered, nothing changed) by why."""
+
+    stock: int = Field(description="insufficient_stock: not enough available stock")
+    limits: int = Field(description="limit_exceeded: a line, cart or saved-list limit")
+    rules: int = Field(description="restricted, incompatible, currency_mismatch: the catalog's purchase rules")
+
+
+class CartFigures(WireModel):
+    created: int = Field(description="Carts created")
+    active: int | None = Field(
+        description="Open carts (not converted, merged or marked abandoned) changed within the abandonment "
+        "window, at the period's last rollup; null when no rollup ran in it"
+    )
+    abandoned: int = Field(description="Carts the sweep marked abandoned (CartAbandoned)")
+    recovered: int = Field(description="Abandoned carts won back: by their recovery link or an order (CartRecovered)")
+    converted: int = Field(description="Carts whose checkout an order completed (CheckoutCompleted)")
+    abandonment_rate: Rate = Field(description="abandoned / (abandoned + converted)")
+    recovery_rate: Rate = Field(
+        description="recovered / abandoned (above 1 when the period wins back carts abandoned before it)"
+    )
+    refusals: RefusalCounts
+
+
+class AnalyticsBucket(CartFigures):
+    start: date = Field(description="The bucket's first day (UTC) within the range")
+    end: date = Field(description="Its last day within the range")
+    days_without_data: int = Field(description="Days of the bucket no rollup has computed (counted as nothing)")
+
+
+class CartValue(WireModel):
+    """Average cart value in one currency: the lines' value (before discounts, shipping and tax)."""
+
+    currency: str
+    converted_carts: int
+    converted_average: int | None = Field(description="Minor units, rounded half up; null without a converted cart")
+    abandoned_carts: int
+    abandoned_average: int | None = Field(description="Minor units, rounded half up; null without an abandoned cart")
+
+
+class ProductCount(WireModel):
+    product_id: UUID
+    name: str | None = Field(description="The product's name now; null if it no longer exists")
+    count: int = Field(description="Abandoned carts holding it (mostAbandoned), lines of it removed (mostRemoved)")
+    units: int
+
+
+class CartAnalytics(WireModel):
+    start: date = Field(alias="from", description="The range's first day (UTC)")
+    end: date = Field(alias="to", description="The range's last day (UTC), inclusive")
+    bucket: AnalyticsBucketSize
+    as_of: datetime | None = Field(description="When the rollup last ran (figures are as of then); null: never")
+    totals: CartFigures
+    average_cart_value: list[CartValue]
+    most_abandoned: list[ProductCount]
+    most_removed: list[ProductCount]
+    series: list[AnalyticsBucket]
 
 
 # --- the admin API (docs/admin.md) and the public catalog (GET /catalog/products) -----------------

@@ -58,12 +58,18 @@ def switch_variant(
     )
 
 
+# A line the shopper removes is written to cart_line_removal in the same statement (the merchant's
+# "most removed" products, migration 0018): no round trip of its own, and gone if the change rolls back.
 _REMOVE_LINE = """
 with removed as (
     delete from cart_item i using cart c
     where i.id = %(item_id)s::uuid and i.cart_id = c.id
       and c.{owner_col} = %(owner)s and c.status = 'active'
-    returning i.id
+    returning i.id, i.product_id, i.variant_id, i.quantity
+),
+counted as (
+    insert into cart_line_removal (product_id, variant_id, quantity)
+    select product_id, variant_id, quantity from removed
 )
 select case
     when exists (select 1 from removed) then 0
@@ -77,8 +83,13 @@ def remove_item(conn: psycopg.Connection, change: Change, *, item_id: UUID) -> C
 
 
 _CLEAR_LINES = """
-delete from cart_item i using cart c
-where i.cart_id = c.id and c.{owner_col} = %(owner)s and c.status = 'active'
+with removed as (
+    delete from cart_item i using cart c
+    where i.cart_id = c.id and c.{owner_col} = %(owner)s and c.status = 'active'
+    returning i.product_id, i.variant_id, i.quantity
+)
+insert into cart_line_removal (product_id, variant_id, quantity)
+select product_id, variant_id, quantity from removed
 """
 
 

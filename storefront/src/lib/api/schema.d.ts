@@ -244,6 +244,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/analytics/carts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /admin/analytics/carts */
+        get: operations["cart_analytics_admin_analytics_carts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/products/{productId}": {
         parameters: {
             query?: never;
@@ -1375,6 +1392,198 @@ export interface components {
              * @description Price when the cart was marked abandoned, minor units
              */
             unitPrice: number;
+        };
+        /** AnalyticsBucket */
+        AnalyticsBucket: {
+            /**
+             * Created
+             * @description Carts created
+             */
+            created: number;
+            /**
+             * Active
+             * @description Open carts (not converted, merged or marked abandoned) changed within the abandonment window, at the period's last rollup; null when no rollup ran in it
+             */
+            active: number | null;
+            /**
+             * Abandoned
+             * @description Carts the sweep marked abandoned (CartAbandoned)
+             */
+            abandoned: number;
+            /**
+             * Recovered
+             * @description Abandoned carts won back: by their recovery link or an order (CartRecovered)
+             */
+            recovered: number;
+            /**
+             * Converted
+             * @description Carts whose checkout an order completed (CheckoutCompleted)
+             */
+            converted: number;
+            /**
+             * Abandonmentrate
+             * @description abandoned / (abandoned + converted)
+             */
+            abandonmentRate: number | null;
+            /**
+             * Recoveryrate
+             * @description recovered / abandoned (above 1 when the period wins back carts abandoned before it)
+             */
+            recoveryRate: number | null;
+            refusals: components["schemas"]["RefusalCounts"];
+            /**
+             * Start
+             * Format: date
+             * @description The bucket's first day (UTC) within the range
+             */
+            start: string;
+            /**
+             * End
+             * Format: date
+             * @description Its last day within the range
+             */
+            end: string;
+            /**
+             * Dayswithoutdata
+             * @description Days of the bucket no rollup has computed (counted as nothing)
+             */
+            daysWithoutData: number;
+        };
+        /** CartAnalytics */
+        CartAnalytics: {
+            /**
+             * From
+             * Format: date
+             * @description The range's first day (UTC)
+             */
+            from: string;
+            /**
+             * To
+             * Format: date
+             * @description The range's last day (UTC), inclusive
+             */
+            to: string;
+            /**
+             * Bucket
+             * @enum {string}
+             */
+            bucket: "day" | "week" | "month";
+            /**
+             * Asof
+             * @description When the rollup last ran (figures are as of then); null: never
+             */
+            asOf: string | null;
+            totals: components["schemas"]["CartFigures"];
+            /** Averagecartvalue */
+            averageCartValue: components["schemas"]["CartValue"][];
+            /** Mostabandoned */
+            mostAbandoned: components["schemas"]["ProductCount"][];
+            /** Mostremoved */
+            mostRemoved: components["schemas"]["ProductCount"][];
+            /** Series */
+            series: components["schemas"]["AnalyticsBucket"][];
+        };
+        /** CartFigures */
+        CartFigures: {
+            /**
+             * Created
+             * @description Carts created
+             */
+            created: number;
+            /**
+             * Active
+             * @description Open carts (not converted, merged or marked abandoned) changed within the abandonment window, at the period's last rollup; null when no rollup ran in it
+             */
+            active: number | null;
+            /**
+             * Abandoned
+             * @description Carts the sweep marked abandoned (CartAbandoned)
+             */
+            abandoned: number;
+            /**
+             * Recovered
+             * @description Abandoned carts won back: by their recovery link or an order (CartRecovered)
+             */
+            recovered: number;
+            /**
+             * Converted
+             * @description Carts whose checkout an order completed (CheckoutCompleted)
+             */
+            converted: number;
+            /**
+             * Abandonmentrate
+             * @description abandoned / (abandoned + converted)
+             */
+            abandonmentRate: number | null;
+            /**
+             * Recoveryrate
+             * @description recovered / abandoned (above 1 when the period wins back carts abandoned before it)
+             */
+            recoveryRate: number | null;
+            refusals: components["schemas"]["RefusalCounts"];
+        };
+        /**
+         * CartValue
+         * @description Average cart value in one currency: the lines' value (before discounts, shipping and tax).
+         */
+        CartValue: {
+            /** Currency */
+            currency: string;
+            /** Convertedcarts */
+            convertedCarts: number;
+            /**
+             * Convertedaverage
+             * @description Minor units, rounded half up; null without a converted cart
+             */
+            convertedAverage: number | null;
+            /** Abandonedcarts */
+            abandonedCarts: number;
+            /**
+             * Abandonedaverage
+             * @description Minor units, rounded half up; null without an abandoned cart
+             */
+            abandonedAverage: number | null;
+        };
+        /** ProductCount */
+        ProductCount: {
+            /**
+             * Productid
+             * Format: uuid
+             */
+            productId: string;
+            /**
+             * Name
+             * @description The product's name now; null if it no longer exists
+             */
+            name: string | null;
+            /**
+             * Count
+             * @description Abandoned carts holding it (mostAbandoned), lines of it removed (mostRemoved)
+             */
+            count: number;
+            /** Units */
+            units: number;
+        };
+        /**
+         * RefusalCounts
+         * @description Changes refused (422/409 answered, nothing changed) by why.
+         */
+        RefusalCounts: {
+            /**
+             * Stock
+             * @description insufficient_stock: not enough available stock
+             */
+            stock: number;
+            /**
+             * Limits
+             * @description limit_exceeded: a line, cart or saved-list limit
+             */
+            limits: number;
+            /**
+             * Rules
+             * @description restricted, incompatible, currency_mismatch: the catalog's purchase rules
+             */
+            rules: number;
         };
         /** AdminDiscountCode */
         AdminDiscountCode: {
@@ -3921,6 +4130,96 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AbandonedCarts"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The cart store is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cart_analytics_admin_analytics_carts_get: {
+        parameters: {
+            query?: {
+                /** @description First day, YYYY-MM-DD (UTC); default: to - 29 */
+                from?: string | null;
+                /** @description Last day (UTC); default: today */
+                to?: string | null;
+                /** @description The series' step */
+                bucket?: "day" | "week" | "month";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cart as it now is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CartAnalytics"];
                 };
             };
             /** @description Malformed request */

@@ -123,6 +123,12 @@ resolved as (
 ),
 removed as (
     delete from cart_item i using resolved r where i.id = r.item_id and r.resolved = 0
+    returning i.product_id, i.variant_id, i.quantity
+),
+-- lines the client's copy no longer holds, as the merchant's removals (migration 0018)
+counted as (
+    insert into cart_line_removal (product_id, variant_id, quantity)
+    select product_id, variant_id, quantity from removed
 ),
 changed as (
     update cart_item i
