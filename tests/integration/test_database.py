@@ -8,6 +8,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,36 @@ def test_server_sessions_killed_between_invocations_are_replaced(shopper: Shoppe
         time.sleep(0.01)
     reply = shopper.add(MUG, 1)
     assert reply.status == 200, reply
+    assert reply.json["items"][0]["quantity"] == 2  # applied exactly once
+
+
+def test_a_server_session_killed_mid_pipeline_behind_the_proxy_is_replaced_and_applied_once(
+    shopper: Shopper, sql: psycopg.Connection[DictRow], database_url: str
+) -> None:
+    """The server ends the add's session while its pipeline waits on a row lock. PgBouncer (as RDS
+    Proxy) passes the server's FATAL 57P01 on but keeps the client connection open, so psycopg raises
+    "cannot exit pipeline mode while busy" from the pipeline's exit, the FATAL only in its context,
+    with the connection not yet ``broken``: it must still be recognised as ended, replaced, and the
+    add applied once (the killed transaction committed nothing)."""
+    shopper.add(MUG, 1)
+    cart_id = shopper.get().json["id"]
+    with psycopg.connect(database_url) as holder, ThreadPoolExecutor(1) as pool:
+        holder.execute("select 1 from cart where id = %s for update", (cart_id,))  # held until rollback
+        adding = pool.submit(shopper.add, MUG, 1)
+        deadline = time.monotonic() + 10
+        waiting: list[Any] = []
+        while not waiting:
+            assert time.monotonic() < deadline and not adding.done(), "the add never waited on the cart's lock"
+            time.sleep(0.01)
+            waiting = sql.execute(
+                "select pid from pg_stat_activity where usename = 'cart_app'"
+                " and datname = current_database() and wait_event_type = 'Lock'"
+            ).fetchall()
+        (killed,) = waiting
+        assert one(sql.execute("select pg_terminate_backend(%s) as ok", (killed["pid"],)))["ok"]
+        holder.rollback()  # the retry, on a new server session, goes through
+        reply = adding.result(timeout=30)
+    assert reply.status == 200, reply.json
     assert reply.json["items"][0]["quantity"] == 2  # applied exactly once
 
 

@@ -34,7 +34,7 @@ import psycopg
 from psycopg import sql
 from psycopg.abc import QueryNoTemplate
 from psycopg.conninfo import make_conninfo
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ConnStatus, TransactionStatus
 from psycopg.rows import dict_row
 
 from cart_common.config import Settings, get_settings
@@ -69,10 +69,41 @@ class _AbortedPipelineNoise(logging.Filter):
 
 logging.getLogger("psycopg").addFilter(_AbortedPipelineNoise())
 
-# SQLSTATEs that say the server ended the session before it read our statement, so trying again on a
-# new connection cannot apply a change twice: admin_shutdown (pg_terminate_backend, RDS Proxy or
-# failover), crash_shutdown, cannot_connect_now.
+# SQLSTATEs that say the server ended the session before it read our statement, or while one ran (the
+# FATAL aborts its transaction; an unkeyed operation's implicit transaction commits only at the
+# pipeline's Sync), so trying again on a new connection cannot apply a change twice: admin_shutdown
+# (pg_terminate_backend, RDS Proxy or failover), crash_shutdown, cannot_connect_now. A keyed change
+# (exactly_once) that did commit is replayed by its idempotency key on the retry, not applied again.
 _SESSION_ENDED = {"57P01", "57P02", "57P03"}
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it was raised from or while handling, outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _ended_by_server(exc: BaseException) -> str | None:
+    """The session-ended SQLSTATE anywhere in ``exc``'s chain. psycopg does not always raise the
+    server's FATAL itself: when it arrives as a pipeline's result while the connection still reads as
+    open (PgBouncer or RDS Proxy forwards the server's error but keeps the client connection), the
+    pipeline's exit then fails with "cannot exit pipeline mode while busy" (no SQLSTATE, the
+    connection neither ``broken`` nor ``closed``), raised while handling the FATAL."""
+    for cause in _causes(exc):
+        sqlstate = getattr(cause, "sqlstate", None)
+        if sqlstate in _SESSION_ENDED:
+            return cast(str, sqlstate)
+    return None
+
+
+def _no_server_error(exc: BaseException) -> bool:
+    """Nothing in ``exc``'s chain came from the server (no SQLSTATE): the connection failed under
+    us (the server closed it, EOF, a reset)."""
+    return all(getattr(cause, "sqlstate", None) is None for cause in _causes(exc))
 
 
 @lru_cache(maxsize=1)
@@ -292,13 +323,24 @@ class Database:
                     # client's input, so a 4xx, never a 500.
                     raise ValidationFailed("A text field holds characters that cannot be stored") from exc
                 except psycopg.OperationalError as exc:
-                    broken = self._conn is None or self._conn.broken or self._conn.closed
-                    if broken:
+                    # Retried only when the session is over (the server said so, or the connection
+                    # failed with no answer from the server) and so was the transaction: nothing
+                    # else (a statement timeout, a lock wait) is tried again here.
+                    ended = _ended_by_server(exc)
+                    conn = self._conn
+                    dead = (
+                        conn is None
+                        or conn.closed
+                        or conn.broken
+                        or conn.pgconn.status == ConnStatus.BAD
+                        or ended is not None  # the server ended it, even if libpq has not read EOF yet
+                    )
+                    if dead:
                         self.close()
-                    if attempt == 1 and broken and (exc.sqlstate in _SESSION_ENDED or exc.sqlstate is None):
+                    if attempt == 1 and dead and (ended is not None or _no_server_error(exc)):
                         from cart_common import oplog
 
-                        oplog.reconnect(exc, exc.sqlstate)
+                        oplog.reconnect(exc, ended or exc.sqlstate)
                         continue
                     _count_unavailable()
                     raise DatabaseUnavailable() from exc
