@@ -19,6 +19,7 @@ from cart_common.config import Settings, get_settings
 from cart_common.db import Database, Statement, exactly_once, get_database, pipeline, queue
 from cart_common.errors import (
     AuthenticationRequired,
+    BulkRejected,
     CartEmpty,
     CheckoutBlocked,
     CheckoutCompletionFailed,
@@ -32,17 +33,21 @@ from cart_common.errors import (
     NotModified,
     PriceChanged,
     VersionConflict,
+    change_problem,
 )
 from cart_common.models import (
     AcceptPrices,
     AddItem,
     ApplyDiscountCode,
+    BulkChanges,
     Cart,
     CheckoutRequest,
     CheckoutResult,
     CompletedCheckout,
     MergeResult,
     RecoverCart,
+    Reorder,
+    ReorderResult,
     SyncCart,
     SyncConflict,
     SyncResult,
@@ -126,7 +131,7 @@ def _cart_of(response: BaseModel) -> Cart:
     return response if isinstance(response, Cart) else response.cart  # type: ignore[attr-defined]
 
 
-def _execute[Response: (Cart, MergeResult, CheckoutResult, Validation, SyncResult)](
+def _execute[Response: (Cart, MergeResult, CheckoutResult, Validation, SyncResult, ReorderResult)](
     session: Session,
     op: Callable[[psycopg.Connection], Response],
     model: type[Response],
@@ -374,6 +379,63 @@ def sync_cart(session: Session, body: SyncCart) -> SyncResult:
         oplog.sync_conflicts(result.conflicts, settings.sync_strategy)
     if any(conflict.reason for conflict in result.conflicts):
         _count("SyncFailures")
+    return result
+
+
+def _stock_refusals(refusals: list[dict[str, Any]]) -> None:
+    """The stock refusals among many changes' (a bulk change's, a reorder's), each a line of the
+    operations log as a single change's is."""
+    for refusal in refusals:
+        if refusal.get("code") == "insufficient_stock":
+            oplog.stock_refused(
+                available=refusal.get("maxAvailable"), requested=refusal.get("quantity"),
+                in_cart=refusal.get("inCart"), product_id=refusal.get("productId"),
+                variant_id=refusal.get("variantId"), item_id=refusal.get("itemId"),
+            )  # fmt: skip
+
+
+def bulk_change(session: Session, body: BulkChanges) -> Cart:
+    """``POST /cart/items/bulk``: every change by the rules of its single route, all or none, in one
+    round trip and one new version (store/sql/_bulk_apply.sql); refused, ``BulkRejected`` lists
+    every refused change with its index and its problem."""
+    settings = get_settings()
+    try:
+        return _cart_change(
+            session, store.bulk_change, rate_limits=_rate_limits(session, creates=True), requested=body.rows(),
+            limits=settings.limits, default_currency=settings.default_currency,
+        )  # fmt: skip
+    except BulkRejected as refusal:
+        _stock_refusals(refusal.extensions["errors"])
+        raise
+
+
+def reorder(session: Session, body: Reorder) -> ReorderResult:
+    """``POST /cart/reorder`` ("buy again"): the lines of one of the caller's completed orders added
+    to the cart, each by the rules of an add. Not all or none: a past order's products may be gone
+    or short, and the shopper wants what can be added now, told what could not (``skipped``, each
+    with its problem). An order of which nothing can be added is ``BulkRejected`` (nothing changes);
+    another owner's order is ``OrderNotFound``. Orders are signed-in shoppers': a guest is sent to
+    sign in."""
+    settings = get_settings()
+    if not session.is_user:
+        raise AuthenticationRequired("Sign in to buy an order again", loginUrl=settings.login_url)
+
+    def op(conn: psycopg.Connection) -> ReorderResult:
+        report, rows = store.reorder(
+            conn, _change(session), order_id=body.order_id, limits=settings.limits,
+            default_currency=settings.default_currency,
+        )  # fmt: skip
+        skipped = [change_problem(refusal) for refusal in report["skipped"]]
+        return ReorderResult.model_validate({"cart": build_cart(rows, settings), "added": report["added"],
+                                             "skipped": skipped})  # fmt: skip
+
+    try:
+        result = _execute(session, op, ReorderResult, rate_limits=_rate_limits(session), changes=True)
+    except BulkRejected as refusal:
+        _stock_refusals(refusal.extensions["errors"])
+        raise
+    if not (record := oplog.current()) or not record.replay:
+        _stock_refusals([skipped.model_dump(mode="json", by_alias=True) for skipped in result.skipped])
     return result
 
 

@@ -493,3 +493,48 @@ class ShareLinkRevoked(Problem):
     status = 410
     code = "share_link_revoked"
     title = "This share link no longer works: it was revoked, or what it shared was deleted"
+
+
+# Many changes in one request (POST /cart/items/bulk, POST /cart/reorder; docs/api.md).
+class TooManyChanges(Problem):
+    """Refused before anything is read or validated further: the bound keeps one request's work (and
+    its one transaction's locks) small."""
+
+    status = 422
+    code = "too_many_changes"
+    title = "Too many changes in one request"
+    detail_template = "At most {allowed} changes per request; this one has {received}"
+
+
+class DuplicateLine(Problem):
+    status = 422
+    code = "duplicate_line"
+    title = "Another change of the same request already changes this line"
+    detail_template = "Change {firstIndex} already changes this line: send one change per line"
+
+
+class OrderNotFound(Problem):
+    status = 404
+    code = "order_not_found"
+    title = "Order not found"
+    detail_template = "There is no completed order {orderId} of yours whose lines are still kept"
+
+
+def change_problem(refusal: dict[str, Any]) -> dict[str, Any]:
+    """One refused change of many (``code``, ``index`` and the extension members its single route
+    answers with) as that route's problem body, with the change's index: the one mapping again."""
+    extensions = dict(refusal)
+    return Problem.from_code(str(extensions.pop("code", "internal_error")), extensions).body()
+
+
+class BulkRejected(Problem):
+    """Changes of one request refused (every one listed in ``errors``), so none was made."""
+
+    status = 409
+    code = "bulk_rejected"
+    title = "Some of the changes cannot be made, so none was"
+    detail_template = "{count} change(s) refused, nothing applied; see errors"
+
+    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        extensions["errors"] = [change_problem(refusal) for refusal in extensions.get("errors") or []]
+        super().__init__(detail, **extensions)

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainValidator,
@@ -230,6 +231,113 @@ class SyncResult(WireModel):
     conflicts: list[SyncConflict] = Field(
         description="Every line where the client and the server differed, or that did not end as the client held it"
     )
+
+
+# --- many changes at once (POST /cart/items/bulk) and "buy again" (POST /cart/reorder) ----------
+
+# The most changes one request may carry: as many as a cart has lines by default (MAX_LINES_PER_CART)
+# and as a sync sends, so a whole cart can be changed at once, while one request's transaction (its
+# row locks, the statement's work) stays small: 100 changes are judged in a few milliseconds
+# (bench/RESULTS.md, "Bulk changes").
+MAX_BULK_CHANGES = 100
+_BY_LINE = "Name the line by itemId, or by productId (and variantId for a product with variants), not both"
+
+
+class _LineChange(RequestModel):
+    """A change of a line the cart has: by its id, or by the product (and variant) it holds."""
+
+    item_id: UUID | None = None
+    product_id: UUID | None = None
+    variant_id: UUID | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_name_the_line(self) -> _LineChange:
+        if (self.item_id is None) == (self.product_id is None) or (self.item_id and self.variant_id):
+            raise ValueError(_BY_LINE)
+        return self
+
+
+class AddChange(AddItem):
+    """An add, by the rules of ``POST /cart/items``."""
+
+    op: Literal["add"]
+
+
+class SetChange(_LineChange):
+    """A line's quantity set, by the rules of ``PATCH /cart/items/{itemId}`` (0 removes it)."""
+
+    op: Literal["set"]
+    quantity: Annotated[int, Field(strict=True, ge=0, le=_MAX_REQUEST_QUANTITY)]
+
+
+class RemoveChange(_LineChange):
+    """A line removed, as ``DELETE /cart/items/{itemId}``."""
+
+    op: Literal["remove"]
+
+
+LineChangeRequest = Annotated[AddChange | SetChange | RemoveChange, Field(discriminator="op")]
+
+
+def _count_first(changes: Any) -> Any:
+    """Too many changes is refused as such (422 too_many_changes), before any change is validated."""
+    if isinstance(changes, list) and len(changes) > MAX_BULK_CHANGES:
+        from cart_common.errors import TooManyChanges
+
+        # Not a ValueError: pydantic lets it through as the problem it is, instead of a field error.
+        raise TooManyChanges(allowed=MAX_BULK_CHANGES, received=len(changes))
+    return changes
+
+
+class BulkChanges(RequestModel):
+    """Changes applied all or none, in one transaction and one new cart version; each line at most
+    once per request."""
+
+    changes: Annotated[
+        list[LineChangeRequest],
+        BeforeValidator(_count_first),
+        Field(min_length=1, max_length=MAX_BULK_CHANGES),
+    ]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The changes as the statement reads them (one record each, absent fields null)."""
+        fields = ("op", "item_id", "product_id", "variant_id", "quantity", "attributes")
+        return [{name: c.get(name) for name in fields} for c in (x.model_dump(mode="json") for x in self.changes)]
+
+
+class Reorder(RequestModel):
+    """``POST /cart/reorder``: the order (as the order service named it when it completed the checkout)."""
+
+    order_id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+
+
+class OrderLine(WireModel):
+    product_id: UUID
+    variant_id: UUID | None
+    quantity: int
+
+
+class ChangeProblem(WireModel):
+    """A refused change: the problem its single route answers (and its extension members, e.g.
+    maxAvailable), with the change's position and what it named."""
+
+    model_config = ConfigDict(extra="allow")
+
+    index: int = Field(description="The change's position in the request (from 0), or the order line's")
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    product_id: UUID | None = None
+    variant_id: UUID | None = None
+    quantity: int | None = None
+
+
+class ReorderResult(WireModel):
+    cart: Cart
+    added: list[OrderLine] = Field(description="The order's lines now in the cart (added to a line it had, or new)")
+    skipped: list[ChangeProblem] = Field(description="The order's lines that could not be added now, and why")
 
 
 class Problem(WireModel):

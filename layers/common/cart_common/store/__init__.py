@@ -20,12 +20,14 @@ per-line maximum of what a line holds), ``cart_value``, ``product_quantity``, ``
 
 Modules: ``_compose`` (how a statement is put together), ``cart`` (the views, step 1, and
 ``Change``: the owner, expiry and If-Match version every change of a cart's lines carries),
-``lines`` (and accepting their changed prices), ``merge``, ``sync``, ``discounts``, ``checkout``,
-``idempotency``, ``lifecycle`` (the sweep and the admin listing), ``shoppers``, ``limits`` (rate
-limits' buckets, taken in the change's own round trip); long statements live in ``sql/`` beside them.
+``lines`` (and accepting their changed prices), ``bulk`` (many line changes at once; a past order's
+lines added back), ``merge``, ``sync``, ``discounts``, ``checkout``, ``idempotency``, ``lifecycle``
+(the sweep and the admin listing), ``shoppers``, ``limits`` (rate limits' buckets, taken in the
+change's own round trip); long statements live in ``sql/`` beside them.
 """
 
 from cart_common.store._compose import Row
+from cart_common.store.bulk import bulk_change, reorder
 from cart_common.store.cart import CartRows, Change, cart_rows, cart_rows_unless
 from cart_common.store.checkout import complete_checkout, release_checkout, reserve_stock, validate_cart
 from cart_common.store.discounts import apply_discount_code, remove_discount_code
@@ -64,6 +66,7 @@ __all__ = [
     "add_item",
     "anonymise_abandoned",
     "apply_discount_code",
+    "bulk_change",
     "cart_rows",
     "cart_rows_unless",
     "claim_idempotency_key",
@@ -85,6 +88,7 @@ __all__ = [
     "remove_discount_code",
     "remove_item",
     "remove_stale_emails",
+    "reorder",
     "reserve_stock",
     "restore_saved_item",
     "save_idempotent_response",
