@@ -49,6 +49,7 @@ CART_FUNCTIONS = {
     "RestoreSavedItemFunction": ("restore_saved_item", "POST", "/cart/saved/{savedId}/restore"),
     "SyncCartFunction": ("sync_cart", "POST", "/cart/sync"),
     "AcceptPricesFunction": ("accept_prices", "POST", "/cart/prices/accept"),
+    "BulkChangeFunction": ("bulk_change", "POST", "/cart/items/bulk"),
 }
 CART_HANDLER = "app.lambda_handler"
 # Packages the built layer must contain (top-level import names).
@@ -393,6 +394,10 @@ def test_built_function_runs_on_its_package_and_the_layer(
         # A new guest's offline cart (two mugs and a T-shirt) becomes its server cart.
         assert body["cart"]["itemCount"] == 3 and body["cart"]["id"] is not None
         assert sorted((c["serverQuantity"], c["resolved"]) for c in body["conflicts"]) == [(0, 1), (0, 2)]
+    elif logical_id == "BulkChangeFunction":
+        # A new guest's two adds (two mugs and a T-shirt), made at once: one new cart, one version.
+        assert sorted((item["productId"], item["quantity"]) for item in body["items"])[0] == (COFFEE_MUG, 2)
+        assert body["itemCount"] == 3 and body["version"] == 1
     elif logical_id == "ValidateCartFunction":
         assert body["valid"] is False and body["issues"] == [] and body["cart"]["items"] == []
     else:

@@ -43,6 +43,7 @@ API_FUNCTIONS += ["CompleteCheckoutFunction", "ReleaseCheckoutFunction"]  # the 
 API_FUNCTIONS += ["AdminCatalogFunction", "EraseUserDataFunction", "CatalogFunction"]  # issue 21: admin, public catalog
 API_FUNCTIONS += ["ListsFunction", "SharedCartFunction"]  # issue 23: lists, share links
 API_FUNCTIONS += ["CartAnalyticsFunction"]  # issue 23: the merchant's cart analytics
+API_FUNCTIONS += ["BulkChangeFunction", "ReorderFunction"]  # issue 23: bulk changes, buy again
 # Invoked by EventBridge: the sweep, the order service's events, the outbox relay (each behind a canary).
 BACKGROUND_FUNCTIONS = ["ExpireCartsFunction", "CheckoutEventsFunction", "PublishEventsFunction"]
 BACKGROUND_FUNCTIONS += ["CatalogEventsFunction", "ImportCatalogFunction"]  # the shop's catalog (issue 21)
@@ -364,7 +365,9 @@ def test_outputs_a_storefront_needs(translated: dict[str, Any]) -> None:
 
 # The functions whose change can create a guest cart (carts.py's ``creates=True``): only they count
 # new guest carts per client address, so only they read the trusted forwarder key.
-GUEST_CART_CREATORS = {"AddItemFunction", "SyncCartFunction", "ListsFunction", "SharedCartFunction"}
+GUEST_CART_CREATORS = {
+    "AddItemFunction", "SyncCartFunction", "ListsFunction", "SharedCartFunction", "BulkChangeFunction",
+}  # fmt: skip
 
 
 def test_the_forwarder_key_is_generated_and_read_only_by_the_functions_that_create_guest_carts(

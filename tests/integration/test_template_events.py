@@ -20,7 +20,8 @@ PUBLISHERS = {
     "ValidateCartFunction", "CheckoutFunction", "ApplyDiscountCodeFunction", "RemoveDiscountCodeFunction",
     "SaveItemFunction", "RestoreSavedItemFunction", "SyncCartFunction", "MergeCartFunction", "SignInMergeFunction",
     "RecoverCartFunction", "ExpireCartsFunction", "CheckoutEventsFunction", "CompleteCheckoutFunction",
-    "ReleaseCheckoutFunction", "PublishEventsFunction", "AcceptPricesFunction",
+    "ReleaseCheckoutFunction", "PublishEventsFunction", "AcceptPricesFunction", "BulkChangeFunction",
+    "ReorderFunction",
 }  # fmt: skip
 # The catalog's consumer and import write products only, never an outbox row (docs/catalog.md).
 PUBLISHERS -= {"CatalogEventsFunction", "ImportCatalogFunction"}
