@@ -192,6 +192,8 @@ def exercise_the_api(user: Any, admin: Any) -> set[tuple[str, str]]:
     guest.call("POST", "/cart/sync", body={"items": [{"productId": POSTER, "quantity": 1}]})
     guest.call("POST", "/cart/prices/accept", body={"items": [{"itemId": mug, "unitPrice": 1}]})  # 409 price_changed
     guest.call("POST", "/cart/prices/accept", body={})
+    guest.call("POST", "/cart/items/bulk", body={"changes": [{"op": "set", "itemId": mug, "quantity": 2},
+                                                             {"op": "add", "productId": POSTER}]})  # fmt: skip
     guest.call("POST", "/cart/validate", body={})
     exercise_the_lists(guest, Recording())  # the guest's lists come along at the sign-in below
     guest.remove(mug)
@@ -208,6 +210,7 @@ def exercise_the_api(user: Any, admin: Any) -> set[tuple[str, str]]:
     service.call("POST", "/checkouts/{checkoutId}/release", path_params=checkout, body={"reason": "cancelled"})
     service.call("POST", "/checkouts/{checkoutId}/complete", path_params=checkout, body={"orderId": "order-proxy"})
     signed_in.clear()
+    signed_in.call("POST", "/cart/reorder", body={"orderId": "order-proxy"})  # released, never completed: 404
 
     Recording(bearer=admin.access_token).call("GET", "/admin/carts/abandoned")
     Recording(bearer=admin.access_token).call("GET", "/admin/analytics/carts")
