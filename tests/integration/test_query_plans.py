@@ -36,6 +36,11 @@ OWNER_STATEMENTS: dict[str, dict[str, Any]] = {
     "sync_cart.sql": {"items": Jsonb([{"product_id": MUG, "variant_id": None, "quantity": 2}]), "list_id": None,
                       "share_id": None, "strategy": "max", "is_guest": True, **LIMITS},
     "validate_cart.sql": LIMITS,
+    "bulk_change.sql": {"changes": Jsonb([{"op": "add", "product_id": MUG, "quantity": 2},
+                                          {"op": "set", "item_id": str(uuid.uuid4()), "quantity": 1},
+                                          {"op": "remove", "product_id": TSHIRT, "variant_id": TSHIRT_M_RED}]),
+                        "atomic": True, "is_guest": True, **LIMITS},
+    "reorder.sql": {"order_id": "order-1", "atomic": False, "is_guest": False, **LIMITS},
     "reserve_stock.sql": {"minutes": 15, **LIMITS},
     "release_open_checkout.sql": {"expected": 3},
     "accept_current_prices.sql": {},
@@ -76,6 +81,23 @@ def test_the_merge_reads_both_carts_and_their_lines_by_index_only(planner: psyco
     params = {"user": f"plan-{uuid.uuid4()}", "guest": "x" * 64, "strategy": "sum", "user_ttl": 90, **LIMITS}
     for source in ("lock_merge_carts.sql", "merge_cart.sql"):
         assert sequential_scans(planner, composed(source), params) == set(), source
+
+
+def test_buying_again_finds_the_order_by_its_index(planner: psycopg.Connection) -> None:
+    """POST /cart/reorder looks the order up among every completed checkout: by migration 0019's
+    index on the order id, never a scan of the checkout table."""
+    params = {"owner": f"plan-{uuid.uuid4()}", **OWNER_STATEMENTS["reorder.sql"]}
+    explain = psycopg.sql.SQL("explain (format json) ") + composed("reorder.sql", "user")
+    (row,) = planner.execute(explain, params).fetchall()
+    plan = row[0] if not isinstance(row[0], str) else json.loads(row[0])
+    assert ("Seq Scan", "checkout") not in set(scanned(plan[0]["Plan"]))
+
+    def indexes(node: dict[str, Any]) -> Iterator[str]:
+        yield node.get("Index Name", "")
+        for child in node.get("Plans", []):
+            yield from indexes(child)
+
+    assert "checkout_order" in set(indexes(plan[0]["Plan"]))
 
 
 def test_the_guard_sees_a_sequential_scan(planner: psycopg.Connection) -> None:
