@@ -89,6 +89,7 @@ def test_what_cannot_be_added_now_is_reported_line_by_line_and_the_rest_is_added
     assert set(skipped) == {retired["id"], short["id"]}
     assert (skipped[retired["id"]]["code"], skipped[retired["id"]]["status"]) == ("product_not_found", 404)
     assert skipped[retired["id"]]["quantity"] == 2
+    assert skipped[retired["id"]]["name"].startswith("Product ")  # what a shopper is told about
     stock = skipped[short["id"]]
     assert (stock["code"], stock["maxAvailable"], stock["quantity"], stock["detail"]) == (
         "insufficient_stock", 3, 4, "Only 3 available",

@@ -331,6 +331,7 @@ class ChangeProblem(WireModel):
     code: str
     product_id: UUID | None = None
     variant_id: UUID | None = None
+    name: str | None = Field(default=None, description="The product's name, when the catalog has it")
     quantity: int | None = None
 
 

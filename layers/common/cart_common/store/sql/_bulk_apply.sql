@@ -41,7 +41,7 @@ lined as (
                          and l.variant_id is not distinct from k.key_variant
 ),
 facts as (
-    select x.*, s.product_id as sold_product, s.variant_id as sold_variant, s.currency, s.price, s.max_line,
+    select x.*, s.product_id as sold_product, s.variant_id as sold_variant, s.name, s.currency, s.price, s.max_line,
            s.active, s.requires_auth, s.max_per_customer, s.exclusive_group, s.attributes as catalog_attributes,
            has_variants(x.key_product) as has_variants,
            available_stock((select id from cart_), x.key_product, x.key_variant) as available,
@@ -143,7 +143,7 @@ described as (
     select d.ord,
            jsonb_strip_nulls(jsonb_build_object(
                'index', d.ord - 1, 'op', d.op, 'itemId', coalesce(d.item_id, d.line_id),
-               'productId', d.key_product, 'variantId', d.key_variant, 'quantity', d.quantity))
+               'productId', d.key_product, 'variantId', d.key_variant, 'name', d.name, 'quantity', d.quantity))
            || case d.refused
                when 'duplicate_line' then jsonb_build_object('code', 'duplicate_line', 'firstIndex', d.first_ord - 1)
                when 'product_not_found' then jsonb_build_object('code', 'product_not_found')
