@@ -146,6 +146,12 @@ def _steer(case: Any, identity: Identity, data: st.DataObject) -> None:
             case.body.pop("variantId", None)
         if isinstance(case.body.get("code"), str) and data.draw(st.booleans(), label="real code"):
             case.body["code"] = data.draw(st.sampled_from(identity.codes), label="code")
+        for change in case.body.get("changes") or []:  # a bulk change's: real products and lines too
+            if isinstance(change, dict) and "productId" in change and data.draw(st.booleans(), label="real product"):
+                change["productId"] = data.draw(st.sampled_from(identity.products), label="productId")
+                change.pop("variantId", None)
+            if isinstance(change, dict) and "itemId" in change and data.draw(st.booleans(), label="real line"):
+                change["itemId"] = identity.line_id()
 
 
 def _has_input(operation: Any) -> bool:

@@ -222,6 +222,10 @@ def request_for(method: str, path: str, holdings: Holdings, catalog: Catalog) ->
         ("PATCH", "/cart/items/{itemId}"): {"quantity": 2},
         ("POST", "/cart/discount-codes"): {"code": holdings.code},
         ("POST", "/cart/sync"): {"items": [{"productId": catalog.products[0], "quantity": 1}]},
+        ("POST", "/cart/items/bulk"): {"changes": [{"op": "set", "itemId": holdings.item_id, "quantity": 2},
+                                                   {"op": "add", "productId": catalog.products[1]}]},
+        # An order nobody completed: 404 order_not_found for a user (a guest is sent to sign in).
+        ("POST", "/cart/reorder"): {"orderId": f"sec-order-{fresh}"},
         ("POST", "/cart/checkout"): {},
         ("POST", "/cart/prices/accept"): {"items": [{"itemId": holdings.item_id}]},
         # A link this API signed, for a cart that does not exist: past the link's own check, so the
@@ -667,6 +671,7 @@ PAYLOADS = {
 }
 
 POST_ITEMS, PATCH_ITEM = ("POST", "/cart/items"), ("PATCH", "/cart/items/{itemId}")
+BULK = ("POST", "/cart/items/bulk")
 
 
 @dataclass(frozen=True)
@@ -717,6 +722,17 @@ TARGETS = [
         ("POST", "/cart/sync"),
         lambda h, c, p: {"json": {"items": [{"productId": p, "quantity": 1}]}},
     ),
+    Target("body bulk op", BULK, lambda h, c, p: {"json": {"changes": [{"op": p, "productId": c.products[0]}]}}),
+    Target(
+        "body bulk itemId", BULK, lambda h, c, p: {"json": {"changes": [{"op": "set", "itemId": p, "quantity": 1}]}}
+    ),
+    Target(
+        "body bulk attributes value",
+        BULK,
+        lambda h, c, p: {"json": {"changes": [{"op": "add", "productId": c.products[0], "attributes": {"note": p}}]}},
+    ),
+    # a signed-in shopper's (a guest is sent to sign in before the order is looked up)
+    Target("body reorder orderId", ("POST", "/cart/reorder"), lambda h, c, p: {"json": {"orderId": p}}, "admin"),
     Target(
         "body checkout acceptPriceChanges",
         ("POST", "/cart/checkout"),
