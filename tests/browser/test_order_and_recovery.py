@@ -73,6 +73,58 @@ def test_a_guest_signs_in_at_checkout_places_the_order_and_the_stock_is_taken(
     assert completed[0]["detail"].get("orderId") == order_id
 
 
+def place_order(page: Page, site: Stack) -> str:
+    """From the cart: checkout, sign up and in as a new shopper, the demo payment; the order's id."""
+    page.goto("/cart")
+    page.get_by_test_id("checkout-button").click()
+    email = f"order-{uuid.uuid4().hex[:10]}@example.com"
+    site.cognito.sign_up(email, PASSWORD)
+    sign_in(page, email)
+    expect(page.get_by_test_id("checkout-confirmation")).to_be_visible()
+    page.get_by_test_id("place-order").click()
+    confirmation = page.get_by_test_id("order-confirmation")
+    expect(confirmation).to_be_visible()
+    order_id = confirmation.get_attribute("data-order-id")
+    assert order_id
+    return order_id
+
+
+def test_buy_again_on_the_order_confirmation_puts_what_can_be_added_back_in_the_cart(
+    page: Page, site: Stack, own_product: Callable[..., dict[str, Any]]
+) -> None:
+    lamp, shade = own_product(price=1500, stock=10), own_product(price=700, stock=5, name="Lamp shade")
+    add_from_product_page(page, lamp["slug"], quantity=2)
+    add_from_product_page(page, shade["slug"])
+    order_id = place_order(page, site)
+    expect(page.get_by_test_id("cart-badge")).to_have_text("0")
+    with psycopg.connect(site.database_url, autocommit=True) as conn:  # the shade sold out since
+        conn.execute("update product set stock = 0 where id = %s", (shade["id"],))
+
+    page.get_by_test_id("buy-again").dblclick()  # a fast double click adds the lines once
+    result = page.get_by_test_id("buy-again-result")
+    expect(result).to_have_attribute("data-added", "2")
+    skipped = page.get_by_test_id("buy-again-skipped")
+    expect(skipped).to_have_attribute("data-code", "insufficient_stock")
+    expect(skipped).to_contain_text("Lamp shade")
+    expect(page.get_by_test_id("cart-badge")).to_have_text("2")
+    expect(page.get_by_test_id("buy-again")).to_be_disabled()
+
+    page.get_by_test_id("buy-again-go-to-cart").click()
+    expect(line(page, lamp["id"]).get_by_test_id("line-quantity")).to_have_value("2")
+    expect(page.get_by_test_id("cart-line")).to_have_count(1)
+    page.reload()  # the server's cart, not only the page's
+    expect(line(page, lamp["id"]).get_by_test_id("line-quantity")).to_have_value("2")
+    expect(page.get_by_test_id("cart-badge")).to_have_text("2")
+    with psycopg.connect(site.database_url) as conn:
+        (status, quantity) = one(conn.execute(
+            "select c.status, i.quantity from cart c join cart_item i on i.cart_id = c.id"
+            " where c.user_id = (select c2.user_id from checkout k join cart c2 on c2.id = k.cart_id"
+            " where k.order_id = %s) and c.status = 'active' and i.product_id = %s",
+            (order_id, lamp["id"]),
+        ))  # fmt: skip
+    assert (status, quantity) == ("active", 2)
+
+
 @pytest.fixture
 def storefront_links(site: Stack, fresh_settings: None, monkeypatch: pytest.MonkeyPatch) -> str:
     """The API's recovery links open this storefront (``make dev`` sets STOREFRONT_URL the same way)."""

@@ -2,10 +2,10 @@
 
 import { useState } from "react";
 import Link from "next/link";
-import { PackageCheck } from "lucide-react";
-import { placeDemoOrder } from "@/lib/actions/orders";
+import { PackageCheck, RotateCcw } from "lucide-react";
+import { buyAgain, placeDemoOrder } from "@/lib/actions/orders";
 import { useCartStore } from "@/store/cart.store";
-import { EMPTY_CART, type Problem } from "@/lib/api/types";
+import { EMPTY_CART, type Problem, type ReorderResult } from "@/lib/api/types";
 
 /** The demo payment step after the reservation (local stack only, `CART_DEMO_PAYMENTS`): Place
  * order pays for the reservation, the order is confirmed, and the cart the shopper sees is empty. */
@@ -32,9 +32,12 @@ export function PlaceOrder({ checkoutId, total }: { checkoutId: string; total: s
         <p className="mb-4">
           Order <span className="font-mono">{orderId}</span>
         </p>
-        <Link href="/" className="font-semibold text-indigo-700 underline">
-          Continue shopping
-        </Link>
+        <div className="flex flex-wrap items-center gap-4">
+          <Link href="/" className="font-semibold text-indigo-700 underline">
+            Continue shopping
+          </Link>
+          <BuyAgain orderId={orderId} />
+        </div>
       </div>
     );
   }
@@ -53,6 +56,66 @@ export function PlaceOrder({ checkoutId, total }: { checkoutId: string; total: s
       {problem ? (
         <p role="alert" data-testid="place-order-problem" className="mt-2 text-red-800">
           {problem.detail}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+/** "Buy again": the order's lines back into the cart as they fit now (POST /cart/reorder); what
+ * could not be added is listed with the reason. One Idempotency-Key per order shown: a second click
+ * (or a retried request) adds the lines once. */
+function BuyAgain({ orderId }: { orderId: string }) {
+  const [key] = useState(() => crypto.randomUUID());
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<ReorderResult | null>(null);
+  const [problem, setProblem] = useState<Problem | null>(null);
+
+  async function again() {
+    setBusy(true);
+    setProblem(null);
+    const answer = await buyAgain(orderId, key);
+    setBusy(false);
+    if (!answer.ok) return setProblem(answer.problem);
+    setResult(answer.data);
+    useCartStore.getState().hydrate(answer.data.cart, { signedIn: true });
+  }
+
+  const added = result?.added.reduce((sum, line) => sum + line.quantity, 0) ?? 0;
+  return (
+    <div className="flex flex-col gap-2">
+      <button
+        type="button"
+        data-testid="buy-again"
+        disabled={busy || result !== null}
+        onClick={() => void again()}
+        className="inline-flex items-center gap-2 rounded-lg border border-indigo-700 px-4 py-2 font-semibold text-indigo-700 disabled:opacity-60"
+      >
+        <RotateCcw aria-hidden="true" className="size-4" />
+        {busy ? "Adding to your cart…" : "Buy again"}
+      </button>
+      {result ? (
+        <div role="status" data-testid="buy-again-result" data-added={added}>
+          <p>
+            {added} item{added === 1 ? "" : "s"} added to your cart.{" "}
+            <Link href="/cart" data-testid="buy-again-go-to-cart" className="font-semibold text-indigo-700 underline">
+              Go to cart
+            </Link>
+          </p>
+          {result.skipped.length ? (
+            <ul className="mt-1 list-disc pl-5 text-sm text-amber-900">
+              {result.skipped.map((line) => (
+                <li key={line.index} data-testid="buy-again-skipped" data-code={line.code}>
+                  {line.name ?? "An item"}: {line.detail}
+                </li>
+              ))}
+            </ul>
+          ) : null}
+        </div>
+      ) : null}
+      {problem ? (
+        <p role="alert" data-testid="buy-again-problem" data-code={problem.code} className="text-red-800">
+          {problem.code === "bulk_rejected" ? "None of this order's items can be added to your cart now." : problem.detail}
         </p>
       ) : null}
     </div>

@@ -7,8 +7,8 @@
  * that service, putting the event on the local bus (`POST /dev/events`), which runs the consumer
  * before it answers. Without the setting this action refuses, and the page shows no button.
  */
-import { apiUrl } from "@/lib/api/client";
-import type { ActionResult, Problem } from "@/lib/api/types";
+import { api, apiUrl, changeHeaders, settle } from "@/lib/api/client";
+import type { ActionResult, Problem, ReorderResult } from "@/lib/api/types";
 
 export async function demoPaymentsEnabled(): Promise<boolean> {
   return process.env.CART_DEMO_PAYMENTS === "1";
@@ -46,4 +46,12 @@ export async function placeDemoOrder(checkoutId: string): Promise<ActionResult<{
     return { ok: false, status: 503, problem: problem(503, "api_unreachable", "The payment service could not be reached. Please try again."), retryable: true };
   }
   return { ok: true, data: { orderId } };
+}
+
+/** "Buy again": the lines of the shopper's completed order `orderId` back into their cart, each as
+ * it fits now (`POST /cart/reorder`: what cannot be added is in `skipped`, with its problem). One
+ * `idempotencyKey` per order shown, so a second click or a retried request adds the lines once. */
+export async function buyAgain(orderId: string, idempotencyKey: string): Promise<ActionResult<ReorderResult>> {
+  const headers = await changeHeaders({ idempotencyKey });
+  return settle(() => api.POST("/cart/reorder", { body: { orderId }, headers }));
 }

@@ -25,6 +25,8 @@ export type ShareLink = Schemas["ShareLink"];
 export type ShareLinks = Schemas["ShareLinks"];
 export type SharedCart = Schemas["SharedCart"];
 export type SharedItem = Schemas["SharedItem"];
+export type ReorderResult = Schemas["ReorderResult"];
+export type ChangeProblem = Schemas["ChangeProblem"];
 
 /** RFC 9457 problem details as the API sends them: a stable `code` plus the problem's own fields. */
 export type Problem = Schemas["Problem"] & {
