@@ -43,10 +43,13 @@ lined as (
 facts as (
     select x.*, s.product_id as sold_product, s.variant_id as sold_variant, s.name, s.currency, s.price, s.max_line,
            s.active, s.requires_auth, s.max_per_customer, s.exclusive_group, s.attributes as catalog_attributes,
-           has_variants(x.key_product) as has_variants,
-           available_stock((select id from cart_), x.key_product, x.key_variant) as available,
+           -- (each fact asked only of the changes it concerns: these are function calls per row)
+           case when x.op = 'add' and x.key_variant is null then has_variants(x.key_product) end as variant_missing,
+           case when x.op <> 'remove' then available_stock((select id from cart_), x.key_product, x.key_variant)
+           end as available,
            -- what the line holds once the change is made
-           case x.op when 'add' then x.in_cart + x.quantity when 'set' then x.quantity else 0 end as wanted
+           case x.op when 'add' then x.in_cart + x.quantity when 'set' then x.quantity else 0 end as wanted,
+           coalesce(x.attributes, jsonb_build_object()) <> jsonb_build_object() as attributed
     from lined x
     left join lateral sellable(x.key_product, x.key_variant, %(max_line)s::int) s on true
 ),
@@ -54,18 +57,19 @@ facts as (
 -- some of them, as the single routes order them)
 judged as (
     select f.*,
-           own_attributes(coalesce(f.attributes, jsonb_build_object()), f.catalog_attributes) as own,
+           case when f.attributed then own_attributes(f.attributes, f.catalog_attributes) else jsonb_build_object()
+           end as own,
            f.wanted - f.in_cart as delta,
            case
                when f.key_product is not null and f.ord > f.first_ord then 'duplicate_line'
                when f.op = 'add' then case
                    when f.sold_product is null or not f.active or (f.key_variant is not null and f.sold_variant is null)
                        then 'product_not_found'
-                   when f.key_variant is null and f.has_variants then 'variant_required'
+                   when f.variant_missing then 'variant_required'
+                   when not f.attributed then case when f.requires_auth and %(is_guest)s::boolean then 'requires_auth' end
                    when attribute_conflict(f.attributes, f.catalog_attributes) is not null then 'attribute'
-                   when not attributes_fit(
-                            f.line_attributes || own_attributes(f.attributes, f.catalog_attributes),
-                            %(max_attributes)s::int, %(max_attribute_bytes)s::int) then 'attributes'
+                   when not attributes_fit(f.line_attributes || own_attributes(f.attributes, f.catalog_attributes),
+                                           %(max_attributes)s::int, %(max_attribute_bytes)s::int) then 'attributes'
                    when f.requires_auth and %(is_guest)s::boolean then 'requires_auth'
                end
                when f.line_id is null then 'item_not_found'
@@ -96,32 +100,39 @@ start as (
            -- a cart left with no line takes the currency of the first product added to it
            case when exists (select 1 from base where quantity > 0) then (select currency::text from cart_) end as currency
 ),
--- step 2: every change in request order, against the limits' state so far (no limit is null:
--- a comparison with null refuses nothing)
+-- step 2: the increases their own lines allow, numbered in request order (only what the limits
+-- read: the recursion below scans this once per step)
+rising as materialized (
+    select row_number() over (order by ord) as n, ord, op, key_product, delta, in_cart, price, currency::text,
+           exclusive_group, max_per_customer, line_rule, stock_rule
+    from judged
+    where pre is null and delta > 0
+),
+-- each in turn, against the limits' state so far: what the cart holds after the decreases and the
+-- increases accepted before it (no limit is null: a comparison with null refuses nothing)
 steps as (
-    select 0::bigint as ord, lines, value, per_product, groups, currency,
+    select 0::bigint as n, null::bigint as ord, lines, value, per_product, groups, currency,
            null::text as refused, null::bigint as in_product, null::numeric as value_before, null::text as cart_currency,
            null::text as conflicts_with
     from start
     union all
-    select j.ord,
-           s.lines + case when r.grows and j.in_cart = 0 then 1 else 0 end,
-           s.value + case when r.grows then j.price::numeric * j.delta else 0 end,
-           case when r.grows then jsonb_set(s.per_product, array[j.key_product::text], to_jsonb(r.in_product + j.delta))
+    select j.n, j.ord,
+           s.lines + case when q.refused is null and j.in_cart = 0 then 1 else 0 end,
+           s.value + case when q.refused is null then j.price::numeric * j.delta else 0 end,
+           case when q.refused is null
+                then jsonb_set(s.per_product, array[j.key_product::text], to_jsonb(p.in_product + j.delta))
                 else s.per_product end,
-           case when r.grows and j.exclusive_group is not null
+           case when q.refused is null and j.exclusive_group is not null
                 then s.groups || jsonb_build_object(j.exclusive_group, j.key_product) else s.groups end,
-           case when r.grows then coalesce(s.currency, j.currency::text) else s.currency end,
-           r.refused, r.in_product, s.value, s.currency, s.groups ->> j.exclusive_group
+           case when q.refused is null then coalesce(s.currency, j.currency) else s.currency end,
+           q.refused, p.in_product, s.value, s.currency, s.groups ->> j.exclusive_group
     from steps s
-    join judged j on j.ord = s.ord + 1
+    join rising j on j.n = s.n + 1
     cross join lateral (
         select coalesce((s.per_product ->> j.key_product::text)::bigint, 0) as in_product
     ) p
     cross join lateral (
         select case
-            when j.pre is not null then j.pre
-            when j.delta <= 0 then coalesce(j.line_rule, j.stock_rule)
             when j.op = 'add' and s.currency is not null and j.currency <> s.currency then 'currency'
             when s.groups ->> j.exclusive_group <> j.key_product::text then 'incompatible'
             when j.line_rule is not null then j.line_rule
@@ -129,13 +140,16 @@ steps as (
             when p.in_product + j.delta > j.max_per_customer then 'per_customer'
             when s.value + j.price::numeric * j.delta > %(max_value)s::bigint then 'value'
             else j.stock_rule
-        end as refused, p.in_product
+        end as refused
     ) q
-    cross join lateral (select q.refused, q.in_product, q.refused is null and j.delta > 0 as grows) r
 ),
+-- every change and its refusal: its own line's (step 1's), or the limits' (step 2's)
 decided as (
-    select j.*, s.refused, s.in_product, s.value_before, s.cart_currency, s.conflicts_with
-    from judged j join steps s on s.ord = j.ord
+    select j.*, case when j.pre is not null then j.pre
+                     when j.delta <= 0 then coalesce(j.line_rule, j.stock_rule)
+                     else s.refused end as refused,
+           s.in_product, s.value_before, s.cart_currency, s.conflicts_with
+    from judged j left join steps s on s.ord = j.ord
 ),
 -- each refusal as the problem its single route answers (code and extension members), with the
 -- change's index (from 0, as in the request) and what it named
@@ -191,19 +205,23 @@ changed as (
     from decided d, go
     where go.go and d.refused is null and d.op = 'set' and d.line_id = i.id and d.wanted > 0
 ),
+-- a new line is inserted, more of a line the cart has is an update: the cart's row lock keeps any
+-- other writer from adding the same line meanwhile, so no insert needs to speculate on a conflict
 added as (
     insert into cart_item (cart_id, product_id, variant_id, quantity, price_at_add, selected_attributes)
     select (select id from cart_), d.key_product, d.key_variant, d.quantity, d.price, d.own
     from decided d, go
-    where go.go and d.refused is null and d.op = 'add'
-    on conflict on constraint cart_item_line do update
-    set quantity = cart_item.quantity + excluded.quantity,
-        price_at_add = excluded.price_at_add,
-        selected_attributes = cart_item.selected_attributes || excluded.selected_attributes,
-        updated_at = now()
+    where go.go and d.refused is null and d.op = 'add' and d.line_id is null
+),
+grown as (
+    update cart_item i
+    set quantity = i.quantity + d.quantity, price_at_add = d.price,
+        selected_attributes = i.selected_attributes || d.own, updated_at = now()
+    from decided d, go
+    where go.go and d.refused is null and d.op = 'add' and d.line_id = i.id
 ),
 recurrency as (
     update cart c set currency = f.currency
-    from (select currency from steps order by ord desc limit 1) f, go
+    from (select currency from steps order by n desc limit 1) f, go
     where go.go and c.id = (select id from cart_) and f.currency is not null and c.currency <> f.currency
 )
