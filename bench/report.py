@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.bulk import render_bulk
 from bench.cold_start import INIT_BUDGET_MS
 from bench.environment import MAX_LINES_PER_CART, OPERATIONS, ROOT
 from bench.limits import render_limits
@@ -106,6 +107,7 @@ def render(r: dict[str, Any]) -> str:
         "",
         "The seed design's target is under 500 ms.",
         "",
+        *render_bulk(r["bulk"]),
         *render_limits(r["limits"]),
         "## Scaling: `GET /cart` by lines in the cart (ms)",
         "",

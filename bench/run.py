@@ -10,7 +10,8 @@ Sections (each a function in the modules below; its docstring says exactly what 
    - *http*: a request through the local HTTP stack (Werkzeug + one worker process, like one Lambda
      execution environment).
 2. **Round trips** per operation, counted from libpq's protocol trace (floor and handler).
-3. **Validating a 50-line cart** (the seed design's target).
+3. **Validating a 50-line cart** (the seed design's target); a **bulk change of 50 lines** against one add
+   (issue 23's target: at most 2x, one round trip; ``bench.bulk``, which also runs alone).
 4. **Scaling**: ``GET /cart`` at 1, 10, 100 and 500 lines; and with 1,000 vs 1,000,000 carts in the
    database.
 5. **Throughput**: 1, 8 and 32 concurrent clients over real HTTP against the local stack with N
@@ -47,6 +48,7 @@ from typing import Any
 
 import psycopg
 
+from bench.bulk import measure_bulk
 from bench.clients import serve_local_stack, sign_up_users
 from bench.cold_start import cold_starts
 from bench.environment import (
@@ -151,6 +153,7 @@ def run_sections(args: argparse.Namespace, owner_url: str, url: str, cognito: An
             "validate, 50 lines", lambda: validate_fifty_lines(url, base, min(args.iterations, 200))
         )
         report["limits"] = section("rate limits and 304", lambda: measure_limits(products, args.iterations))
+        report["bulk"] = section("bulk change, 50 lines", lambda: measure_bulk(url, min(args.iterations, 200)))
     finally:
         stop()
     report["trips"] = section("round trips", lambda: count_round_trips(url, users, products))

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.packaging  # it runs sam build
 SECTIONS = (
     "## Latency per operation (ms)",
     "## Validating a 50-line cart (ms)",
+    "## Bulk changes: 50 lines at once against one add (ms)",
     "## Rate limits and conditional reads (ms)",
     "## Scaling: `GET /cart` by lines in the cart (ms)",
     "## Scaling: `GET /cart` by carts in the database (ms)",
@@ -49,6 +50,9 @@ def test_a_quick_bench_writes_every_section(tmp_path: Path) -> None:
     limits = text.split("## Rate limits and conditional reads", 1)[1].split("\n\n- ", 1)[0]
     for measure, trips in [("change, limits on", 1), ("change, limits off", 1), ("get 200", 1), ("get 304", 1)]:
         assert re.search(rf"^\| {measure} \| [0-9.]+ \| [0-9.]+ \| {trips} \|$", limits, re.MULTILINE), measure
+    bulk = text.split("## Bulk changes", 1)[1].split("\n\n- ", 1)[0]
+    for measure in ("add (one line)", "bulk: add 50 lines", "bulk: remove 50 lines"):
+        assert re.search(rf"^\| {measure} \|.*\| 1 / 1 \|$", bulk, re.MULTILINE), measure
     cold = text.split("## Cold init per function", 1)[1].split("\n\n**Where", 1)[0]
     rows = [line for line in cold.splitlines() if re.match(r"^\| [a-z_]+ \| \d+", line)]
     functions = {row.split(" | ")[0].lstrip("| ") for row in rows}
