@@ -84,7 +84,7 @@ lowered as (
     select line_id, wanted from judged where delta <= 0 and coalesce(pre, line_rule, stock_rule) is null
 ),
 base as (
-    select l.product_id, coalesce(w.wanted, l.quantity) as quantity, s.price, s.exclusive_group
+    select l.product_id, coalesce(w.wanted, l.quantity) as quantity, s.price, s.exclusive_group, s.max_per_customer
     from cart_item l
     left join lowered w on w.line_id = l.id
     left join lateral sellable(l.product_id, l.variant_id) s on true
@@ -93,8 +93,10 @@ base as (
 start as (
     select (select count(*) from base where quantity > 0) as lines,
            (select coalesce(sum(quantity * price::numeric), 0) from base) as value,  -- numeric: it may not fit in bigint
+           -- per product, only where max_per_customer counts it
            (select coalesce(jsonb_object_agg(product_id, quantity), jsonb_build_object())
-            from (select product_id, sum(quantity) as quantity from base group by product_id) p) as per_product,
+            from (select product_id, sum(quantity) as quantity from base where max_per_customer is not null
+                  group by product_id) p) as per_product,
            (select coalesce(jsonb_object_agg(exclusive_group, product_id), jsonb_build_object())
             from base where quantity > 0 and exclusive_group is not null) as groups,
            -- a cart left with no line takes the currency of the first product added to it
@@ -119,7 +121,7 @@ steps as (
     select j.n, j.ord,
            s.lines + case when q.refused is null and j.in_cart = 0 then 1 else 0 end,
            s.value + case when q.refused is null then j.price::numeric * j.delta else 0 end,
-           case when q.refused is null
+           case when q.refused is null and j.max_per_customer is not null
                 then jsonb_set(s.per_product, array[j.key_product::text], to_jsonb(p.in_product + j.delta))
                 else s.per_product end,
            case when q.refused is null and j.exclusive_group is not null
