@@ -43,15 +43,22 @@ lined as (
 facts as (
     select x.*, s.product_id as sold_product, s.variant_id as sold_variant, s.name, s.currency, s.price, s.max_line,
            s.active, s.requires_auth, s.max_per_customer, s.exclusive_group, s.attributes as catalog_attributes,
-           -- (each fact asked only of the changes it concerns: these are function calls per row)
-           case when x.op = 'add' and x.key_variant is null then has_variants(x.key_product) end as variant_missing,
-           case when x.op <> 'remove' then available_stock((select id from cart_), x.key_product, x.key_variant)
-           end as available,
+           hv.has_variants as variant_missing,
+           av.available,
            -- what the line holds once the change is made
            case x.op when 'add' then x.in_cart + x.quantity when 'set' then x.quantity else 0 end as wanted,
            coalesce(x.attributes, jsonb_build_object()) <> jsonb_build_object() as attributed
     from lined x
     left join lateral sellable(x.key_product, x.key_variant, %(max_line)s::int) s on true
+    -- available_stock and has_variants in the forms a statement can join (migration 0019): no call
+    -- per row, and each asked only of the changes it concerns
+    left join lateral (
+        select a.available from stock_available_to((select id from cart_), x.key_product, x.key_variant) a
+        where x.op <> 'remove'
+    ) av on true
+    left join lateral (
+        select v.has_variants from variants_of(x.key_product) v where x.op = 'add' and x.key_variant is null
+    ) hv on true
 ),
 -- what a change's own line says of it: pre (before the shared limits), line and stock (after
 -- some of them, as the single routes order them)
