@@ -49,12 +49,12 @@ facts as (
            case x.op when 'add' then x.in_cart + x.quantity when 'set' then x.quantity else 0 end as wanted,
            coalesce(x.attributes, jsonb_build_object()) <> jsonb_build_object() as attributed
     from lined x
+    left join cart_ c on true  -- (a column, not a sub-select: a table function is inlined only so)
     left join lateral sellable(x.key_product, x.key_variant, %(max_line)s::int) s on true
     -- available_stock and has_variants in the forms a statement can join (migration 0019): no call
     -- per row, and each asked only of the changes it concerns
     left join lateral (
-        select a.available from stock_available_to((select id from cart_), x.key_product, x.key_variant) a
-        where x.op <> 'remove'
+        select a.available from stock_available_to(c.id, x.key_product, x.key_variant) a where x.op <> 'remove'
     ) av on true
     left join lateral (
         select v.has_variants from variants_of(x.key_product) v where x.op = 'add' and x.key_variant is null
