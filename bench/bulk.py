@@ -167,7 +167,8 @@ def main() -> None:
         f"{time.perf_counter() - started:.0f} s; {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC",
         f"- Machine: {machine()}; Python {platform.python_version()}; embedded PostgreSQL, the floor and the "
         f"handlers through PgBouncer in transaction mode as cart_app; load average {load_before[0]:.2f} at the "
-        f"start, {os.getloadavg()[0]:.2f} at the end (other work shared the cores)",
+        f"start, {os.getloadavg()[0]:.2f} at the end (other work shared the cores"
+        + (f"; this run, and the servers it starts, at nice {os.nice(0)}, ahead of it)" if os.nice(0) < 0 else ")"),
         "",
     ]
     text = "\n".join(header + render_bulk(result))
