@@ -51,3 +51,30 @@ create or replace function available_stock(cart uuid, product uuid, variant uuid
 language sql stable as $$
     select available from stock_available_to(cart, product, variant)
 $$;
+
+-- Refusals for the merchant's analytics (0018): raise_problem counts the refusal it raises, and a bulk
+-- change (refused as a whole, bulk_rejected, which counts under no reason) or a reorder (which skips
+-- the lines that do not fit, raising nothing) counts each refused change it reports, as the single
+-- change would have been counted. The counting moves here from raise_problem, unchanged, so both
+-- count alike.
+create function count_refusal(code text) returns integer
+language plpgsql as $$
+declare
+    reason constant text := refusal_reason(code);
+begin
+    if reason is null then
+        return 0;
+    end if;
+    perform nextval(format('analytics_refused_%s_%s', reason,
+                           analytics_slot((now() at time zone 'UTC')::date))::regclass);
+    return 1;
+end
+$$;
+
+create or replace function raise_problem(code text, detail jsonb default '{}'::jsonb) returns integer
+language plpgsql as $$
+begin
+    perform count_refusal(code);
+    raise exception using errcode = 'P0001', message = code, detail = detail::text, hint = 'cart_problem';
+end
+$$;

@@ -35,6 +35,8 @@ from tests.conftest import (
     User,
     one,
 )
+from tests.integration.test_analytics import refusals as analytics_refusals
+from tests.integration.test_analytics import removals
 from tests.integration.test_cart_api import assert_problem, carts_for
 from tests.integration.test_concurrency import Together, add, cart_rows, lines, new_guest, quantity_of
 from tests.integration.test_database import round_trips
@@ -228,6 +230,24 @@ def test_a_bulk_change_of_a_new_guest_that_is_refused_leaves_no_cart(shopper: Sh
     reply = bulk(shopper, [add_(MUG, 1), add_(UNKNOWN)])
     assert refusals(reply) == [(1, "product_not_found")]
     assert carts_for(sql, shopper.session_token) == []
+
+
+def test_refused_changes_and_removed_lines_count_for_the_merchants_analytics(
+    shopper: Shopper, make_product, sql
+) -> None:
+    scarce, bounded, kept = make_product(stock=1), make_product(stock=50, max_per_order=2), make_product()
+    shopper.add(kept["id"], 3)
+    before = analytics_refusals(sql)
+    # refused as a whole: each refused change counts under its reason, as a single add's refusal would
+    reply = bulk(shopper, [add_(scarce["id"], 5), add_(bounded["id"], 3), add_(UNKNOWN), remove_(product=kept["id"])])
+    assert refusals(reply) == [(0, "insufficient_stock"), (1, "limit_exceeded"), (2, "product_not_found")]
+    after = analytics_refusals(sql)
+    assert {k: after[k] - before[k] for k in after} == {"stock": 1, "limits": 1, "rules": 0}
+    assert removals(sql, kept["id"]) == []  # the refused request removed nothing
+    # a line a bulk change removes is a removed line, as a single removal's
+    assert bulk(shopper, [remove_(product=kept["id"])]).status == 200
+    assert removals(sql, kept["id"]) == [3]
+    assert analytics_refusals(sql) == after
 
 
 # --- one change per line --------------------------------------------------------------------------

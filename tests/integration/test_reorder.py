@@ -10,6 +10,7 @@ from uuid import UUID
 
 from cart_common import carts
 from tests.conftest import MUG, TSHIRT, TSHIRT_M_RED, Lines, Shopper, User
+from tests.integration.test_analytics import refusals as analytics_refusals
 from tests.integration.test_cart_api import assert_problem
 from tests.integration.test_database import round_trips
 
@@ -79,6 +80,7 @@ def test_what_cannot_be_added_now_is_reported_line_by_line_and_the_rest_is_added
     sql.execute("update product set active = false where id = %s", (retired["id"],))
     sql.execute("update product set stock = 3 where id = %s", (short["id"],))
     logged.clear()
+    counted = analytics_refusals(sql)
     # When the shopper buys it again
     reply = reorder(Shopper(bearer=user.access_token), order)
     # Then what can be added is, and each line that cannot is named with its single add's problem
@@ -95,6 +97,8 @@ def test_what_cannot_be_added_now_is_reported_line_by_line_and_the_rest_is_added
         "insufficient_stock", 3, 4, "Only 3 available",
     )  # fmt: skip
     assert sorted(s["index"] for s in reply.json["skipped"]) == [1, 2]  # the order's lines, from 0
+    after = analytics_refusals(sql)  # the short line is a refusal for stock (not found counts under no reason)
+    assert {k: after[k] - counted[k] for k in after} == {"stock": 1, "limits": 0, "rules": 0}
     (refused,) = logged.of("stock_refused")
     assert (refused["operation"], refused["product_id"], refused["available"]) == ("reorder", short["id"], 3)
 

@@ -199,8 +199,11 @@ described as (
     from decided d
     where d.refused is not null
 ),
+-- (each counted for the merchant's analytics as its single change's refusal would be: migration 0019)
 refusals as (
-    select count(*) as count, coalesce(jsonb_agg(problem order by ord), jsonb_build_array()) as errors from described
+    select count(*) as count, coalesce(jsonb_agg(problem order by ord), jsonb_build_array()) as errors,
+           sum(count_refusal(problem ->> 'code')) as counted
+    from described
 ),
 go as (
     select not %(atomic)s::boolean or not exists (select 1 from decided where refused is not null) as go
@@ -208,6 +211,12 @@ go as (
 dropped as (
     delete from cart_item i using decided d, go
     where go.go and d.refused is null and d.line_id = i.id and d.wanted = 0
+    returning i.product_id, i.variant_id, i.quantity
+),
+-- a line removed is one the merchant's analytics counts (migration 0018), as the single removal does
+removal_counted as (
+    insert into cart_line_removal (product_id, variant_id, quantity)
+    select product_id, variant_id, quantity from dropped
 ),
 changed as (
     update cart_item i set quantity = d.wanted, updated_at = now()
