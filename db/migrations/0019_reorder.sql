@@ -9,7 +9,7 @@ create index checkout_order on checkout (order_id) where order_id is not null;
 -- functions a statement can join: PostgreSQL plans a SQL function that returns a table as part of
 -- the query that reads it (as it does sellable), while one that returns a value and reads a table
 -- runs as a call of its own for every row, ~25 µs each, and a bulk change of 50 lines asks for 50
--- (bench/RESULTS.md, "Bulk changes"). The definitions move here unchanged, and the value functions
+-- (bench/BULK.md). The definitions move here unchanged, and the value functions
 -- every other statement calls read them, so each fact still has one definition.
 create function stock_held_by_others(cart uuid, product uuid, variant uuid) returns table (held bigint)
 language sql stable as $$

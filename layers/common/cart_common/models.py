@@ -238,7 +238,7 @@ class SyncResult(WireModel):
 # The most changes one request may carry: as many as a cart has lines by default (MAX_LINES_PER_CART)
 # and as a sync sends, so a whole cart can be changed at once, while one request's transaction (its
 # row locks, the statement's work) stays small: 100 changes are judged in a few milliseconds
-# (bench/RESULTS.md, "Bulk changes").
+# (bench/BULK.md).
 MAX_BULK_CHANGES = 100
 _BY_LINE = "Name the line by itemId, or by productId (and variantId for a product with variants), not both"
 
