@@ -52,7 +52,7 @@ def test_a_quick_bench_writes_every_section(tmp_path: Path) -> None:
         assert re.search(rf"^\| {measure} \| [0-9.]+ \| [0-9.]+ \| {trips} \|$", limits, re.MULTILINE), measure
     bulk = text.split("## Bulk changes", 1)[1].split("\n\n- ", 1)[0]
     for measure in ("add (one line)", "bulk: add 50 lines", "bulk: remove 50 lines"):
-        assert re.search(rf"^\| {measure} \|.*\| 1 / 1 \|$", bulk, re.MULTILINE), measure
+        assert re.search(rf"^\| {re.escape(measure)} \|.*\| 1 / 1 \|$", bulk, re.MULTILINE), measure
     cold = text.split("## Cold init per function", 1)[1].split("\n\n**Where", 1)[0]
     rows = [line for line in cold.splitlines() if re.match(r"^\| [a-z_]+ \| \d+", line)]
     functions = {row.split(" | ")[0].lstrip("| ") for row in rows}
