@@ -127,6 +127,37 @@ def _count(name: str, value: float = 1, unit: str = "Count") -> None:
     Metrics().add_metric(name=name, unit=unit, value=value)
 
 
+def run_once[R: BaseModel](
+    database: Database, session: Session, scope: str, work: Callable[[psycopg.Connection], R], model: type[R]
+) -> tuple[R, bool]:
+    """``work`` on this environment's connection; with an Idempotency-Key, exactly once: the key
+    claimed, the change made and its response stored in one transaction, and a retry answered the
+    stored response (``True``: replayed), or ``IdempotencyKeyReused`` when the key came with another
+    request. Every keyed change (the cart's, the lists') goes through here."""
+    key, request_hash = session.idempotency_key, session.request_hash
+    if not key:
+        return database.run(work), False
+    assert request_hash is not None
+
+    def once(conn: psycopg.Connection) -> R:
+        return exactly_once(
+            conn,
+            [store.claim_idempotency_key(scope, key, request_hash)],
+            work,
+            lambda response: [
+                store.save_idempotent_response(scope, key, response.model_dump(mode="json", by_alias=True))
+            ],
+        )
+
+    try:
+        return database.run(once), False
+    except IdempotencyReplay:
+        stored = database.run(partial(store.idempotent_response, scope=scope, key=key))
+        if stored is None or stored["request_hash"] != request_hash:
+            raise IdempotencyKeyReused() from None
+        return model.model_validate(stored["response"]), True
+
+
 def _cart_of(response: BaseModel) -> Cart:
     return response if isinstance(response, Cart) else response.cart  # type: ignore[attr-defined]
 
@@ -169,29 +200,8 @@ def _execute[Response: (Cart, MergeResult, CheckoutResult, Validation, SyncResul
             queue(conn, rate_limits, rows=session.rate_limits)
         return op(conn)
 
-    def once(conn: psycopg.Connection) -> Response:
-        key, request_hash = session.idempotency_key, session.request_hash
-        assert key is not None and request_hash is not None
-        return exactly_once(
-            conn,
-            [store.claim_idempotency_key(scope, key, request_hash)],
-            work,
-            lambda response: [
-                store.save_idempotent_response(scope, key, response.model_dump(mode="json", by_alias=True))
-            ],
-        )
-
     try:
-        response = database.run(once if session.idempotency_key else work)
-    except IdempotencyReplay:
-        assert session.idempotency_key is not None  # only a keyed change is ever replayed
-        stored = database.run(partial(store.idempotent_response, scope=scope, key=session.idempotency_key))
-        if stored is None or stored["request_hash"] != session.request_hash:
-            raise IdempotencyKeyReused() from None
-        response = model.model_validate(stored["response"])
-        oplog.cart(_cart_of(response), replay=True)
-        session.cart_version = _cart_of(response).version
-        return response
+        response, replayed = run_once(database, session, scope, work, model)
     except VersionConflict:
         current = build_cart(database.run(partial(store.cart_rows, owner=session.owner)), settings)
         session.cart_version = current.version
@@ -199,6 +209,10 @@ def _execute[Response: (Cart, MergeResult, CheckoutResult, Validation, SyncResul
         raise VersionConflict(
             currentVersion=current.version, cart=current.model_dump(mode="json", by_alias=True)
         ) from None
+    if replayed:
+        oplog.cart(_cart_of(response), replay=True)
+        session.cart_version = _cart_of(response).version
+        return response
     cart = _cart_of(response)
     session.cart_version = cart.version
     merge = response.merge.outcome if isinstance(response, MergeResult) else None

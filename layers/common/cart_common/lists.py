@@ -21,10 +21,10 @@ from aws_lambda_powertools.event_handler import Response
 from pydantic import BaseModel
 
 from cart_common import oplog, store
-from cart_common.carts import _rate_limits, remember_email
+from cart_common.carts import _rate_limits, remember_email, run_once
 from cart_common.config import Settings, get_settings
-from cart_common.db import exactly_once, get_database, queue
-from cart_common.errors import IdempotencyKeyReused, IdempotencyReplay, ListNotFound, VersionConflict
+from cart_common.db import get_database, queue
+from cart_common.errors import ListNotFound, VersionConflict
 from cart_common.models import (
     AddedLine,
     AddedToCart,
@@ -137,29 +137,8 @@ def owned_change[R: BaseModel](
             queue(conn, limits, rows=session.rate_limits)
         return op(conn)
 
-    def once(conn: psycopg.Connection) -> R:
-        key, request_hash = session.idempotency_key, session.request_hash
-        assert key is not None and request_hash is not None
-        return exactly_once(
-            conn,
-            [store.claim_idempotency_key(scope, key, request_hash)],
-            work,
-            lambda response: [
-                store.save_idempotent_response(scope, key, response.model_dump(mode="json", by_alias=True))
-            ],
-        )
-
     try:
-        response = database.run(once if session.idempotency_key else work)
-    except IdempotencyReplay:
-        assert session.idempotency_key is not None
-        stored = database.run(partial(store.idempotent_response, scope=scope, key=session.idempotency_key))
-        if stored is None or stored["request_hash"] != session.request_hash:
-            raise IdempotencyKeyReused() from None
-        response = model.model_validate(stored["response"])
-        _logged(session, response, [], settings, replay=True)
-        session.cart_version = version(response)
-        return response
+        response, replayed = run_once(database, session, scope, work, model)
     except VersionConflict:
         # A /cart route's stale If-Match: the problem carries the cart as it is, as every cart change's does.
         current = build_cart(database.run(partial(store.cart_rows, owner=session.owner)), settings)
@@ -167,7 +146,7 @@ def owned_change[R: BaseModel](
         raise VersionConflict(
             currentVersion=current.version, cart=current.model_dump(mode="json", by_alias=True)
         ) from None
-    _logged(session, response, merged, settings)
+    _logged(session, response, [] if replayed else merged, settings, replay=replayed)
     session.cart_version = version(response)
     return response
 
