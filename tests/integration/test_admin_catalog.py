@@ -25,6 +25,8 @@ ADMIN_ROUTES = sorted(
     (method, path) for method, path in routes() if path.startswith("/admin/") and path != "/admin/carts/abandoned"
 )
 PATH_VALUES = {"productId": "not-a-uuid", "variantId": "not-a-uuid", "code": "x" * 300, "userId": "u" * 200}
+# A read with no body and no path parameter is given a query it must refuse (for an admin only).
+BAD_QUERIES = {"/admin/analytics/carts": {"from": "not-a-date"}}
 
 
 def call(method: str, path: str, *, bearer: str | None = None, body: Any = None, raw: str | None = None,
@@ -60,6 +62,9 @@ def test_admin_routes_settle_identity_before_validating_anything(
     guest = Shopper()
     guest.get()
     bad: dict[str, Any] = {"raw": "{not json"} if method in ("POST", "PATCH", "PUT") else {}
+    if path in BAD_QUERIES:
+        bad["query"] = BAD_QUERIES[path]
+    assert bad or params, f"{method} {path}: give it something invalid to send (BAD_QUERIES)"
     assert_problem(call(method, path, **bad, **params), 401, "authentication_required")
     assert_problem(call(method, path, headers={"x-cart-session": guest.session_token}, **bad, **params),
                    401, "authentication_required")  # fmt: skip
